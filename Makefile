@@ -1,0 +1,102 @@
+# Data Pipeline Orchestrator — build, run and test.
+#
+#   make run     install what is missing, build, run the service with its defaults (port 8000)
+#   make test    install what is missing, build, run every test (unit, black-box, then black-box on ASan+UBSan)
+#
+# Variants: `make` (release, build/), `make asan` (ASan+UBSan, build-asan/), `make debug` (build-debug/).
+
+CC       ?= gcc
+PYTHON   := /usr/bin/python3
+BUILD    ?= build
+MODE     ?= release
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
+CPPFLAGS := -Isrc -D_GNU_SOURCE -MMD -MP
+CFLAGS_release := -O2 -g
+CFLAGS_debug   := -O0 -g3
+CFLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS   := -std=gnu11 $(WARN) $(CFLAGS_$(MODE)) $(EXTRA_CFLAGS)
+LDFLAGS  := $(if $(filter asan,$(MODE)),-fsanitize=address$(,)undefined)
+,        := ,
+
+SERVICE_LIBS := -lh2o -luv -lwslay -lssl -lcrypto -lhiredis -lcurl -ljansson -lm
+TASK_LIBS    := -ljansson -lm
+
+UTIL_SRC    := $(wildcard src/util/*.c)
+SERVICE_SRC := $(filter-out src/task/%,$(wildcard src/*.c src/*/*.c)) $(BUILD)/web_assets.c
+TASK_SRC    := $(wildcard src/task/*.c) $(UTIL_SRC)
+WEB_FILES   := $(sort $(wildcard web/*))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
+
+SERVICE_OBJ := $(call obj,$(SERVICE_SRC))
+TASK_OBJ    := $(call obj,$(TASK_SRC))
+
+.PHONY: all asan debug deps run test unit e2e e2e-asan clean bench valgrind
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
+
+asan:
+	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
+debug:
+	@$(MAKE) --no-print-directory MODE=debug BUILD=build-debug all
+
+$(BUILD)/pipeline-orchestrator: $(SERVICE_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SERVICE_LIBS)
+
+$(BUILD)/pipeline-task: $(TASK_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TASK_LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/web_assets.o: $(BUILD)/web_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The dashboard and the API document are compiled into the binary: no files to ship beside it.
+$(BUILD)/web_assets.c: scripts/embed.sh $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+
+# ---- set-up -------------------------------------------------------------------------------------------------
+APT_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
+                libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server valgrind \
+                python3-pytest python3-requests python3-websockets python3-redis
+
+deps:
+	@sh scripts/deps.sh $(APT_PACKAGES)
+
+run: deps all
+	./$(BUILD)/pipeline-orchestrator
+
+# ---- tests --------------------------------------------------------------------------------------------------
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+UNIT_LIB_OBJ := $(filter-out $(BUILD)/obj/src/main.o,$(SERVICE_OBJ))
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJ) $(SERVICE_LIBS) -lcmocka
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+
+e2e: all
+	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+e2e-asan:
+	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
+	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory e2e-asan
+
+clean:
+	rm -rf build build-asan build-debug
+
+-include $(SERVICE_OBJ:.o=.d) $(TASK_OBJ:.o=.d)

@@ -1,0 +1,129 @@
+#include "app.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+static void stop_loop(app_t *app)
+{
+    uv_signal_stop(&app->sigterm);
+    uv_signal_stop(&app->sigint);
+    uv_timer_stop(&app->deadline);
+    uv_timer_stop(&app->drain);
+    uv_stop(app->loop);
+}
+
+/* Waits for open connections to finish their requests, up to APP_DRAIN_MS. */
+static void on_drain_tick(uv_timer_t *t)
+{
+    app_t *app = t->data;
+    if (app->http->connections == 0 || clock_mono_ms() >= app->drain_until) {
+        if (app->http->connections)
+            log_info("app", "closing with %d connection(s) still open", app->http->connections);
+        stop_loop(app);
+    }
+}
+
+static void on_orch_idle(void *data)
+{
+    app_t *app = data;
+    log_info("app", "no run is active; closing connections");
+    http_server_close_idle(app->http);
+    app->drain_until = clock_mono_ms() + APP_DRAIN_MS;
+    uv_timer_start(&app->drain, on_drain_tick, 0, 50);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    log_warn("app", "shutdown deadline reached; exiting now");
+    stop_loop(t->data);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    app_t *app = s->data;
+    if (app->shutting_down)
+        return;
+    app->shutting_down = 1;
+    log_info("app", "%s received: shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    uv_timer_start(&app->deadline, on_deadline, APP_SHUTDOWN_DEADLINE_MS, 0);
+    http_server_stop_listening(app->http);
+    orch_shutdown(app->orch, on_orch_idle, app);
+}
+
+static int prepare_data_dir(const config_t *cfg, char *err, size_t errlen)
+{
+    static const char *const subdirs[] = {"", "/results", "/work"};
+    for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+        char path[1100];
+        snprintf(path, sizeof(path), "%s%s", cfg->data_dir, subdirs[i]);
+        int rc = fs_mkdir_p(path);
+        if (rc != 0) {
+            snprintf(err, errlen, "DATA_DIR=\"%s\" is unusable: cannot create %s: %s", cfg->data_dir, path,
+                     strerror(-rc));
+            return -1;
+        }
+    }
+    /* work folders left by a previous process that died mid-run hold nothing anyone needs */
+    char work[1100];
+    snprintf(work, sizeof(work), "%s/work", cfg->data_dir);
+    fs_remove_tree(work);
+    fs_mkdir_p(work);
+    return 0;
+}
+
+int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_t errlen)
+{
+    memset(app, 0, sizeof(*app));
+    app->loop = loop;
+    app->cfg = cfg;
+    if (cfg->executor != EXECUTOR_LOCAL) {
+        snprintf(err, errlen, "EXECUTOR=kubernetes is not available in this build yet; use EXECUTOR=local");
+        return -1;
+    }
+    if (prepare_data_dir(cfg, err, errlen) != 0)
+        return -1;
+
+    events_init(&app->events);
+    app->store = store_memory_create();
+    app->orch = orch_create(loop, cfg, &app->events, app->store);
+    app->exec = executor_local_create(loop, cfg, orch_exec_listener(app->orch));
+    orch_set_executor(app->orch, app->exec);
+
+    http_deps_t deps = {.cfg = cfg, .orch = app->orch, .store = app->store, .exec = app->exec, .hub = NULL};
+    app->http = http_server_start(loop, &deps, err, errlen);
+    if (app->http == NULL) {
+        orch_destroy(app->orch);
+        app->store->ops->destroy(app->store);
+        return -1;
+    }
+
+    uv_signal_init(loop, &app->sigterm);
+    uv_signal_init(loop, &app->sigint);
+    uv_timer_init(loop, &app->deadline);
+    uv_timer_init(loop, &app->drain);
+    app->sigterm.data = app->sigint.data = app->deadline.data = app->drain.data = app;
+    uv_signal_start(&app->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&app->sigint, on_signal, SIGINT);
+    log_info("app", "listening on %s:%d (executor %s, store %s, data %s)", cfg->host, cfg->port,
+             app->exec->ops->name, app->store->ops->name, cfg->data_dir);
+    return 0;
+}
+
+void app_dispose(app_t *app)
+{
+    uv_close((uv_handle_t *)&app->sigterm, NULL);
+    uv_close((uv_handle_t *)&app->sigint, NULL);
+    uv_close((uv_handle_t *)&app->deadline, NULL);
+    uv_close((uv_handle_t *)&app->drain, NULL);
+    orch_destroy(app->orch);
+    app->store->ops->destroy(app->store);
+    http_server_destroy(app->http);
+    /* let the close callbacks run (timers, h2o's own handles) */
+    for (int i = 0; i < 8; i++)
+        uv_run(app->loop, UV_RUN_NOWAIT);
+}

@@ -1,0 +1,36 @@
+/* The application: every module wired together on one loop, with start-up and graceful shutdown. */
+#ifndef APP_H
+#define APP_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "core/events.h"
+#include "core/orchestrator.h"
+#include "exec/executor.h"
+#include "http/server.h"
+#include "store/store.h"
+
+#define APP_SHUTDOWN_DEADLINE_MS 9000 /* SIGTERM to exit, whatever happens */
+#define APP_DRAIN_MS 1500             /* how long open connections get to finish after the run has ended */
+
+typedef struct app {
+    uv_loop_t *loop;
+    const config_t *cfg;
+    events_t events;
+    store_t *store;
+    executor_t *exec;
+    orch_t *orch;
+    http_server_t *http;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t deadline, drain;
+    int64_t drain_until;
+    int shutting_down;
+} app_t;
+
+/** Builds every module and starts serving. Returns 0, or -1 with `err` filled (nothing is left running). */
+int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_t errlen);
+/** Frees what app_start built, after the loop has returned. */
+void app_dispose(app_t *app);
+
+#endif

@@ -1,0 +1,342 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+typedef enum { VAR_INT, VAR_SECONDS, VAR_STRING, VAR_CHOICE, VAR_CPU, VAR_MEMORY } var_type_t;
+
+/* One environment variable: where it lands in config_t, its default and what it allows. */
+typedef struct var_spec {
+    const char *name;
+    var_type_t type;
+    size_t offset;
+    size_t size;         /* VAR_STRING, VAR_CPU, VAR_MEMORY: capacity of the string field */
+    const char *defval;  /* as it would be written in the environment */
+    long long min, max;  /* VAR_INT, VAR_SECONDS */
+    const char *choices; /* VAR_CHOICE: "a|b|c", stored as the index into the list */
+    size_t offset2;      /* VAR_CPU, VAR_MEMORY: the parsed number */
+} var_spec_t;
+
+#define F(field) offsetof(config_t, field)
+#define S(field) offsetof(config_t, field), sizeof(((config_t *)0)->field)
+
+static const var_spec_t specs[] = {
+    {"HOST", VAR_STRING, S(host), "0.0.0.0", 0, 0, NULL, 0},
+    {"PORT", VAR_INT, F(port), 0, "8000", 1, 65535, NULL, 0},
+    {"DATA_DIR", VAR_STRING, S(data_dir), "./var", 0, 0, NULL, 0},
+    {"EXECUTOR", VAR_CHOICE, F(executor), 0, "local", 0, 0, "local|kubernetes", 0},
+    {"DEFAULT_BATCH_COUNT", VAR_INT, F(default_batch_count), 0, "5", 1, CONFIG_MAX_BATCH_COUNT, NULL, 0},
+    {"MAX_BATCH_COUNT", VAR_INT, F(max_batch_count), 0, "12", 1, CONFIG_MAX_BATCH_COUNT, NULL, 0},
+    {"GENERATE_SECONDS", VAR_SECONDS, F(generate_seconds), 0, "5", 0, 3600, NULL, 0},
+    {"ANALYZE_SECONDS", VAR_SECONDS, F(analyze_seconds), 0, "3", 0, 3600, NULL, 0},
+    {"ROWS_PER_BATCH", VAR_INT, F(rows_per_batch), 0, "100", 1, 1000000, NULL, 0},
+    {"LOCAL_PARALLELISM", VAR_INT, F(local_parallelism), 0, "12", 1, 64, NULL, 0},
+    {"TASK_PROGRAM", VAR_STRING, S(task_program), "", 0, 0, NULL, 0},
+    {"CANCEL_GRACE_SECONDS", VAR_SECONDS, F(cancel_grace_seconds), 0, "3", 0, 60, NULL, 0},
+    {"RUN_HISTORY_LIMIT", VAR_INT, F(run_history_limit), 0, "5", 1, 100, NULL, 0},
+    {"RUN_TTL_MINUTES", VAR_INT, F(run_ttl_minutes), 0, "30", 1, 525600, NULL, 0},
+    {"RATE_LIMIT_PER_MINUTE", VAR_INT, F(rate_limit_per_minute), 0, "60", 0, 1000000, NULL, 0},
+    {"ALLOWED_ORIGINS", VAR_STRING, S(allowed_origins), "*", 0, 0, NULL, 0},
+    {"API_TOKEN", VAR_STRING, S(api_token), "", 0, 0, NULL, 0},
+    {"LOG_FORMAT", VAR_CHOICE, F(log_json), 0, "text", 0, 0, "text|json", 0},
+    {"LOG_LEVEL", VAR_CHOICE, F(log_level), 0, "info", 0, 0, "debug|info|warn|error", 0},
+    {"MAX_WEBSOCKET_CONNECTIONS", VAR_INT, F(max_websocket_connections), 0, "100", 1, 100000, NULL, 0},
+    {"REDIS_URL", VAR_STRING, S(redis_url), "", 0, 0, NULL, 0},
+    {"REDIS_PREFIX", VAR_STRING, S(redis_prefix), "pipeline:", 0, 0, NULL, 0},
+    {"WORKER_CPU", VAR_CPU, S(worker_cpu_str), "1", 0, 0, NULL, F(worker_cpu)},
+    {"WORKER_MEMORY", VAR_MEMORY, S(worker_memory_str), "4Gi", 0, 0, NULL, F(worker_memory_gi)},
+    {"CONTROLLER_CPU", VAR_CPU, S(controller_cpu_str), "2", 0, 0, NULL, F(controller_cpu)},
+    {"CONTROLLER_MEMORY", VAR_MEMORY, S(controller_memory_str), "4Gi", 0, 0, NULL, F(controller_memory_gi)},
+    {"QUOTA_CPU", VAR_CPU, S(quota_cpu_str), "14", 0, 0, NULL, F(quota_cpu)},
+    {"QUOTA_MEMORY", VAR_MEMORY, S(quota_memory_str), "50Gi", 0, 0, NULL, F(quota_memory_gi)},
+};
+
+/* Splits a quantity into its number and its suffix; the number must be finite and >= 0. */
+static int parse_quantity(const char *s, double *num, const char **suffix)
+{
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno != 0 || !isfinite(v) || v < 0)
+        return -1;
+    *num = v;
+    *suffix = end;
+    return 0;
+}
+
+int config_parse_cpu(const char *s, double *cores)
+{
+    double v;
+    const char *suf;
+    if (parse_quantity(s, &v, &suf) != 0)
+        return -1;
+    if (strcmp(suf, "m") == 0)
+        v /= 1000;
+    else if (*suf != '\0')
+        return -1;
+    *cores = v;
+    return 0;
+}
+
+int config_parse_memory_gi(const char *s, double *gi)
+{
+    static const struct {
+        const char *suffix;
+        double bytes;
+    } units[] = {{"", 1},       {"k", 1e3},         {"K", 1e3},         {"M", 1e6},         {"G", 1e9},
+                 {"T", 1e12},  {"Ki", 1024.0},     {"Mi", 1048576.0},  {"Gi", 1073741824.0},
+                 {"Ti", 1099511627776.0}};
+    double v;
+    const char *suf;
+    if (parse_quantity(s, &v, &suf) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(suf, units[i].suffix) == 0) {
+            *gi = v * units[i].bytes / 1073741824.0;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_int(const char *s, long long *out)
+{
+    if (*s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0' || errno != 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+    if (*s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end != '\0' || errno != 0 || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int choice_index(const char *choices, const char *value)
+{
+    size_t vlen = strlen(value);
+    int idx = 0;
+    for (const char *p = choices;; idx++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == vlen && strncmp(p, value, len) == 0)
+            return idx;
+        if (bar == NULL)
+            return -1;
+        p = bar + 1;
+    }
+}
+
+static int apply_spec(config_t *cfg, const var_spec_t *v, const char *value, char *err, size_t errlen)
+{
+    char *base = (char *)cfg;
+    long long iv;
+    double dv;
+    switch (v->type) {
+    case VAR_INT:
+        if (parse_int(value, &iv) != 0 || iv < v->min || iv > v->max) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected an integer from %lld to %lld", v->name, value,
+                     v->min, v->max);
+            return -1;
+        }
+        *(int *)(base + v->offset) = (int)iv;
+        return 0;
+    case VAR_SECONDS:
+        if (parse_seconds(value, &dv) != 0 || dv < (double)v->min || dv > (double)v->max) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected a number of seconds from %lld to %lld", v->name,
+                     value, v->min, v->max);
+            return -1;
+        }
+        *(double *)(base + v->offset) = dv;
+        return 0;
+    case VAR_CHOICE:
+        if ((iv = choice_index(v->choices, value)) < 0) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected one of %s", v->name, value, v->choices);
+            return -1;
+        }
+        *(int *)(base + v->offset) = (int)iv;
+        return 0;
+    case VAR_CPU:
+    case VAR_MEMORY:
+        if ((v->type == VAR_CPU ? config_parse_cpu(value, &dv) : config_parse_memory_gi(value, &dv)) != 0 ||
+            dv <= 0) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected a positive Kubernetes %s quantity such as %s",
+                     v->name, value, v->type == VAR_CPU ? "CPU" : "memory",
+                     v->type == VAR_CPU ? "\"2\" or \"500m\"" : "\"4Gi\" or \"512Mi\"");
+            return -1;
+        }
+        *(double *)(base + v->offset2) = dv;
+        /* keep the string as written too: the preview shows it */
+        __attribute__((fallthrough));
+    case VAR_STRING:
+        if (strlen(value) >= v->size) {
+            snprintf(err, errlen, "%s is invalid: longer than %zu characters", v->name, v->size - 1);
+            return -1;
+        }
+        strcpy(base + v->offset, value);
+        return 0;
+    }
+    return -1;
+}
+
+/* Cross-field rules and derived defaults, once every variable has its value. */
+static int check_config(config_t *cfg, const char *self_dir, char *err, size_t errlen)
+{
+    if (cfg->default_batch_count > cfg->max_batch_count) {
+        snprintf(err, errlen, "DEFAULT_BATCH_COUNT=%d is invalid: it must not exceed MAX_BATCH_COUNT=%d",
+                 cfg->default_batch_count, cfg->max_batch_count);
+        return -1;
+    }
+    if (cfg->data_dir[0] == '\0') {
+        snprintf(err, errlen, "DATA_DIR is invalid: it must not be empty");
+        return -1;
+    }
+    if (cfg->task_program[0] == '\0' &&
+        snprintf(cfg->task_program, sizeof(cfg->task_program), "%s/pipeline-task", self_dir) >=
+            (int)sizeof(cfg->task_program)) {
+        snprintf(err, errlen, "TASK_PROGRAM is invalid: the default path is too long");
+        return -1;
+    }
+    if (snprintf(cfg->task_launcher, sizeof(cfg->task_launcher), "%s/pipeline-task", self_dir) >=
+        (int)sizeof(cfg->task_launcher)) {
+        snprintf(err, errlen, "the service's folder path is too long");
+        return -1;
+    }
+    if (cfg->redis_url[0] != '\0' && strncmp(cfg->redis_url, "redis://", 8) != 0) {
+        snprintf(err, errlen, "REDIS_URL=\"%s\" is invalid: expected redis://[user:password@]host:port/db",
+                 cfg->redis_url);
+        return -1;
+    }
+    for (const char *p = cfg->redis_prefix; *p; p++)
+        if (isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
+            snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces only");
+            return -1;
+        }
+    return 0;
+}
+
+int config_parse(config_t *cfg, config_lookup_fn lookup, void *ctx, const char *self_dir, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        const char *value = lookup(ctx, specs[i].name);
+        if (value == NULL)
+            value = specs[i].defval;
+        if (apply_spec(cfg, &specs[i], value, err, errlen) != 0)
+            return -1;
+    }
+    return check_config(cfg, self_dir, err, errlen);
+}
+
+/* ---- .env ---------------------------------------------------------------------------------------------------- */
+
+#define DOTENV_MAX_VARS 128
+
+typedef struct dotenv {
+    char *names[DOTENV_MAX_VARS];
+    char *values[DOTENV_MAX_VARS];
+    size_t count;
+} dotenv_t;
+
+static void dotenv_free(dotenv_t *env)
+{
+    for (size_t i = 0; i < env->count; i++) {
+        free(env->names[i]);
+        free(env->values[i]);
+    }
+    env->count = 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* Reads KEY=VALUE lines: '#' comments, blank lines, an optional "export ", values optionally quoted. */
+static int dotenv_read(dotenv_t *env, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0; /* no .env: nothing to add */
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        if (strncmp(s, "export ", 7) == 0)
+            s = trim(s + 7);
+        char *eq = strchr(s, '=');
+        if (eq == NULL || eq == s || env->count == DOTENV_MAX_VARS) {
+            snprintf(err, errlen, "%s line %d is invalid: expected NAME=value (at most %d variables)", path,
+                     lineno, DOTENV_MAX_VARS);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        size_t vlen = strlen(value);
+        if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
+            value[vlen - 1] = '\0';
+            value++;
+        } else {
+            char *hash = strstr(value, " #"); /* an unquoted value ends at a comment */
+            if (hash)
+                *hash = '\0', value = trim(value);
+        }
+        env->names[env->count] = strdup(name);
+        env->values[env->count] = strdup(value);
+        env->count++;
+    }
+    fclose(f);
+    return rc;
+}
+
+static const char *env_then_dotenv(void *ctx, const char *name)
+{
+    const char *v = getenv(name);
+    if (v != NULL)
+        return v;
+    dotenv_t *env = ctx;
+    for (size_t i = env->count; i-- > 0;)
+        if (strcmp(env->names[i], name) == 0)
+            return env->values[i];
+    return NULL;
+}
+
+int config_load(config_t *cfg, const char *dotenv_path, const char *self_dir, char *err, size_t errlen)
+{
+    dotenv_t env = {0};
+    int rc = dotenv_read(&env, dotenv_path, err, errlen);
+    if (rc == 0)
+        rc = config_parse(cfg, env_then_dotenv, &env, self_dir, err, errlen);
+    dotenv_free(&env);
+    return rc;
+}

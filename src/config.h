@@ -1,0 +1,61 @@
+/* Configuration: the environment (and an optional .env file) turned into one validated struct. */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_BATCH_COUNT 12
+
+typedef enum { EXECUTOR_LOCAL, EXECUTOR_KUBERNETES } executor_kind_t;
+
+typedef struct config {
+    char host[256];
+    int port;
+    char data_dir[1024];
+    executor_kind_t executor;
+    int default_batch_count;
+    int max_batch_count;
+    double generate_seconds;
+    double analyze_seconds;
+    int rows_per_batch;
+    int local_parallelism;
+    char task_program[1024];
+    char task_launcher[1024];  /* pipeline-task beside the service binary (not configurable) */
+    double cancel_grace_seconds;
+    int run_history_limit;
+    int run_ttl_minutes;
+    int rate_limit_per_minute; /* 0: no limit */
+    char allowed_origins[1024];
+    char api_token[256];       /* empty: no auth */
+    int log_json;
+    int log_level;             /* a log_level_t */
+    int max_websocket_connections;
+    char redis_url[512];       /* empty: memory store */
+    char redis_prefix[64];
+    /* Resource model used by the preview (Kubernetes quantities, parsed). */
+    double worker_cpu, worker_memory_gi, controller_cpu, controller_memory_gi, quota_cpu, quota_memory_gi;
+    char worker_cpu_str[32], worker_memory_str[32], controller_cpu_str[32], controller_memory_str[32];
+    char quota_cpu_str[32], quota_memory_str[32];
+} config_t;
+
+/** Looks a variable up; returns NULL when it is not set. */
+typedef const char *(*config_lookup_fn)(void *ctx, const char *name);
+
+/**
+ * Fills `cfg` from `lookup`. On a bad value returns -1 and writes into `err` a sentence naming the variable and
+ * what is allowed; `cfg` is then partly filled and must not be used. `self_dir` is the folder of the running
+ * binary (the default TASK_PROGRAM lives there).
+ */
+int config_parse(config_t *cfg, config_lookup_fn lookup, void *ctx, const char *self_dir, char *err, size_t errlen);
+
+/**
+ * Reads the process environment, with `dotenv_path` (if it exists) as a fallback source: a variable set in the
+ * real environment wins. Returns 0, or -1 with `err` filled (a bad value or an unreadable .env line).
+ */
+int config_load(config_t *cfg, const char *dotenv_path, const char *self_dir, char *err, size_t errlen);
+
+/** Parses a Kubernetes quantity ("500m", "2", "4Gi", "512Mi", "1G") as cores or as GiB. Returns 0 or -1. */
+int config_parse_cpu(const char *s, double *cores);
+int config_parse_memory_gi(const char *s, double *gi);
+
+#endif

@@ -1,0 +1,55 @@
+#include "core/events.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/run.h"
+#include "util/clock.h"
+
+static const char *const type_names[EVENT_TYPE_COUNT] = {"status", "progress", "log", "complete", "error"};
+
+void events_init(events_t *ev) { memset(ev, 0, sizeof(*ev)); }
+
+int events_subscribe(events_t *ev, events_handler_fn fn, void *ctx)
+{
+    if (ev->nsubs == EVENTS_MAX_SUBSCRIBERS)
+        return -1;
+    ev->subs[ev->nsubs].fn = fn;
+    ev->subs[ev->nsubs].ctx = ctx;
+    ev->nsubs++;
+    return 0;
+}
+
+void events_unsubscribe(events_t *ev, events_handler_fn fn, void *ctx)
+{
+    for (int i = 0; i < ev->nsubs; i++)
+        if (ev->subs[i].fn == fn && ev->subs[i].ctx == ctx) {
+            memmove(&ev->subs[i], &ev->subs[i + 1], (size_t)(ev->nsubs - i - 1) * sizeof(ev->subs[0]));
+            ev->nsubs--;
+            return;
+        }
+}
+
+void events_emit(events_t *ev, event_type_t type, const char *run_id, json_t *data)
+{
+    event_t e = {.type = type, .seq = ++ev->seq, .ts_ms = clock_now_ms(), .data = data};
+    snprintf(e.run_id, sizeof(e.run_id), "%s", run_id ? run_id : "none");
+    for (int i = 0; i < ev->nsubs; i++)
+        ev->subs[i].fn(ev->subs[i].ctx, &e);
+    json_decref(data);
+}
+
+void events_set_seq(events_t *ev, uint64_t seq) { ev->seq = seq; }
+
+const char *event_type_name(event_type_t type) { return type < EVENT_TYPE_COUNT ? type_names[type] : "unknown"; }
+
+char *event_to_json(const event_t *ev, size_t *len)
+{
+    json_t *o = json_pack("{s:s,s:O,s:o,s:s,s:I}", "type", event_type_name(ev->type), "data", ev->data, "timestamp",
+                          run_time_json(ev->ts_ms), "run_id", ev->run_id, "seq", (json_int_t)ev->seq);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(o);
+    if (s && len)
+        *len = strlen(s);
+    return s;
+}

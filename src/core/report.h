@@ -1,0 +1,17 @@
+/* Reading a run's report.json back into its DemoResultMetrics. */
+#ifndef CORE_REPORT_H
+#define CORE_REPORT_H
+
+#include <stddef.h>
+
+#include "core/run.h"
+
+#define REPORT_MAX_BYTES (1024 * 1024)
+
+/**
+ * Reads the totals of the report at `path` into `m` (total_batches, total_records, total_sum, average_value).
+ * Returns 0, or -1 with `err` saying what is wrong with the file.
+ */
+int report_read_metrics(const char *path, run_metrics_t *m, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * An executor runs the tasks of one run and says what happened; it never touches the store or the sockets.
+ * One file per implementation: executor_local.c (child processes), executor_k8s.c (a Kubernetes Job).
+ *
+ * Callbacks never fire from inside start() or stop(): always from the loop afterwards.
+ */
+#ifndef EXEC_EXECUTOR_H
+#define EXEC_EXECUTOR_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "core/workflow.h"
+
+typedef struct exec_spec {
+    const char *run_id;
+    int batches;
+    int rows_per_batch;
+    uint32_t seed;
+    double generate_seconds, analyze_seconds;
+    const char *work_dir;    /* scratch folder of the run (the tasks' working directory) */
+    const char *results_dir; /* where the CSVs, stats and report.json land */
+} exec_spec_t;
+
+typedef struct exec_listener {
+    void *data;
+    /** A task's process (or pod) started. */
+    void (*task_started)(void *data, int task);
+    /** A task ended: TASK_SUCCEEDED, TASK_FAILED (with `detail`: exit status and the tail of stderr) or
+     *  TASK_CANCELLED (stopped by stop()). */
+    void (*task_finished)(void *data, int task, wf_task_state_t state, const char *detail);
+    /** One line of a task's output, without its newline (not NUL-terminated, untrusted bytes). */
+    void (*task_log)(void *data, int task, int is_stderr, const char *line, size_t len);
+    /** Nothing of the run runs any more: all tasks succeeded (ok=1), or a task failed, stop() was called, or the
+     *  executor itself failed (ok=0, `detail` says why). Fires exactly once per successful start(). */
+    void (*done)(void *data, int ok, const char *detail);
+} exec_listener_t;
+
+typedef struct executor executor_t;
+
+typedef struct executor_ops {
+    const char *name; /* "local" or "kubernetes", as health reports it */
+    /** Starts a run. Returns 0, or a negative errno (then no callback fires). One run at a time. */
+    int (*start)(executor_t *ex, const exec_spec_t *spec);
+    /** Stops every task of the current run: SIGTERM (or delete), then SIGKILL after the grace period. */
+    void (*stop)(executor_t *ex);
+    /** Frees the executor; only when no run is going (after done()). */
+    void (*destroy)(executor_t *ex);
+} executor_ops_t;
+
+struct executor {
+    const executor_ops_t *ops;
+    exec_listener_t listener;
+};
+
+executor_t *executor_local_create(uv_loop_t *loop, const config_t *cfg, const exec_listener_t *listener);
+
+#endif

@@ -1,0 +1,259 @@
+/*
+ * The local executor: every task is a child process of the service, scheduled by the workflow DAG.
+ *
+ * Each task is started through the launcher (`pipeline-task exec TASK_PROGRAM <subcommand> ...`), which asks the
+ * kernel to kill it when the service dies (PR_SET_PDEATHSIG) before it execs the task program; the task leads
+ * its own process group, so stop() reaches everything it started.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec/executor.h"
+#include "exec/task_proc.h"
+#include "util/log.h"
+
+typedef struct local_exec local_exec_t;
+
+typedef struct local_task {
+    local_exec_t *owner;
+    int index;
+    task_proc_t *proc; /* NULL unless running */
+} local_task_t;
+
+struct local_exec {
+    executor_t super;
+    uv_loop_t *loop;
+    const config_t *cfg;
+    char launcher[1100];
+    /* the current run */
+    int active;
+    int stopping;
+    exec_spec_t spec;
+    char run_id[32], work_dir[1100], results_dir[1100];
+    wf_task_state_t states[WF_MAX_TASKS];
+    local_task_t tasks[WF_MAX_TASKS];
+    int running;
+    uv_timer_t grace_timer; /* SIGKILL for what SIGTERM did not stop */
+    uv_timer_t kick_timer;  /* starts the first tasks from the loop, never from inside start() */
+    uv_timer_t done_timer;  /* fires done() from the loop, never from inside start() or stop() */
+    int done_ok;
+    char done_detail[512];
+    int closing_handles;
+};
+
+static void schedule(local_exec_t *ex);
+
+static void fire_done(uv_timer_t *t)
+{
+    local_exec_t *ex = t->data;
+    ex->active = 0;
+    uv_timer_stop(&ex->grace_timer);
+    ex->super.listener.done(ex->super.listener.data, ex->done_ok, ex->done_ok ? NULL : ex->done_detail);
+}
+
+static void finish(local_exec_t *ex, int ok, const char *detail)
+{
+    ex->done_ok = ok;
+    snprintf(ex->done_detail, sizeof(ex->done_detail), "%s", detail ? detail : "");
+    uv_timer_start(&ex->done_timer, fire_done, 0, 0);
+}
+
+static void on_task_line(void *ctx, int is_stderr, const char *line, size_t len)
+{
+    local_task_t *t = ctx;
+    t->owner->super.listener.task_log(t->owner->super.listener.data, t->index, is_stderr, line, len);
+}
+
+static void on_task_exit(void *ctx, int ok, int term_signal, const char *detail)
+{
+    local_task_t *t = ctx;
+    local_exec_t *ex = t->owner;
+    const exec_listener_t *l = &ex->super.listener;
+    wf_task_state_t state = ok ? TASK_SUCCEEDED : (ex->stopping && term_signal) ? TASK_CANCELLED : TASK_FAILED;
+    t->proc = NULL;
+    ex->running--;
+    ex->states[t->index] = state;
+    l->task_finished(l->data, t->index, state, detail);
+    schedule(ex);
+}
+
+/* The command line of a task, in `args` (storage for the strings) and `argv`. */
+static void build_argv(local_exec_t *ex, int task, char args[][1100], char **argv)
+{
+    const exec_spec_t *s = &ex->spec;
+    int n = 0, batch = wf_task_batch(s->batches, task);
+    snprintf(args[n++], 1100, "%s", ex->launcher);
+    snprintf(args[n++], 1100, "exec");
+    snprintf(args[n++], 1100, "%s", ex->cfg->task_program);
+    switch (wf_task_stage(s->batches, task)) {
+    case STAGE_GENERATE:
+        snprintf(args[n++], 1100, "generate");
+        snprintf(args[n++], 1100, "--batch=%d", batch);
+        snprintf(args[n++], 1100, "--rows=%d", s->rows_per_batch);
+        snprintf(args[n++], 1100, "--seed=%u", s->seed);
+        snprintf(args[n++], 1100, "--sleep=%g", s->generate_seconds);
+        snprintf(args[n++], 1100, "--out=%s/batch_%d.csv", s->results_dir, batch);
+        break;
+    case STAGE_ANALYZE:
+        snprintf(args[n++], 1100, "analyze");
+        snprintf(args[n++], 1100, "--batch=%d", batch);
+        snprintf(args[n++], 1100, "--sleep=%g", s->analyze_seconds);
+        snprintf(args[n++], 1100, "--in=%s/batch_%d.csv", s->results_dir, batch);
+        snprintf(args[n++], 1100, "--out=%s/stats_batch_%d.json", s->results_dir, batch);
+        break;
+    default:
+        snprintf(args[n++], 1100, "report");
+        snprintf(args[n++], 1100, "--out=%s/report.json", s->results_dir);
+        for (int b = 1; b <= s->batches; b++)
+            snprintf(args[n++], 1100, "%s/stats_batch_%d.json", s->results_dir, b);
+        break;
+    }
+    for (int i = 0; i < n; i++)
+        argv[i] = args[i];
+    argv[n] = NULL;
+}
+
+static int start_task(local_exec_t *ex, int task)
+{
+    static char args[CONFIG_MAX_BATCH_COUNT + 8][1100];
+    char *argv[CONFIG_MAX_BATCH_COUNT + 9];
+    build_argv(ex, task, args, argv);
+    static const task_proc_callbacks_t cbs = {.on_line = on_task_line, .on_exit = on_task_exit};
+    local_task_t *t = &ex->tasks[task];
+    int err = 0;
+    t->proc = task_proc_spawn(ex->loop, argv, ex->work_dir, &cbs, t, &err);
+    if (t->proc == NULL)
+        return err;
+    ex->states[task] = TASK_RUNNING;
+    ex->running++;
+    ex->super.listener.task_started(ex->super.listener.data, task);
+    return 0;
+}
+
+/* Starts what is ready, up to the parallelism; ends the run when nothing is left to run. */
+static void schedule(local_exec_t *ex)
+{
+    const exec_listener_t *l = &ex->super.listener;
+    int next;
+    while (!ex->stopping && ex->running < ex->cfg->local_parallelism &&
+           (next = wf_next_ready(ex->spec.batches, ex->states)) >= 0) {
+        int err = start_task(ex, next);
+        if (err != 0) {
+            char detail[1300];
+            snprintf(detail, sizeof(detail), "cannot start %s: %s", ex->cfg->task_program, uv_strerror(err));
+            ex->states[next] = TASK_FAILED;
+            l->task_finished(l->data, next, TASK_FAILED, detail);
+            return; /* the orchestrator answers a failure with stop() */
+        }
+    }
+    if (ex->running > 0)
+        return;
+    if (ex->stopping) {
+        finish(ex, 0, "stopped");
+        return;
+    }
+    int n = wf_task_count(ex->spec.batches);
+    for (int t = 0; t < n; t++)
+        if (ex->states[t] != TASK_SUCCEEDED)
+            return; /* a failure was reported; stop() follows */
+    finish(ex, 1, NULL);
+}
+
+static void on_kick(uv_timer_t *t) { schedule(t->data); }
+
+static int local_start(executor_t *super, const exec_spec_t *spec)
+{
+    local_exec_t *ex = (local_exec_t *)super;
+    if (ex->active)
+        return -EBUSY;
+    ex->spec = *spec;
+    snprintf(ex->run_id, sizeof(ex->run_id), "%s", spec->run_id);
+    snprintf(ex->work_dir, sizeof(ex->work_dir), "%s", spec->work_dir);
+    snprintf(ex->results_dir, sizeof(ex->results_dir), "%s", spec->results_dir);
+    ex->spec.run_id = ex->run_id;
+    ex->spec.work_dir = ex->work_dir;
+    ex->spec.results_dir = ex->results_dir;
+    memset(ex->states, 0, sizeof(ex->states));
+    ex->running = 0;
+    ex->stopping = 0;
+    ex->active = 1;
+    for (int t = 0; t < WF_MAX_TASKS; t++)
+        ex->tasks[t] = (local_task_t){.owner = ex, .index = t};
+    /* the first tasks start from the loop, so that no callback fires inside start() */
+    uv_timer_start(&ex->kick_timer, on_kick, 0, 0);
+    return 0;
+}
+
+static void on_grace_expired(uv_timer_t *t)
+{
+    local_exec_t *ex = t->data;
+    for (int i = 0; i < WF_MAX_TASKS; i++)
+        if (ex->tasks[i].proc) {
+            log_warn("exec", "run %s: task %d did not stop on SIGTERM, sending SIGKILL", ex->run_id, i);
+            task_proc_signal(ex->tasks[i].proc, SIGKILL);
+        }
+}
+
+static void local_stop(executor_t *super)
+{
+    local_exec_t *ex = (local_exec_t *)super;
+    if (!ex->active || ex->stopping)
+        return;
+    ex->stopping = 1;
+    if (ex->running == 0) {
+        finish(ex, 0, "stopped");
+        return;
+    }
+    for (int i = 0; i < WF_MAX_TASKS; i++)
+        if (ex->tasks[i].proc)
+            task_proc_signal(ex->tasks[i].proc, SIGTERM);
+    uv_timer_start(&ex->grace_timer, on_grace_expired, (uint64_t)(ex->cfg->cancel_grace_seconds * 1000), 0);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    local_exec_t *ex = h->data;
+    if (--ex->closing_handles == 0)
+        free(ex);
+}
+
+static void local_destroy(executor_t *super)
+{
+    local_exec_t *ex = (local_exec_t *)super;
+    ex->closing_handles = 3;
+    uv_close((uv_handle_t *)&ex->kick_timer, on_closed);
+    uv_close((uv_handle_t *)&ex->grace_timer, on_closed);
+    uv_close((uv_handle_t *)&ex->done_timer, on_closed);
+}
+
+static const executor_ops_t local_ops = {
+    .name = "local",
+    .start = local_start,
+    .stop = local_stop,
+    .destroy = local_destroy,
+};
+
+executor_t *executor_local_create(uv_loop_t *loop, const config_t *cfg, const exec_listener_t *listener)
+{
+    local_exec_t *ex = calloc(1, sizeof(*ex));
+    if (ex == NULL)
+        abort();
+    ex->super.ops = &local_ops;
+    ex->super.listener = *listener;
+    ex->loop = loop;
+    ex->cfg = cfg;
+    snprintf(ex->launcher, sizeof(ex->launcher), "%s", cfg->task_launcher);
+    uv_timer_init(loop, &ex->grace_timer);
+    uv_timer_init(loop, &ex->done_timer);
+    uv_timer_init(loop, &ex->kick_timer);
+    ex->grace_timer.data = ex->done_timer.data = ex->kick_timer.data = ex;
+    /* the launcher checks that its parent is still this process before it execs the task */
+    char pid[32];
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    setenv("PIPELINE_PARENT_PID", pid, 1);
+    return &ex->super;
+}

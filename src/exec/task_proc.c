@@ -1,0 +1,194 @@
+#include "exec/task_proc.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/line_reader.h"
+
+#define TAIL_LINES 3
+#define TAIL_LINE_MAX 240
+#define DRAIN_TIMEOUT_MS 2000 /* after exit, how long a grandchild may keep the pipes open */
+
+struct task_proc {
+    uv_process_t proc;
+    uv_pipe_t out, err;
+    uv_timer_t drain_timer;
+    line_reader_t out_lines, err_lines;
+    task_proc_callbacks_t cbs;
+    void *ctx;
+    int pid;
+    int open_handles; /* closed in close callbacks; freed at 0 */
+    int pipes_open;   /* not yet at end of stream */
+    int exited, reported;
+    int64_t exit_status;
+    int term_signal;
+    char tail[TAIL_LINES][TAIL_LINE_MAX]; /* the last lines of stderr, for the failure message */
+    int tail_next;
+};
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    task_proc_t *p = h->data;
+    if (--p->open_handles == 0)
+        free(p);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, on_handle_closed);
+}
+
+static void remember_stderr(task_proc_t *p, const char *line, size_t len)
+{
+    size_t n = len < TAIL_LINE_MAX - 1 ? len : TAIL_LINE_MAX - 1;
+    memcpy(p->tail[p->tail_next], line, n);
+    p->tail[p->tail_next][n] = '\0';
+    p->tail_next = (p->tail_next + 1) % TAIL_LINES;
+}
+
+static void on_out_line(void *ctx, const char *line, size_t len)
+{
+    task_proc_t *p = ctx;
+    p->cbs.on_line(p->ctx, 0, line, len);
+}
+
+static void on_err_line(void *ctx, const char *line, size_t len)
+{
+    task_proc_t *p = ctx;
+    remember_stderr(p, line, len);
+    p->cbs.on_line(p->ctx, 1, line, len);
+}
+
+static void describe_failure(task_proc_t *p, char *out, size_t outlen)
+{
+    int n = p->term_signal ? snprintf(out, outlen, "killed by signal %d (%s)", p->term_signal,
+                                      strsignal(p->term_signal))
+                           : snprintf(out, outlen, "exit code %lld", (long long)p->exit_status);
+    for (int i = 0; i < TAIL_LINES && n >= 0 && (size_t)n < outlen; i++) {
+        const char *line = p->tail[(p->tail_next + i) % TAIL_LINES];
+        if (line[0] != '\0')
+            n += snprintf(out + n, outlen - (size_t)n, "%s%s", n ? ": " : "", line);
+    }
+}
+
+static void maybe_report(task_proc_t *p)
+{
+    if (!p->exited || p->pipes_open > 0 || p->reported)
+        return;
+    p->reported = 1;
+    close_handle((uv_handle_t *)&p->drain_timer);
+    int ok = p->exit_status == 0 && p->term_signal == 0;
+    char detail[1024] = "";
+    if (!ok)
+        describe_failure(p, detail, sizeof(detail));
+    p->cbs.on_exit(p->ctx, ok, p->term_signal, ok ? NULL : detail);
+}
+
+static void end_pipe(task_proc_t *p, uv_pipe_t *pipe)
+{
+    if (uv_is_closing((uv_handle_t *)pipe))
+        return;
+    if (pipe == &p->out)
+        line_reader_finish(&p->out_lines, on_out_line, p);
+    else
+        line_reader_finish(&p->err_lines, on_err_line, p);
+    close_handle((uv_handle_t *)pipe);
+    p->pipes_open--;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h, (void)suggested;
+    static char scratch[65536]; /* one loop, one read at a time: the lines are copied out before returning */
+    *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    task_proc_t *p = s->data;
+    if (nread > 0) {
+        if ((uv_pipe_t *)s == &p->out)
+            line_reader_feed(&p->out_lines, buf->base, (size_t)nread, on_out_line, p);
+        else
+            line_reader_feed(&p->err_lines, buf->base, (size_t)nread, on_err_line, p);
+    } else if (nread < 0) {
+        end_pipe(p, (uv_pipe_t *)s);
+        maybe_report(p);
+    }
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    task_proc_t *p = t->data;
+    end_pipe(p, &p->out); /* something outside the process group still holds them open */
+    end_pipe(p, &p->err);
+    maybe_report(p);
+}
+
+static void on_process_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
+{
+    task_proc_t *p = proc->data;
+    p->exited = 1;
+    p->exit_status = exit_status;
+    p->term_signal = term_signal;
+    kill(-p->pid, SIGKILL); /* anything the task left behind in its group dies with it */
+    close_handle((uv_handle_t *)proc);
+    uv_timer_start(&p->drain_timer, on_drain_timeout, DRAIN_TIMEOUT_MS, 0);
+    maybe_report(p);
+}
+
+task_proc_t *task_proc_spawn(uv_loop_t *loop, char *const *argv, const char *cwd, const task_proc_callbacks_t *cbs,
+                             void *ctx, int *err)
+{
+    task_proc_t *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        abort();
+    p->cbs = *cbs;
+    p->ctx = ctx;
+    uv_pipe_init(loop, &p->out, 0);
+    uv_pipe_init(loop, &p->err, 0);
+    uv_timer_init(loop, &p->drain_timer);
+    p->out.data = p->err.data = p->drain_timer.data = p->proc.data = p;
+    p->open_handles = 4;
+    p->pipes_open = 2;
+
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->out},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->err},
+    };
+    uv_process_options_t opts = {
+        .exit_cb = on_process_exit,
+        .file = argv[0],
+        .args = (char **)argv,
+        .cwd = cwd,
+        .flags = UV_PROCESS_DETACHED, /* setsid(): the task leads its own process group */
+        .stdio_count = 3,
+        .stdio = stdio,
+    };
+    int rc = uv_spawn(loop, &p->proc, &opts);
+    if (rc != 0) {
+        *err = rc;
+        p->reported = 1;
+        uv_close((uv_handle_t *)&p->proc, on_handle_closed);
+        uv_close((uv_handle_t *)&p->out, on_handle_closed);
+        uv_close((uv_handle_t *)&p->err, on_handle_closed);
+        uv_close((uv_handle_t *)&p->drain_timer, on_handle_closed);
+        return NULL;
+    }
+    p->pid = p->proc.pid;
+    uv_read_start((uv_stream_t *)&p->out, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&p->err, on_alloc, on_read);
+    return p;
+}
+
+void task_proc_signal(task_proc_t *proc, int sig)
+{
+    if (!proc->exited)
+        kill(-proc->pid, sig);
+}
+
+int task_proc_pid(const task_proc_t *proc) { return proc->pid; }

@@ -1,0 +1,24 @@
+/* Route handlers. Each answers its request, now or later; `param` is the {run_id} path segment or NULL. */
+#ifndef HTTP_ROUTES_H
+#define HTTP_ROUTES_H
+
+#include "http/server.h"
+
+typedef void (*route_fn)(http_server_t *srv, h2o_req_t *req, const char *param);
+
+/* routes_demo.c */
+void route_run(http_server_t *srv, h2o_req_t *req, const char *param);
+void route_preview(http_server_t *srv, h2o_req_t *req, const char *param);
+void route_status(http_server_t *srv, h2o_req_t *req, const char *param);
+void route_cancel(http_server_t *srv, h2o_req_t *req, const char *param);
+void route_history(http_server_t *srv, h2o_req_t *req, const char *param);
+void route_run_detail(http_server_t *srv, h2o_req_t *req, const char *param);
+void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param);
+
+/* routes_health.c */
+void route_health(http_server_t *srv, h2o_req_t *req, const char *param);
+
+/** The query string of a request (without '?'), possibly empty. */
+h2o_iovec_t route_query(h2o_req_t *req);
+
+#endif

@@ -1,0 +1,198 @@
+/* The /api/v1/demo routes: run, preview, status, cancel, history, one run, its report. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/orchestrator.h"
+#include "http/query.h"
+#include "http/reply.h"
+#include "http/routes.h"
+#include "http/validate.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/ids.h"
+
+#define STREAM_PATH "/api/v1/pipeline/stream"
+#define LOCAL_TASK_OVERHEAD 0.05 /* seconds to start a task process */
+#define POD_TASK_OVERHEAD 8.0    /* seconds to schedule and start a worker pod */
+
+/* An asynchronous answer: lives in the request's pool; if the client goes first, the waiter is forgotten. */
+typedef struct pending {
+    orch_waiter_t waiter;
+    h2o_req_t *req;
+} pending_t;
+
+static void on_pending_disposed(void *p) { orch_waiter_forget(&((pending_t *)p)->waiter); }
+
+static pending_t *pending_new(h2o_req_t *req)
+{
+    pending_t *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_pending_disposed);
+    memset(p, 0, sizeof(*p));
+    p->req = req;
+    p->waiter.data = p;
+    return p;
+}
+
+/* An integer query parameter; on error the detail goes into `errors`. */
+static int query_int(h2o_req_t *req, const char *name, long long min, long long max, long long def, long long *out,
+                     json_t *errors)
+{
+    char raw[64];
+    h2o_iovec_t q = route_query(req);
+    int found = query_get(q.base, q.len, name, raw, sizeof(raw));
+    if (found < 0) {
+        validate_add_error(errors, "query", name, "Input should be a valid integer, unable to parse string as an integer",
+                           "int_parsing");
+        return -1;
+    }
+    return validate_query_int(found ? raw : NULL, name, min, max, def, out, errors);
+}
+
+static int connected_clients(http_server_t *srv) { (void)srv; return 0; }
+
+/* ---- POST /run --------------------------------------------------------------------------------------------------- */
+
+static void on_run_answer(orch_waiter_t *w, const run_t *run, int attached, const char *detail)
+{
+    h2o_req_t *req = ((pending_t *)w->data)->req;
+    if (run == NULL) {
+        reply_header(req, "retry-after", "1");
+        reply_detail(req, 503, detail);
+        return;
+    }
+    reply_json(req, 200,
+               json_pack("{s:s,s:s,s:b,s:s,s:s}", "run_id", run->id, "status", run_status_name(run->status),
+                         "attached", attached, "job_name", run->job_name, "websocket_url", STREAM_PATH));
+}
+
+void route_run(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    (void)param;
+    const config_t *cfg = srv->deps.cfg;
+    validate_limits_t limits = {cfg->default_batch_count, cfg->max_batch_count, cfg->rows_per_batch};
+    run_params_t params;
+    char triggered_by[4 * TRIGGERED_BY_MAX + 1];
+    json_t *errors = json_array();
+    if (validate_run_body(req->entity.base ? req->entity.base : "", req->entity.len, &limits, &params, triggered_by,
+                          sizeof(triggered_by), errors) != 0) {
+        reply_validation(req, errors);
+        return;
+    }
+    json_decref(errors);
+    orch_request_run(srv->deps.orch, &params, &pending_new(req)->waiter, on_run_answer);
+}
+
+/* ---- GET /preview ------------------------------------------------------------------------------------------------ */
+
+void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    (void)param;
+    const config_t *cfg = srv->deps.cfg;
+    long long n;
+    json_t *errors = json_array();
+    if (query_int(req, "batch_count", 1, cfg->max_batch_count, cfg->default_batch_count, &n, errors) != 0) {
+        reply_validation(req, errors);
+        return;
+    }
+    json_decref(errors);
+    wf_resources_t res = {cfg->worker_cpu, cfg->worker_memory_gi, cfg->controller_cpu, cfg->controller_memory_gi,
+                          cfg->quota_cpu, cfg->quota_memory_gi};
+    wf_preview_t p;
+    wf_preview((int)n, &res, &p);
+    int k8s = cfg->executor == EXECUTOR_KUBERNETES;
+    wf_durations_t d = {.generate = cfg->generate_seconds, .analyze = cfg->analyze_seconds,
+                        .overhead = k8s ? POD_TASK_OVERHEAD : LOCAL_TASK_OVERHEAD,
+                        .parallelism = k8s ? (int)n : cfg->local_parallelism};
+    char description[200];
+    snprintf(description, sizeof(description),
+             "Scatter-gather over CSV batches: GENERATE x %lld -> ANALYZE x %lld -> REPORT", n, n);
+    json_t *usage = json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:f}", "worker_cpu_per_pod", cfg->worker_cpu_str,
+                              "worker_memory_per_pod", cfg->worker_memory_str, "controller_cpu", cfg->controller_cpu_str,
+                              "controller_memory", cfg->controller_memory_str, "total_workers", p.total_workers,
+                              "peak_cpu", p.peak_cpu, "peak_memory_gi", p.peak_memory_gi);
+    json_t *quota = json_pack("{s:s,s:s,s:b,s:o}", "available_memory", cfg->quota_memory_str, "available_cpu",
+                              cfg->quota_cpu_str, "fits_quota", p.fits_quota, "limiting_resource",
+                              p.limiting_resource ? json_string(p.limiting_resource) : json_null());
+    reply_json(req, 200,
+               json_pack("{s:s,s:s,s:I,s:i,s:f,s:o,s:o}", "workflow", "scatter-gather-demo", "description",
+                         description, "batch_count", (json_int_t)n, "expected_pods", p.expected_pods,
+                         "estimated_runtime_seconds", wf_estimate_seconds((int)n, &d), "resource_usage", usage,
+                         "homelab_quota", quota));
+}
+
+/* ---- GET /status, /active ---------------------------------------------------------------------------------------- */
+
+void route_status(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    (void)param;
+    reply_json(req, 200, orch_status_json(srv->deps.orch, connected_clients(srv)));
+}
+
+/* ---- DELETE /cancel ---------------------------------------------------------------------------------------------- */
+
+static void on_cancel_answer(orch_waiter_t *w, const run_t *run, int cancelled)
+{
+    h2o_req_t *req = ((pending_t *)w->data)->req;
+    if (run == NULL) {
+        reply_json(req, 200, json_pack("{s:n,s:s,s:b,s:s}", "run_id", "status", "unknown", "cancelled", 0, "detail",
+                                       "No active run"));
+        return;
+    }
+    reply_json(req, 200,
+               json_pack("{s:s,s:s,s:b,s:s}", "run_id", run->id, "status", run_status_name(run->status), "cancelled",
+                         cancelled, "detail",
+                         cancelled ? "Run cancelled: every task was stopped" : "The run ended before it could be cancelled"));
+}
+
+void route_cancel(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    (void)param;
+    orch_cancel(srv->deps.orch, &pending_new(req)->waiter, on_cancel_answer);
+}
+
+/* ---- GET /history ------------------------------------------------------------------------------------------------ */
+
+void route_history(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    (void)param;
+    long long limit;
+    json_t *errors = json_array();
+    if (query_int(req, "limit", 1, 100, 10, &limit, errors) != 0) {
+        reply_validation(req, errors);
+        return;
+    }
+    json_decref(errors);
+    reply_json(req, 200, orch_history_json(srv->deps.orch, (int)limit));
+}
+
+/* ---- GET /runs/{run_id}, /runs/{run_id}/report ------------------------------------------------------------------- */
+
+void route_run_detail(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    const run_t *run = run_id_valid(param, strlen(param)) ? orch_find(srv->deps.orch, param) : NULL;
+    if (run == NULL) {
+        reply_detail(req, 404, "Run not found");
+        return;
+    }
+    reply_json(req, 200, run_detail_json(run, clock_now_ms()));
+}
+
+void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    if (!run_id_valid(param, strlen(param))) {
+        reply_detail(req, 404, "Run not found");
+        return;
+    }
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/results/%s/report.json", srv->deps.cfg->data_dir, param);
+    size_t len;
+    char *body = fs_read_file(path, 16 * 1024 * 1024, &len);
+    if (body == NULL) {
+        int known = orch_find(srv->deps.orch, param) != NULL;
+        reply_detail(req, 404, known ? "The report is not written yet" : "Run not found");
+        return;
+    }
+    reply_send(req, 200, "application/json; charset=utf-8", body, len);
+    free(body);
+}

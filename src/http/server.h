@@ -1,0 +1,55 @@
+/*
+ * The HTTP server: h2o on the service's libuv loop. It owns the listener, the h2o context, the rate limiter,
+ * and hands every request to the router.
+ */
+#ifndef HTTP_SERVER_H
+#define HTTP_SERVER_H
+
+#include <h2o.h>
+#include <uv.h>
+
+#include "config.h"
+#include "core/orchestrator.h"
+#include "exec/executor.h"
+#include "http/ratelimit.h"
+#include "store/store.h"
+
+#define HTTP_MAX_BODY (64 * 1024)
+
+typedef struct ws_hub ws_hub_t;
+
+/** What the routes read and call; owned by the caller. */
+typedef struct http_deps {
+    const config_t *cfg;
+    orch_t *orch;
+    store_t *store;
+    executor_t *exec;
+    ws_hub_t *hub; /* NULL: no live stream */
+} http_deps_t;
+
+typedef struct http_server {
+    uv_loop_t *loop;
+    http_deps_t deps;
+    h2o_globalconf_t h2o_config;
+    h2o_context_t h2o_ctx;
+    h2o_accept_ctx_t accept_ctx;
+    uv_tcp_t listener;
+    int listening;
+    int connections; /* open TCP connections (HTTP and upgraded) */
+    struct conn *conns;
+    ratelimit_t ratelimit;
+} http_server_t;
+
+/** Binds HOST:PORT and starts serving. Returns the server, or NULL with `err` filled. */
+http_server_t *http_server_start(uv_loop_t *loop, const http_deps_t *deps, char *err, size_t errlen);
+/** Stops accepting and asks open connections to close after their current request. */
+void http_server_stop_listening(http_server_t *srv);
+/** Makes h2o close its connections (idle keep-alive ones at once), after the last requests were answered. */
+void http_server_close_idle(http_server_t *srv);
+/** Frees the server; call once the loop has closed its connections (or is about to be discarded). */
+void http_server_destroy(http_server_t *srv);
+
+/** The peer address of a request's connection. */
+void http_peer_addr(h2o_req_t *req, struct sockaddr_storage *out);
+
+#endif

@@ -1,0 +1,53 @@
+/* pipeline-orchestrator: configuration -> application -> loop -> graceful shutdown. */
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "util/log.h"
+
+/* The folder of the running binary: the default task program lives beside it. */
+static void self_dir(char *out, size_t outlen)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n <= 0) {
+        snprintf(out, outlen, ".");
+        return;
+    }
+    path[n] = '\0';
+    snprintf(out, outlen, "%s", dirname(path));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s\n\nRuns the Data Pipeline Orchestrator. It is configured by environment variables\n"
+               "(and a .env file in the working directory); see README.md for the list.\n", argv[0]);
+        return 0;
+    }
+    static config_t cfg;
+    char dir[PATH_MAX], err[1024];
+    self_dir(dir, sizeof(dir));
+    if (config_load(&cfg, ".env", dir, err, sizeof(err)) != 0) {
+        fprintf(stderr, "pipeline-orchestrator: configuration error: %s\n", err);
+        return 2;
+    }
+    log_setup(cfg.log_json, (log_level_t)cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    uv_loop_t *loop = uv_default_loop();
+    static app_t app;
+    if (app_start(&app, loop, &cfg, err, sizeof(err)) != 0) {
+        log_error("app", "cannot start: %s", err);
+        return 1;
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    app_dispose(&app);
+    log_info("app", "stopped");
+    return 0;
+}

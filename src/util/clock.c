@@ -1,0 +1,111 @@
+#include "util/clock.h"
+
+#include <stdio.h>
+#include <time.h>
+
+int64_t clock_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t clock_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN + 1])
+{
+    time_t secs = (time_t)(ms / 1000);
+    int milli = (int)(ms % 1000);
+    if (milli < 0) {
+        milli += 1000;
+        secs -= 1;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, CLOCK_RFC3339_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, milli);
+}
+
+/* Reads exactly `n` decimal digits at s[*pos]. */
+static int read_digits(const char *s, size_t len, size_t *pos, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (*pos >= len || s[*pos] < '0' || s[*pos] > '9')
+            return -1;
+        v = v * 10 + (s[(*pos)++] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int expect(const char *s, size_t len, size_t *pos, char c)
+{
+    if (*pos >= len || s[*pos] != c)
+        return -1;
+    (*pos)++;
+    return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int clock_parse_iso8601_prefix(const char *s, size_t len, int64_t *ms, size_t *used)
+{
+    size_t p = 0;
+    int y, mo, d, h, mi, sec, milli = 0;
+    if (read_digits(s, len, &p, 4, &y) || expect(s, len, &p, '-') || read_digits(s, len, &p, 2, &mo) ||
+        expect(s, len, &p, '-') || read_digits(s, len, &p, 2, &d))
+        return -1;
+    if (p >= len || (s[p] != 'T' && s[p] != ' '))
+        return -1;
+    p++;
+    if (read_digits(s, len, &p, 2, &h) || expect(s, len, &p, ':') || read_digits(s, len, &p, 2, &mi) ||
+        expect(s, len, &p, ':') || read_digits(s, len, &p, 2, &sec))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    if (p < len && (s[p] == '.' || s[p] == ',')) {
+        p++;
+        int digits = 0, scale = 100;
+        while (p < len && s[p] >= '0' && s[p] <= '9') {
+            if (digits < 3)
+                milli += (s[p] - '0') * scale, scale /= 10;
+            digits++, p++;
+        }
+        if (digits == 0)
+            return -1;
+    }
+    int offset_min = 0;
+    if (p < len && s[p] == 'Z') {
+        p++;
+    } else if (p < len && (s[p] == '+' || s[p] == '-')) {
+        int sign = s[p] == '-' ? -1 : 1, oh, om;
+        size_t q = p + 1;
+        if (read_digits(s, len, &q, 2, &oh))
+            return -1;
+        if (q < len && s[q] == ':')
+            q++;
+        if (read_digits(s, len, &q, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        offset_min = sign * (oh * 60 + om);
+        p = q;
+    }
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
+    *ms = secs * 1000 + milli;
+    *used = p;
+    return 0;
+}
