@@ -5,6 +5,7 @@
 #
 # Variants: `make` (release, build/), `make asan` (ASan+UBSan, build-asan/), `make debug` (build-debug/).
 
+comma    := ,
 CC       ?= gcc
 PYTHON   := /usr/bin/python3
 BUILD    ?= build
@@ -16,8 +17,7 @@ CFLAGS_release := -O2 -g
 CFLAGS_debug   := -O0 -g3
 CFLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CFLAGS   := -std=gnu11 $(WARN) $(CFLAGS_$(MODE)) $(EXTRA_CFLAGS)
-LDFLAGS  := $(if $(filter asan,$(MODE)),-fsanitize=address$(,)undefined)
-,        := ,
+LDFLAGS  := $(if $(filter asan,$(MODE)),-fsanitize=address$(comma)undefined)
 
 SERVICE_LIBS := -lh2o -luv -lwslay -lssl -lcrypto -lhiredis -lcurl -ljansson -lm
 TASK_LIBS    := -ljansson -lm

@@ -27,8 +27,10 @@ void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN + 1])
     }
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, CLOCK_RFC3339_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, milli);
+    /* every field is bounded so that the text is exactly CLOCK_RFC3339_LEN characters */
+    snprintf(out, CLOCK_RFC3339_LEN + 1, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+             (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, (unsigned)milli % 1000u);
 }
 
 /* Reads exactly `n` decimal digits at s[*pos]. */

@@ -1,0 +1,45 @@
+/* pipeline-task: the work each workflow task does (generate, analyze, report) and the exec launcher. */
+#ifndef TASK_TASK_H
+#define TASK_TASK_H
+
+/* Exit statuses, shared with the service which reads them as task results. */
+#define TASK_EXIT_OK 0
+#define TASK_EXIT_FAIL 1     /* bad or unreadable input, I/O error */
+#define TASK_EXIT_USAGE 2    /* bad command line */
+#define TASK_EXIT_ORPHAN 70  /* the parent named by PIPELINE_PARENT_PID is gone */
+#define TASK_EXIT_NOEXEC 127 /* exec: PROGRAM could not be run */
+
+/* Subcommands: argv[0] is the subcommand name; each returns the process exit status. */
+int task_generate_main(int argc, char **argv);
+int task_analyze_main(int argc, char **argv);
+int task_report_main(int argc, char **argv);
+int task_exec_main(int argc, char **argv);
+
+/**
+ * Writes the full usage text (every subcommand, option, file format and exit status) to stdout. Returns the
+ * exit status: TASK_EXIT_OK, or TASK_EXIT_FAIL when stdout could not take it.
+ */
+int task_help(void);
+
+/** Names the subcommand that prefixes error messages ("pipeline-task: generate: ..."). */
+void task_set_command(const char *name);
+
+/** Writes one log line to stdout, prefixed by an RFC 3339 UTC timestamp, and flushes it. */
+void task_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** Writes "pipeline-task: <command>: <message>" to stderr (no timestamp: errors are not log lines). */
+void task_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** Reports a command-line mistake with a hint to --help; returns TASK_EXIT_USAGE for the caller to return. */
+int task_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * Makes the kernel SIGKILL this process when its parent dies, then checks that the parent has not already
+ * died: when PIPELINE_PARENT_PID is set it must equal getppid(). Returns 0, or the exit status to leave with.
+ */
+int task_guard_parent(void);
+
+/** Sleeps `seconds` (the demo pause). Signals keep their default action, so SIGTERM ends the process. */
+void task_pause(double seconds);
+
+#endif

@@ -1,0 +1,203 @@
+"""Black-box harness: starts the real service binary on a free port with its own DATA_DIR and talks to it
+over real sockets. Every service a test starts is stopped (TERM, then KILL) and its log is printed when the
+test fails; a sanitizer report in the log fails the test."""
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = ROOT / os.environ.get("PIPELINE_BUILD", "build")
+SERVICE_BIN = BUILD / "pipeline-orchestrator"
+TASK_BIN = BUILD / "pipeline-task"
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    """One running pipeline-orchestrator process."""
+
+    def __init__(self, workdir, env=None, start=True):
+        self.workdir = pathlib.Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.data_dir = self.workdir / "data"
+        self.log_path = self.workdir / "service.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DATA_DIR": str(self.data_dir),
+            "GENERATE_SECONDS": "0",
+            "ANALYZE_SECONDS": "0",
+            "RATE_LIMIT_PER_MINUTE": "0",
+            "CANCEL_GRACE_SECONDS": "2",
+            "ASAN_OPTIONS": "detect_leaks=1:exitcode=23:abort_on_error=0",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+            "LSAN_OPTIONS": "suppressions=" + str(ROOT / "tests" / "lsan.supp"),
+        }
+        self.env.update({k: str(v) for k, v in (env or {}).items()})
+        self.proc = None
+        self.session = requests.Session()
+        if start:
+            self.start()
+
+    def start(self, wait=True):
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(SERVICE_BIN)], cwd=self.workdir, env=self.env,
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"service exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url("/healthz"), timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("service did not become ready:\n" + self.log())
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path, **kw):
+        kw.setdefault("timeout", 15)
+        return self.session.get(self.url(path), **kw)
+
+    def post(self, path, **kw):
+        kw.setdefault("timeout", 15)
+        return self.session.post(self.url(path), **kw)
+
+    def delete(self, path, **kw):
+        kw.setdefault("timeout", 15)
+        return self.session.delete(self.url(path), **kw)
+
+    def run(self, **body):
+        r = self.post("/api/v1/demo/run", json=body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def wait_finished(self, run_id, timeout=60):
+        """Polls the run until it is terminal; returns its detail."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.get(f"/api/v1/demo/runs/{run_id}")
+            if r.status_code == 200 and r.json()["status"] in ("succeeded", "failed", "cancelled", "unknown"):
+                return r.json()
+            time.sleep(0.05)
+        raise AssertionError(f"run {run_id} did not finish:\n{self.log()}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Signals the service and waits for it; returns its exit code (KILL after the timeout)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"service did not exit within {timeout}s of {sig}:\n{self.log()}")
+        finally:
+            self.session.close()
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def sanitizer_errors(self):
+        text = self.log()
+        return [m for m in SANITIZER_MARKERS if m in text]
+
+
+def processes_mentioning(needle):
+    """Pids of live (non-zombie) processes whose command line contains `needle`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in cmd and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def wait_until(predicate, timeout=10, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture
+def start_service(tmp_path, request):
+    """start_service(**env) -> Service; each is stopped after the test, its log shown if the test failed."""
+    services = []
+
+    def factory(env=None, start=True, name=None):
+        svc = Service(tmp_path / (name or f"svc{len(services)}"), env=env, start=start)
+        services.append(svc)
+        return svc
+
+    yield factory
+    problems = []
+    for svc in services:
+        try:
+            svc.stop()
+        except AssertionError as e:
+            problems.append(str(e))
+        if svc.sanitizer_errors():
+            problems.append(f"sanitizer report in the service log:\n{svc.log()}")
+        leftovers = processes_mentioning(str(svc.data_dir))
+        if leftovers:
+            for pid in leftovers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            problems.append(f"task processes outlived the service: {leftovers}")
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed or problems:
+        for svc in services:
+            print(f"\n----- service log ({svc.workdir}) -----\n{svc.log()[-20000:]}")
+    if problems:
+        pytest.fail("\n".join(problems))
+
+
+@pytest.fixture
+def service(start_service):
+    return start_service()
