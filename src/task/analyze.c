@@ -109,7 +109,7 @@ int task_analyze_main(int argc, char **argv)
         (opts[OPT_SLEEP].value && task_args_seconds("--sleep", opts[OPT_SLEEP].value, &pause)))
         return TASK_EXIT_USAGE;
 
-    int rc = task_guard_parent();
+    int rc = task_guard_parent(0);
     if (rc != 0)
         return rc;
 
@@ -187,7 +187,7 @@ int task_analyze_main(int argc, char **argv)
         goto out;
     }
 
-    double average = lines > 0 ? round((double)sum / (double)lines * 100) / 100 : 0;
+    double average = task_average2(sum, lines);
     stats = json_pack("{s:s, s:I, s:I, s:f}", "file", base, "lines", (json_int_t)lines, "sum", (json_int_t)sum,
                       "average", average);
     if (!stats) {

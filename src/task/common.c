@@ -62,14 +62,16 @@ int task_usage_error(const char *fmt, ...)
     return TASK_EXIT_USAGE;
 }
 
-int task_guard_parent(void)
+int task_guard_parent(int strict)
 {
+    pid_t before = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
         task_error("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
         return TASK_EXIT_FAIL;
     }
-    /* The parent may have died between fork and prctl; the signal would then never come. The service says
-     * who the parent should be, and anything else (init, a subreaper) means we are already orphaned. */
+    /* The parent may have died between fork and prctl; the signal would then never come. The service names
+     * itself in PIPELINE_PARENT_PID; the launcher (exec) checks that and then names itself, so that what it
+     * execs, or that program's own child, can check in turn. */
     const char *want = getenv("PIPELINE_PARENT_PID");
     if (!want || !*want)
         return 0;
@@ -77,8 +79,13 @@ int task_guard_parent(void)
     char *end;
     errno = 0;
     long long v = strtoll(want, &end, 10);
-    if (errno == 0 && *end == '\0' && v == (long long)ppid)
+    int valid = errno == 0 && *end == '\0';
+    if (valid && v == (long long)getpid())
+        return 0; /* we are what the launcher exec'd: it checked our parent already */
+    if (valid && v == (long long)ppid)
         return 0;
+    if (!strict && ppid == before && before != 1)
+        return 0; /* further down a wrapper's tree: our parent outlived the prctl */
     task_error("parent process %s is gone (the parent is now %d); not starting", want, (int)ppid);
     return TASK_EXIT_ORPHAN;
 }
@@ -99,4 +106,13 @@ void task_pause(double seconds)
     }
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR) {
     }
+}
+
+double task_average2(int64_t sum, int64_t count)
+{
+    if (count <= 0)
+        return 0;
+    /* hundredths, rounded half up: floor((200 * sum + count) / (2 * count)); sums stay far below 2^62 / 200 */
+    int64_t cents = (200 * sum + count) / (2 * count);
+    return (double)cents / 100.0;
 }

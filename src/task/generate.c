@@ -63,7 +63,7 @@ int task_generate_main(int argc, char **argv)
     snprintf(default_out, sizeof(default_out), "batch_%" PRId64 ".csv", batch);
     const char *out = opts[OPT_OUT].value ? opts[OPT_OUT].value : default_out;
 
-    int rc = task_guard_parent();
+    int rc = task_guard_parent(0);
     if (rc != 0)
         return rc;
     task_log("Generating batch %" PRId64 "...", batch);

@@ -98,7 +98,7 @@ int task_report_main(int argc, char **argv)
         return TASK_EXIT_USAGE;
     const char *out = opts[OPT_OUT].value ? opts[OPT_OUT].value : "report.json";
 
-    int rc = task_guard_parent();
+    int rc = task_guard_parent(0);
     if (rc != 0)
         return rc;
 
@@ -129,7 +129,7 @@ int task_report_main(int argc, char **argv)
 
     char ts[CLOCK_RFC3339_LEN + 1];
     clock_format_rfc3339(clock_now_ms(), ts);
-    double average = total_records > 0 ? round((double)total_sum / (double)total_records * 100) / 100 : 0;
+    double average = task_average2(total_sum, total_records);
     report = json_pack("{s:O, s:s, s:i, s:I, s:I, s:f}", "batches", batches, "timestamp", ts, "total_batches", npos,
                        "total_records", (json_int_t)total_records, "total_sum", (json_int_t)total_sum,
                        "average_value", average);

@@ -2,6 +2,8 @@
 #ifndef TASK_TASK_H
 #define TASK_TASK_H
 
+#include <stdint.h>
+
 /* Exit statuses, shared with the service which reads them as task results. */
 #define TASK_EXIT_OK 0
 #define TASK_EXIT_FAIL 1     /* bad or unreadable input, I/O error */
@@ -35,11 +37,16 @@ int task_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /**
  * Makes the kernel SIGKILL this process when its parent dies, then checks that the parent has not already
- * died: when PIPELINE_PARENT_PID is set it must equal getppid(). Returns 0, or the exit status to leave with.
+ * died. With `strict` (the launcher), getppid() must equal PIPELINE_PARENT_PID when it is set; otherwise the
+ * parent may also be the process that PIPELINE_PARENT_PID names (the launched program) or one that outlived
+ * the prctl. Returns 0, or the exit status to leave with.
  */
-int task_guard_parent(void);
+int task_guard_parent(int strict);
 
 /** Sleeps `seconds` (the demo pause). Signals keep their default action, so SIGTERM ends the process. */
 void task_pause(double seconds);
+
+/** sum / count rounded half up to 2 decimals, computed exactly on integers (0 when count is 0). */
+double task_average2(int64_t sum, int64_t count);
 
 #endif

@@ -201,3 +201,8 @@ def start_service(tmp_path, request):
 @pytest.fixture
 def service(start_service):
     return start_service()
+
+
+def average2(total, count):
+    """total / count rounded half up to 2 decimals, exactly (as the task program computes it)."""
+    return (200 * total + count) // (2 * count) / 100 if count else 0

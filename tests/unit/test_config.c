@@ -1,0 +1,542 @@
+/* Unit tests for src/config.{h,c}: config_parse with a fake lookup, quantities, config_load with a .env file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define assert_near(actual, expected, eps)                                                                       \
+    do {                                                                                                         \
+        double a_ = (actual), e_ = (expected);                                                                   \
+        if (!(fabs(a_ - e_) <= (eps))) {                                                                         \
+            print_error("%s = %.17g, expected %.17g\n", #actual, a_, e_);                                        \
+            fail();                                                                                              \
+        }                                                                                                        \
+    } while (0)
+
+#define assert_contains(haystack, needle)                                                                        \
+    do {                                                                                                         \
+        const char *h_ = (haystack), *n_ = (needle);                                                             \
+        if (strstr(h_, n_) == NULL) {                                                                            \
+            print_error("\"%s\" does not contain \"%s\"\n", h_, n_);                                             \
+            fail();                                                                                              \
+        }                                                                                                        \
+    } while (0)
+
+/* ---- a fake environment ---------------------------------------------------------------------------------- */
+
+typedef struct kv {
+    const char *name, *value;
+} kv_t;
+
+/* ctx: an array of kv_t ended by {NULL, NULL}. */
+static const char *table_lookup(void *ctx, const char *name)
+{
+    for (const kv_t *kv = ctx; kv->name != NULL; kv++)
+        if (strcmp(kv->name, name) == 0)
+            return kv->value;
+    return NULL;
+}
+
+static const char *const all_names[] = {
+    "HOST", "PORT", "DATA_DIR", "EXECUTOR", "DEFAULT_BATCH_COUNT", "MAX_BATCH_COUNT", "GENERATE_SECONDS",
+    "ANALYZE_SECONDS", "ROWS_PER_BATCH", "LOCAL_PARALLELISM", "TASK_PROGRAM", "CANCEL_GRACE_SECONDS",
+    "RUN_HISTORY_LIMIT", "RUN_TTL_MINUTES", "RATE_LIMIT_PER_MINUTE", "ALLOWED_ORIGINS", "API_TOKEN", "LOG_FORMAT",
+    "LOG_LEVEL", "MAX_WEBSOCKET_CONNECTIONS", "REDIS_URL", "REDIS_PREFIX", "WORKER_CPU", "WORKER_MEMORY",
+    "CONTROLLER_CPU", "CONTROLLER_MEMORY", "QUOTA_CPU", "QUOTA_MEMORY",
+};
+
+static void clear_real_env(void)
+{
+    for (size_t i = 0; i < sizeof(all_names) / sizeof(all_names[0]); i++)
+        unsetenv(all_names[i]);
+}
+
+/* ---- config_parse: defaults and good values ---------------------------------------------------------------- */
+
+static void test_parse_defaults(void **state)
+{
+    (void)state;
+    kv_t env[] = {{NULL, NULL}};
+    config_t cfg;
+    char err[256] = "";
+    assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+    assert_string_equal(cfg.host, "0.0.0.0");
+    assert_int_equal(cfg.port, 8000);
+    assert_string_equal(cfg.data_dir, "./var");
+    assert_int_equal(cfg.executor, EXECUTOR_LOCAL);
+    assert_int_equal(cfg.default_batch_count, 5);
+    assert_int_equal(cfg.max_batch_count, 12);
+    assert_near(cfg.generate_seconds, 5.0, 0);
+    assert_near(cfg.analyze_seconds, 3.0, 0);
+    assert_int_equal(cfg.rows_per_batch, 100);
+    assert_int_equal(cfg.local_parallelism, 12);
+    assert_int_equal(cfg.run_history_limit, 5);
+    assert_int_equal(cfg.run_ttl_minutes, 30);
+    assert_int_equal(cfg.rate_limit_per_minute, 60);
+    assert_string_equal(cfg.allowed_origins, "*");
+    assert_int_equal(cfg.log_json, 0); /* LOG_FORMAT text */
+    assert_int_equal(cfg.max_websocket_connections, 100);
+    assert_string_equal(cfg.task_program, "/opt/app/bin/pipeline-task");
+    assert_string_equal(cfg.task_launcher, "/opt/app/bin/pipeline-task");
+    assert_string_equal(cfg.api_token, "");
+    assert_string_equal(cfg.redis_url, "");
+    /* the resource model of API.md: worker 1 CPU / 4Gi, controller 2 CPU / 4Gi, quota 14 CPU / 50Gi */
+    assert_near(cfg.worker_cpu, 1.0, 1e-12);
+    assert_near(cfg.worker_memory_gi, 4.0, 1e-12);
+    assert_near(cfg.controller_cpu, 2.0, 1e-12);
+    assert_near(cfg.controller_memory_gi, 4.0, 1e-12);
+    assert_near(cfg.quota_cpu, 14.0, 1e-12);
+    assert_near(cfg.quota_memory_gi, 50.0, 1e-12);
+    assert_string_equal(cfg.worker_cpu_str, "1");
+    assert_string_equal(cfg.worker_memory_str, "4Gi");
+    assert_string_equal(cfg.controller_cpu_str, "2");
+    assert_string_equal(cfg.controller_memory_str, "4Gi");
+    assert_string_equal(cfg.quota_cpu_str, "14");
+    assert_string_equal(cfg.quota_memory_str, "50Gi");
+}
+
+static void test_parse_values(void **state)
+{
+    (void)state;
+    kv_t env[] = {{"HOST", "127.0.0.1"},
+                  {"PORT", "65535"},
+                  {"DATA_DIR", "/srv/data"},
+                  {"EXECUTOR", "kubernetes"},
+                  {"DEFAULT_BATCH_COUNT", "12"},
+                  {"MAX_BATCH_COUNT", "12"},
+                  {"GENERATE_SECONDS", "0.25"},
+                  {"ANALYZE_SECONDS", "1.5"},
+                  {"ROWS_PER_BATCH", "1000000"},
+                  {"LOCAL_PARALLELISM", "1"},
+                  {"TASK_PROGRAM", "/usr/local/bin/wrapper"},
+                  {"RUN_HISTORY_LIMIT", "100"},
+                  {"RUN_TTL_MINUTES", "1"},
+                  {"RATE_LIMIT_PER_MINUTE", "0"},
+                  {"ALLOWED_ORIGINS", "https://a.example,https://b.example"},
+                  {"API_TOKEN", "s3cret"},
+                  {"LOG_FORMAT", "json"},
+                  {"MAX_WEBSOCKET_CONNECTIONS", "1"},
+                  {"REDIS_URL", "redis://localhost:6379/0"},
+                  {"WORKER_CPU", "500m"},
+                  {"WORKER_MEMORY", "512Mi"},
+                  {NULL, NULL}};
+    config_t cfg;
+    char err[256] = "";
+    assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_string_equal(cfg.host, "127.0.0.1");
+    assert_int_equal(cfg.port, 65535);
+    assert_string_equal(cfg.data_dir, "/srv/data");
+    assert_int_equal(cfg.executor, EXECUTOR_KUBERNETES);
+    assert_int_equal(cfg.default_batch_count, 12);
+    assert_int_equal(cfg.max_batch_count, 12);
+    assert_near(cfg.generate_seconds, 0.25, 1e-12);
+    assert_near(cfg.analyze_seconds, 1.5, 1e-12);
+    assert_int_equal(cfg.rows_per_batch, 1000000);
+    assert_int_equal(cfg.local_parallelism, 1);
+    assert_string_equal(cfg.task_program, "/usr/local/bin/wrapper");
+    /* the launcher is never configurable: always beside the binary */
+    assert_string_equal(cfg.task_launcher, "/opt/app/bin/pipeline-task");
+    assert_int_equal(cfg.run_history_limit, 100);
+    assert_int_equal(cfg.run_ttl_minutes, 1);
+    assert_int_equal(cfg.rate_limit_per_minute, 0);
+    assert_string_equal(cfg.allowed_origins, "https://a.example,https://b.example");
+    assert_string_equal(cfg.api_token, "s3cret");
+    assert_int_equal(cfg.log_json, 1);
+    assert_int_equal(cfg.max_websocket_connections, 1);
+    assert_string_equal(cfg.redis_url, "redis://localhost:6379/0");
+    assert_near(cfg.worker_cpu, 0.5, 1e-12);
+    assert_string_equal(cfg.worker_cpu_str, "500m");
+    assert_near(cfg.worker_memory_gi, 0.5, 1e-12);
+    assert_string_equal(cfg.worker_memory_str, "512Mi");
+}
+
+static void test_parse_port_edges(void **state)
+{
+    (void)state;
+    kv_t env[] = {{"PORT", "1"}, {NULL, NULL}};
+    config_t cfg;
+    char err[256];
+    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_int_equal(cfg.port, 1);
+    env[0].value = "65535";
+    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_int_equal(cfg.port, 65535);
+    env[0].value = "65536";
+    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), -1);
+}
+
+static void test_parse_decimal_seconds(void **state)
+{
+    (void)state;
+    kv_t env[] = {{"GENERATE_SECONDS", "0.5"}, {"ANALYZE_SECONDS", "0"}, {"CANCEL_GRACE_SECONDS", "2.75"}, {NULL, NULL}};
+    config_t cfg;
+    char err[256];
+    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_near(cfg.generate_seconds, 0.5, 1e-12);
+    assert_near(cfg.analyze_seconds, 0.0, 0);
+    assert_near(cfg.cancel_grace_seconds, 2.75, 1e-12);
+    env[0].value = "3600";
+    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_near(cfg.generate_seconds, 3600.0, 0);
+}
+
+/* ---- config_parse: bad values ------------------------------------------------------------------------------ */
+
+typedef struct bad_case {
+    const char *name, *value;
+    const char *other_name, *other_value; /* a second variable, or NULL */
+    const char *named;                    /* the variable the error must name */
+} bad_case_t;
+
+static const bad_case_t bad_cases[] = {
+    {"PORT", "0", NULL, NULL, "PORT"},
+    {"PORT", "70000", NULL, NULL, "PORT"},
+    {"PORT", "abc", NULL, NULL, "PORT"},
+    {"PORT", "", NULL, NULL, "PORT"},
+    {"PORT", "-1", NULL, NULL, "PORT"},
+    {"PORT", "80x", NULL, NULL, "PORT"},
+    {"PORT", " 80", NULL, NULL, "PORT"},
+    {"PORT", "8000.5", NULL, NULL, "PORT"},
+    {"PORT", "99999999999999999999999", NULL, NULL, "PORT"},
+    {"MAX_BATCH_COUNT", "13", NULL, NULL, "MAX_BATCH_COUNT"},
+    {"MAX_BATCH_COUNT", "0", NULL, NULL, "MAX_BATCH_COUNT"},
+    {"DEFAULT_BATCH_COUNT", "13", NULL, NULL, "DEFAULT_BATCH_COUNT"},
+    {"DEFAULT_BATCH_COUNT", "0", NULL, NULL, "DEFAULT_BATCH_COUNT"},
+    {"DEFAULT_BATCH_COUNT", "8", "MAX_BATCH_COUNT", "6", "DEFAULT_BATCH_COUNT"},
+    {"GENERATE_SECONDS", "-1", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "nan", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "inf", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "5s", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "3601", NULL, NULL, "GENERATE_SECONDS"},
+    {"ANALYZE_SECONDS", "abc", NULL, NULL, "ANALYZE_SECONDS"},
+    {"ROWS_PER_BATCH", "0", NULL, NULL, "ROWS_PER_BATCH"},
+    {"LOCAL_PARALLELISM", "0", NULL, NULL, "LOCAL_PARALLELISM"},
+    {"RUN_HISTORY_LIMIT", "0", NULL, NULL, "RUN_HISTORY_LIMIT"},
+    {"RATE_LIMIT_PER_MINUTE", "-1", NULL, NULL, "RATE_LIMIT_PER_MINUTE"},
+    {"MAX_WEBSOCKET_CONNECTIONS", "0", NULL, NULL, "MAX_WEBSOCKET_CONNECTIONS"},
+    {"LOG_FORMAT", "xml", NULL, NULL, "LOG_FORMAT"},
+    {"LOG_FORMAT", "", NULL, NULL, "LOG_FORMAT"},
+    {"LOG_LEVEL", "verbose", NULL, NULL, "LOG_LEVEL"},
+    {"EXECUTOR", "docker", NULL, NULL, "EXECUTOR"},
+    {"EXECUTOR", "local|kubernetes", NULL, NULL, "EXECUTOR"},
+    {"REDIS_URL", "http://x", NULL, NULL, "REDIS_URL"},
+    {"REDIS_PREFIX", "a b", NULL, NULL, "REDIS_PREFIX"},
+    {"DATA_DIR", "", NULL, NULL, "DATA_DIR"},
+    {"WORKER_MEMORY", "4Gb", NULL, NULL, "WORKER_MEMORY"},
+    {"WORKER_MEMORY", "0", NULL, NULL, "WORKER_MEMORY"},
+    {"WORKER_CPU", "-1", NULL, NULL, "WORKER_CPU"},
+    {"WORKER_CPU", "0", NULL, NULL, "WORKER_CPU"},
+    {"CONTROLLER_CPU", "2x", NULL, NULL, "CONTROLLER_CPU"},
+    {"CONTROLLER_MEMORY", "lots", NULL, NULL, "CONTROLLER_MEMORY"},
+    {"QUOTA_CPU", "", NULL, NULL, "QUOTA_CPU"},
+    {"QUOTA_MEMORY", "50 Gi", NULL, NULL, "QUOTA_MEMORY"},
+};
+
+static void test_parse_bad_values(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        const bad_case_t *c = &bad_cases[i];
+        kv_t env[] = {{c->name, c->value}, {c->other_name, c->other_value}, {NULL, NULL}};
+        config_t cfg;
+        char err[512] = "";
+        int rc = config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err));
+        if (rc != -1) {
+            print_error("%s=\"%s\" was accepted (rc %d)\n", c->name, c->value, rc);
+            fail();
+        }
+        assert_contains(err, c->named);
+    }
+}
+
+static void test_parse_too_long_string(void **state)
+{
+    (void)state;
+    char host[600];
+    memset(host, 'h', sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    kv_t env[] = {{"HOST", host}, {NULL, NULL}};
+    config_t cfg;
+    char err[256] = "";
+    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), -1);
+    assert_contains(err, "HOST");
+    /* exactly at capacity - 1 it fits */
+    host[sizeof(cfg.host) - 1] = '\0';
+    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_int_equal(strlen(cfg.host), sizeof(cfg.host) - 1);
+}
+
+static void test_parse_small_error_buffer(void **state)
+{
+    (void)state;
+    kv_t env[] = {{"PORT", "not-a-port-at-all-and-quite-long"}, {NULL, NULL}};
+    config_t cfg;
+    char err[8];
+    memset(err, 'x', sizeof(err));
+    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), -1);
+    assert_true(memchr(err, '\0', sizeof(err)) != NULL); /* truncated, terminated, no overflow (ASan) */
+    assert_memory_equal(err, "PORT", 4);
+}
+
+/* ---- quantities ---------------------------------------------------------------------------------------------- */
+
+static void test_parse_cpu(void **state)
+{
+    (void)state;
+    double v = -7;
+    assert_int_equal(config_parse_cpu("500m", &v), 0);
+    assert_near(v, 0.5, 1e-12);
+    assert_int_equal(config_parse_cpu("2", &v), 0);
+    assert_near(v, 2.0, 0);
+    assert_int_equal(config_parse_cpu("1.5", &v), 0);
+    assert_near(v, 1.5, 0);
+    assert_int_equal(config_parse_cpu("250m", &v), 0);
+    assert_near(v, 0.25, 1e-12);
+    assert_int_equal(config_parse_cpu("0", &v), 0);
+    assert_near(v, 0.0, 0);
+
+    static const char *const bad[] = {"", "m", "2x", "-1", "+1", " 1", "1 ", "1Gi", "2mm", "nan", "inf", "1M"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (config_parse_cpu(bad[i], &v) != -1) {
+            print_error("config_parse_cpu(\"%s\") accepted\n", bad[i]);
+            fail();
+        }
+    }
+}
+
+static void test_parse_memory(void **state)
+{
+    (void)state;
+    double v = -7;
+    assert_int_equal(config_parse_memory_gi("4Gi", &v), 0);
+    assert_near(v, 4.0, 1e-12);
+    assert_int_equal(config_parse_memory_gi("512Mi", &v), 0);
+    assert_near(v, 0.5, 1e-12);
+    assert_int_equal(config_parse_memory_gi("1G", &v), 0);
+    assert_near(v, 1e9 / 1073741824.0, 1e-12);
+    assert_int_equal(config_parse_memory_gi("1Ti", &v), 0);
+    assert_near(v, 1024.0, 1e-9);
+    assert_int_equal(config_parse_memory_gi("1024Ki", &v), 0);
+    assert_near(v, 1.0 / 1024.0, 1e-15);
+    assert_int_equal(config_parse_memory_gi("1073741824", &v), 0); /* plain bytes */
+    assert_near(v, 1.0, 1e-12);
+    assert_int_equal(config_parse_memory_gi("1.5Gi", &v), 0);
+    assert_near(v, 1.5, 1e-12);
+    assert_int_equal(config_parse_memory_gi("500M", &v), 0);
+    assert_near(v, 5e8 / 1073741824.0, 1e-12);
+
+    static const char *const bad[] = {"", "Gi", "4Gb", "4gi", "4GiB", "-1Gi", " 4Gi", "4 Gi", "4Gi ", "nan", "4m"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (config_parse_memory_gi(bad[i], &v) != -1) {
+            print_error("config_parse_memory_gi(\"%s\") accepted\n", bad[i]);
+            fail();
+        }
+    }
+}
+
+/* ---- config_load with a .env file ----------------------------------------------------------------------------- */
+
+/* Writes `content` to a fresh temporary file; its path goes into `path` (capacity 64). */
+static void write_dotenv(char *path, const char *content)
+{
+    strcpy(path, "/tmp/test_config_envXXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t len = strlen(content);
+    assert_int_equal(write(fd, content, len), (ssize_t)len);
+    close(fd);
+}
+
+static void test_load_dotenv_values(void **state)
+{
+    (void)state;
+    clear_real_env();
+    char path[64];
+    write_dotenv(path, "# a comment line\n"
+                       "\n"
+                       "   \n"
+                       "PORT=9001\n"
+                       "export HOST=127.0.0.1\n"
+                       "DATA_DIR=\"/tmp/with space\"\n"
+                       "ALLOWED_ORIGINS='https://a.example,https://b.example'\n"
+                       "LOG_FORMAT=json # a trailing comment\n"
+                       "  GENERATE_SECONDS = 0.5  \n"
+                       "    # an indented comment\n"
+                       "API_TOKEN=\"has # hash\"\n"
+                       "ROWS_PER_BATCH=7\n"
+                       "ROWS_PER_BATCH=8\n"
+                       "REDIS_PREFIX=demo:");
+    config_t cfg;
+    char err[512] = "";
+    int rc = config_load(&cfg, path, "/opt/app/bin", err, sizeof(err));
+    unlink(path);
+    if (rc != 0)
+        print_error("config_load: %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(cfg.port, 9001);
+    assert_string_equal(cfg.host, "127.0.0.1");
+    assert_string_equal(cfg.data_dir, "/tmp/with space");
+    assert_string_equal(cfg.allowed_origins, "https://a.example,https://b.example");
+    assert_int_equal(cfg.log_json, 1);
+    assert_near(cfg.generate_seconds, 0.5, 1e-12);
+    assert_string_equal(cfg.api_token, "has # hash");
+    assert_int_equal(cfg.rows_per_batch, 8); /* the later line wins, as in a shell */
+    assert_string_equal(cfg.redis_prefix, "demo:"); /* last line without '\n' */
+    /* untouched variables keep their defaults */
+    assert_int_equal(cfg.default_batch_count, 5);
+    assert_string_equal(cfg.task_program, "/opt/app/bin/pipeline-task");
+}
+
+static void test_load_env_wins(void **state)
+{
+    (void)state;
+    clear_real_env();
+    char path[64];
+    /* PORT in the file is even invalid: the real environment's value is the one used */
+    write_dotenv(path, "PORT=abc\nHOST=10.0.0.1\nMAX_BATCH_COUNT=7\n");
+    setenv("PORT", "9100", 1);
+    setenv("MAX_BATCH_COUNT", "9", 1);
+    config_t cfg;
+    char err[512] = "";
+    int rc = config_load(&cfg, path, ".", err, sizeof(err));
+    unlink(path);
+    clear_real_env();
+    if (rc != 0)
+        print_error("config_load: %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(cfg.port, 9100);
+    assert_int_equal(cfg.max_batch_count, 9);
+    assert_string_equal(cfg.host, "10.0.0.1");
+}
+
+static void test_load_env_only(void **state)
+{
+    (void)state;
+    clear_real_env();
+    setenv("EXECUTOR", "kubernetes", 1);
+    config_t cfg;
+    char err[512] = "";
+    /* no .env file at all: not an error */
+    int rc = config_load(&cfg, "/nonexistent/dir/.env", ".", err, sizeof(err));
+    clear_real_env();
+    assert_int_equal(rc, 0);
+    assert_int_equal(cfg.executor, EXECUTOR_KUBERNETES);
+    assert_int_equal(cfg.port, 8000);
+}
+
+static void test_load_bad_env_value(void **state)
+{
+    (void)state;
+    clear_real_env();
+    setenv("RATE_LIMIT_PER_MINUTE", "lots", 1);
+    config_t cfg;
+    char err[512] = "";
+    int rc = config_load(&cfg, "/nonexistent/dir/.env", ".", err, sizeof(err));
+    clear_real_env();
+    assert_int_equal(rc, -1);
+    assert_contains(err, "RATE_LIMIT_PER_MINUTE");
+}
+
+static void test_load_malformed_line(void **state)
+{
+    (void)state;
+    clear_real_env();
+    char path[64];
+    write_dotenv(path, "# fine\nPORT=9000\nTHIS LINE HAS NO EQUALS SIGN\nHOST=1.2.3.4\n");
+    config_t cfg;
+    char err[512] = "";
+    int rc = config_load(&cfg, path, ".", err, sizeof(err));
+    unlink(path);
+    assert_int_equal(rc, -1);
+    assert_contains(err, path);
+    assert_contains(err, "line 3");
+}
+
+static void test_load_missing_name(void **state)
+{
+    (void)state;
+    clear_real_env();
+    char path[64];
+    write_dotenv(path, "=value\n");
+    config_t cfg;
+    char err[512] = "";
+    int rc = config_load(&cfg, path, ".", err, sizeof(err));
+    unlink(path);
+    assert_int_equal(rc, -1);
+    assert_contains(err, path);
+    assert_contains(err, "line 1");
+}
+
+static void test_load_bad_value_in_file(void **state)
+{
+    (void)state;
+    clear_real_env();
+    char path[64];
+    write_dotenv(path, "LOG_FORMAT=yaml\n");
+    config_t cfg;
+    char err[512] = "";
+    int rc = config_load(&cfg, path, ".", err, sizeof(err));
+    unlink(path);
+    assert_int_equal(rc, -1);
+    assert_contains(err, "LOG_FORMAT");
+}
+
+static void test_load_long_comment_line(void **state)
+{
+    (void)state;
+    clear_real_env();
+    /* a comment line longer than any line buffer is still a comment: the file is valid */
+    size_t clen = 5000;
+    char *content = malloc(clen + 64);
+    assert_non_null(content);
+    content[0] = '#';
+    memset(content + 1, 'c', clen - 1);
+    strcpy(content + clen, "\nPORT=9002\n");
+    char path[64];
+    write_dotenv(path, content);
+    free(content);
+    config_t cfg;
+    char err[512] = "";
+    int rc = config_load(&cfg, path, ".", err, sizeof(err));
+    unlink(path);
+    if (rc != 0)
+        print_error("config_load: %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(cfg.port, 9002);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_defaults),
+        cmocka_unit_test(test_parse_values),
+        cmocka_unit_test(test_parse_port_edges),
+        cmocka_unit_test(test_parse_decimal_seconds),
+        cmocka_unit_test(test_parse_bad_values),
+        cmocka_unit_test(test_parse_too_long_string),
+        cmocka_unit_test(test_parse_small_error_buffer),
+        cmocka_unit_test(test_parse_cpu),
+        cmocka_unit_test(test_parse_memory),
+        cmocka_unit_test(test_load_dotenv_values),
+        cmocka_unit_test(test_load_env_wins),
+        cmocka_unit_test(test_load_env_only),
+        cmocka_unit_test(test_load_bad_env_value),
+        cmocka_unit_test(test_load_malformed_line),
+        cmocka_unit_test(test_load_missing_name),
+        cmocka_unit_test(test_load_bad_value_in_file),
+        cmocka_unit_test(test_load_long_comment_line),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
