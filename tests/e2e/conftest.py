@@ -27,7 +27,7 @@ def free_port():
 class Service:
     """One running pipeline-orchestrator process."""
 
-    def __init__(self, workdir, env=None, start=True):
+    def __init__(self, workdir, env=None, start=True, prefix=()):
         self.workdir = pathlib.Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -47,6 +47,7 @@ class Service:
             "LSAN_OPTIONS": "suppressions=" + str(ROOT / "tests" / "lsan.supp"),
         }
         self.env.update({k: str(v) for k, v in (env or {}).items()})
+        self.prefix = list(prefix)  # e.g. a valgrind command line
         self.proc = None
         self.session = requests.Session()
         if start:
@@ -54,13 +55,13 @@ class Service:
 
     def start(self, wait=True):
         self.log_file = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(SERVICE_BIN)], cwd=self.workdir, env=self.env,
+        self.proc = subprocess.Popen(self.prefix + [str(SERVICE_BIN)], cwd=self.workdir, env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         if wait:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout=15):
+    def wait_ready(self, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -168,8 +169,8 @@ def start_service(tmp_path, request):
     """start_service(**env) -> Service; each is stopped after the test, its log shown if the test failed."""
     services = []
 
-    def factory(env=None, start=True, name=None):
-        svc = Service(tmp_path / (name or f"svc{len(services)}"), env=env, start=start)
+    def factory(env=None, start=True, name=None, prefix=()):
+        svc = Service(tmp_path / (name or f"svc{len(services)}"), env=env, start=start, prefix=prefix)
         services.append(svc)
         return svc
 

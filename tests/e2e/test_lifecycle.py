@@ -115,7 +115,6 @@ def test_restart_after_sigkill_serves_again(start_service):
     assert status["active"] is False
     run = svc.run(batch_count=1)
     assert run["attached"] is False
-    svc.env["GENERATE_SECONDS"] = "0"
 
 
 def test_task_output_lines_are_sanitised(start_service, tmp_path):

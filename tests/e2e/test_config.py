@@ -1,0 +1,65 @@
+"""Start-up configuration: a bad value stops the service with exit code 2 and names the variable."""
+import subprocess
+
+import pytest
+
+from conftest import SERVICE_BIN, Service
+
+
+@pytest.mark.parametrize("name,value", [
+    ("PORT", "0"), ("PORT", "http"), ("MAX_BATCH_COUNT", "13"), ("DEFAULT_BATCH_COUNT", "0"),
+    ("GENERATE_SECONDS", "-1"), ("ANALYZE_SECONDS", "soon"), ("ROWS_PER_BATCH", "0"), ("LOCAL_PARALLELISM", "0"),
+    ("RUN_HISTORY_LIMIT", "0"), ("RUN_TTL_MINUTES", "-5"), ("RATE_LIMIT_PER_MINUTE", "-1"), ("LOG_FORMAT", "xml"),
+    ("EXECUTOR", "docker"), ("REDIS_URL", "http://localhost"), ("WORKER_MEMORY", "lots"),
+])
+def test_bad_value_exits_2_naming_the_variable(tmp_path, name, value):
+    svc = Service(tmp_path, env={name: value}, start=False)
+    p = subprocess.run([str(SERVICE_BIN)], cwd=tmp_path, env=svc.env, capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2
+    assert name in p.stderr
+    assert "expected" in p.stderr or "must" in p.stderr
+
+
+def test_default_beyond_max_exits_2(tmp_path):
+    svc = Service(tmp_path, env={"MAX_BATCH_COUNT": "3", "DEFAULT_BATCH_COUNT": "5"}, start=False)
+    p = subprocess.run([str(SERVICE_BIN)], cwd=tmp_path, env=svc.env, capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "DEFAULT_BATCH_COUNT" in p.stderr
+
+
+def test_dotenv_is_read_and_environment_wins(start_service):
+    svc = start_service(start=False)
+    (svc.workdir / ".env").write_text("# settings\nexport DEFAULT_BATCH_COUNT=3\nRUN_HISTORY_LIMIT='2'\n"
+                                      "MAX_BATCH_COUNT=9 # a comment\n")
+    svc.env["MAX_BATCH_COUNT"] = "8"  # the real environment wins over .env
+    svc.start()
+    assert svc.get("/api/v1/demo/preview").json()["batch_count"] == 3
+    assert svc.get("/api/v1/demo/preview?batch_count=8").status_code == 200
+    assert svc.get("/api/v1/demo/preview?batch_count=9").status_code == 422
+
+
+def test_bad_dotenv_line_exits_2(tmp_path):
+    svc = Service(tmp_path, start=False)
+    (tmp_path / ".env").write_text("PORT=8000\nthis line is wrong\n")
+    p = subprocess.run([str(SERVICE_BIN)], cwd=tmp_path, env=svc.env, capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and ".env line 2" in p.stderr
+
+
+def test_port_in_use_exits_non_zero_with_message(start_service, tmp_path):
+    first = start_service()
+    other = Service(tmp_path / "other", env={"PORT": first.port}, start=False)
+    p = subprocess.run([str(SERVICE_BIN)], cwd=other.workdir, env=other.env, capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 1
+    assert "cannot listen" in p.stderr
+
+
+def test_json_logs(start_service):
+    import json
+    svc = start_service({"LOG_FORMAT": "json"})
+    run = svc.run(batch_count=1)
+    svc.wait_finished(run["run_id"])
+    svc.stop()
+    lines = [l for l in svc.log().splitlines() if l.strip()]
+    records = [json.loads(l) for l in lines]
+    assert all({"ts", "level", "area", "msg"} <= set(r) for r in records)
+    assert any(run["run_id"] in r["msg"] for r in records)

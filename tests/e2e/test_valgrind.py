@@ -1,0 +1,30 @@
+"""A whole life of the service under valgrind: runs, a cancel, bad requests, shutdown. No leak, no error."""
+import os
+import shutil
+import signal
+
+import pytest
+
+from conftest import BUILD
+
+VALGRIND = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"]
+
+pytestmark = pytest.mark.skipif(BUILD.name != "build" or shutil.which("valgrind") is None,
+                                reason="valgrind runs on the plain build only (ASan replaces it there)")
+
+
+def test_full_lifecycle_is_clean_under_valgrind(start_service):
+    svc = start_service({"GENERATE_SECONDS": "1", "ANALYZE_SECONDS": "0.1"}, prefix=VALGRIND)
+    run = svc.run(batch_count=3, rows_per_batch=1000)
+    assert svc.wait_finished(run["run_id"], timeout=120)["status"] == "succeeded"
+    assert svc.get(f"/api/v1/demo/runs/{run['run_id']}/report").status_code == 200
+    assert svc.post("/api/v1/demo/run", data=b"{oops").status_code == 422
+    assert svc.get("/api/v1/demo/history?limit=x").status_code == 422
+    assert svc.get("/nope").status_code == 404
+    second = svc.run(batch_count=2)
+    assert svc.delete("/api/v1/demo/cancel").json()["cancelled"] is True
+    third = svc.run(batch_count=2)  # still running when the service is told to stop
+    assert third["run_id"] != second["run_id"]
+    code = svc.stop(signal.SIGTERM, timeout=60)
+    assert code == 0, svc.log()[-5000:]
