@@ -42,24 +42,32 @@ asan:
 debug:
 	@$(MAKE) --no-print-directory MODE=debug BUILD=build-debug all
 
+# V=1 shows whole command lines
+Q := $(if $(V),,@)
+
 $(BUILD)/pipeline-orchestrator: $(SERVICE_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SERVICE_LIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SERVICE_LIBS)
 
 $(BUILD)/pipeline-task: $(TASK_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TASK_LIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TASK_LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/web_assets.o: $(BUILD)/web_assets.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The dashboard and the API document are compiled into the binary: no files to ship beside it.
 $(BUILD)/web_assets.c: scripts/embed.sh $(WEB_FILES)
 	@mkdir -p $(dir $@)
-	sh scripts/embed.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+	@echo "  EMBED   $(WEB_FILES)"
+	$(Q)sh scripts/embed.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
 
 # ---- set-up -------------------------------------------------------------------------------------------------
 APT_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
@@ -78,10 +86,12 @@ UNIT_LIB_OBJ := $(filter-out $(BUILD)/obj/src/main.o,$(SERVICE_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJ) $(SERVICE_LIBS) -lcmocka
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJ) $(SERVICE_LIBS) -lcmocka
 
 unit: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+	@failed=0; for t in $(UNIT_TESTS); do ./$$t || failed=$$((failed + 1)); done; \
+	if [ $$failed -ne 0 ]; then echo "$$failed unit test program(s) failed"; exit 1; fi
 
 e2e: all
 	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)

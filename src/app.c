@@ -28,13 +28,19 @@ static void on_drain_tick(uv_timer_t *t)
     }
 }
 
+static void on_stream_closed(void *data)
+{
+    app_t *app = data;
+    http_server_close_idle(app->http);
+    app->drain_until = clock_mono_ms() + APP_DRAIN_MS;
+    uv_timer_start(&app->drain, on_drain_tick, 0, 50);
+}
+
 static void on_orch_idle(void *data)
 {
     app_t *app = data;
     log_info("app", "no run is active; closing connections");
-    http_server_close_idle(app->http);
-    app->drain_until = clock_mono_ms() + APP_DRAIN_MS;
-    uv_timer_start(&app->drain, on_drain_tick, 0, 50);
+    ws_hub_shutdown(app->hub, on_stream_closed, app);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -94,9 +100,11 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     app->exec = executor_local_create(loop, cfg, orch_exec_listener(app->orch));
     orch_set_executor(app->orch, app->exec);
 
-    http_deps_t deps = {.cfg = cfg, .orch = app->orch, .store = app->store, .exec = app->exec, .hub = NULL};
+    app->hub = ws_hub_create(loop, cfg, &app->events, app->orch);
+    http_deps_t deps = {.cfg = cfg, .orch = app->orch, .store = app->store, .exec = app->exec, .hub = app->hub};
     app->http = http_server_start(loop, &deps, err, errlen);
     if (app->http == NULL) {
+        ws_hub_destroy(app->hub);
         orch_destroy(app->orch);
         app->store->ops->destroy(app->store);
         return -1;
@@ -120,6 +128,7 @@ void app_dispose(app_t *app)
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->deadline, NULL);
     uv_close((uv_handle_t *)&app->drain, NULL);
+    ws_hub_destroy(app->hub);
     orch_destroy(app->orch);
     app->store->ops->destroy(app->store);
     http_server_destroy(app->http);

@@ -9,6 +9,7 @@
 #include "core/orchestrator.h"
 #include "exec/executor.h"
 #include "http/server.h"
+#include "http/ws_hub.h"
 #include "store/store.h"
 
 #define APP_SHUTDOWN_DEADLINE_MS 9000 /* SIGTERM to exit, whatever happens */
@@ -22,6 +23,7 @@ typedef struct app {
     executor_t *exec;
     orch_t *orch;
     http_server_t *http;
+    ws_hub_t *hub;
     uv_signal_t sigterm, sigint;
     uv_timer_t deadline, drain;
     int64_t drain_until;

@@ -48,6 +48,8 @@ static const var_spec_t specs[] = {
     {"LOG_FORMAT", VAR_CHOICE, F(log_json), 0, "text", 0, 0, "text|json", 0},
     {"LOG_LEVEL", VAR_CHOICE, F(log_level), 0, "info", 0, 0, "debug|info|warn|error", 0},
     {"MAX_WEBSOCKET_CONNECTIONS", VAR_INT, F(max_websocket_connections), 0, "100", 1, 100000, NULL, 0},
+    {"WS_SEND_QUEUE_BYTES", VAR_INT, F(ws_send_queue_bytes), 0, "1048576", 4096, 1073741824, NULL, 0},
+    {"WS_KEEPALIVE_SECONDS", VAR_SECONDS, F(ws_keepalive_seconds), 0, "30", 1, 3600, NULL, 0},
     {"REDIS_URL", VAR_STRING, S(redis_url), "", 0, 0, NULL, 0},
     {"REDIS_PREFIX", VAR_STRING, S(redis_prefix), "pipeline:", 0, 0, NULL, 0},
     {"WORKER_CPU", VAR_CPU, S(worker_cpu_str), "1", 0, 0, NULL, F(worker_cpu)},
@@ -278,15 +280,36 @@ static char *trim(char *s)
     return s;
 }
 
+/* The value part of a line: a quoted value ends at its closing quote, an unquoted one at " #". Returns NULL when
+ * a quote is not closed or something other than a comment follows it. */
+static char *dotenv_value(char *v)
+{
+    if (*v == '"' || *v == '\'') {
+        char *close = strchr(v + 1, *v);
+        if (close == NULL)
+            return NULL;
+        char *rest = trim(close + 1);
+        if (*rest != '\0' && *rest != '#')
+            return NULL;
+        *close = '\0';
+        return v + 1;
+    }
+    char *hash = strstr(v, " #");
+    if (hash)
+        *hash = '\0';
+    return trim(v);
+}
+
 /* Reads KEY=VALUE lines: '#' comments, blank lines, an optional "export ", values optionally quoted. */
 static int dotenv_read(dotenv_t *env, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return 0; /* no .env: nothing to add */
-    char line[4096];
+    char *line = NULL;
+    size_t cap = 0;
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
+    while (getline(&line, &cap, f) != -1) {
         lineno++;
         char *s = trim(line);
         if (*s == '\0' || *s == '#')
@@ -294,27 +317,19 @@ static int dotenv_read(dotenv_t *env, const char *path, char *err, size_t errlen
         if (strncmp(s, "export ", 7) == 0)
             s = trim(s + 7);
         char *eq = strchr(s, '=');
-        if (eq == NULL || eq == s || env->count == DOTENV_MAX_VARS) {
+        char *value = eq ? dotenv_value(trim(eq + 1)) : NULL;
+        if (eq == NULL || eq == s || value == NULL || env->count == DOTENV_MAX_VARS) {
             snprintf(err, errlen, "%s line %d is invalid: expected NAME=value (at most %d variables)", path,
                      lineno, DOTENV_MAX_VARS);
             rc = -1;
             break;
         }
         *eq = '\0';
-        char *name = trim(s), *value = trim(eq + 1);
-        size_t vlen = strlen(value);
-        if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
-            value[vlen - 1] = '\0';
-            value++;
-        } else {
-            char *hash = strstr(value, " #"); /* an unquoted value ends at a comment */
-            if (hash)
-                *hash = '\0', value = trim(value);
-        }
-        env->names[env->count] = strdup(name);
+        env->names[env->count] = strdup(trim(s));
         env->values[env->count] = strdup(value);
         env->count++;
     }
+    free(line);
     fclose(f);
     return rc;
 }

@@ -30,6 +30,8 @@ typedef struct config {
     int log_json;
     int log_level;             /* a log_level_t */
     int max_websocket_connections;
+    int ws_send_queue_bytes;     /* per-client bound before a slow client is dropped */
+    double ws_keepalive_seconds;
     char redis_url[512];       /* empty: memory store */
     char redis_prefix[64];
     /* Resource model used by the preview (Kubernetes quantities, parsed). */

@@ -2,25 +2,23 @@
 
 #include <string.h>
 
-static const char cut_mark[] = " [line truncated]";
-
 void line_reader_feed(line_reader_t *lr, const char *data, size_t n, line_reader_fn fn, void *ctx)
 {
     while (n > 0) {
         const char *nl = memchr(data, '\n', n);
         size_t take = nl ? (size_t)(nl - data) : n;
-        if (lr->skipping) {
-            /* drop the rest of an over-long line */
-        } else if (lr->len + take < LINE_READER_MAX - sizeof(cut_mark)) {
-            memcpy(lr->buf + lr->len, data, take);
-            lr->len += take;
-        } else {
-            size_t room = LINE_READER_MAX - sizeof(cut_mark) - lr->len;
-            memcpy(lr->buf + lr->len, data, room);
-            memcpy(lr->buf + lr->len + room, cut_mark, sizeof(cut_mark) - 1);
-            fn(ctx, lr->buf, lr->len + room + sizeof(cut_mark) - 1);
-            lr->len = 0;
-            lr->skipping = 1;
+        if (!lr->skipping) {
+            if (lr->len + take <= LINE_READER_MAX) {
+                memcpy(lr->buf + lr->len, data, take);
+                lr->len += take;
+            } else {
+                size_t room = LINE_READER_MAX - lr->len;
+                memcpy(lr->buf + lr->len, data, room);
+                memcpy(lr->buf + LINE_READER_MAX, LINE_READER_CUT_MARK, sizeof(LINE_READER_CUT_MARK) - 1);
+                fn(ctx, lr->buf, LINE_READER_MAX + sizeof(LINE_READER_CUT_MARK) - 1);
+                lr->len = 0;
+                lr->skipping = 1;
+            }
         }
         if (nl == NULL)
             return;

@@ -51,6 +51,8 @@ int query_get(const char *query, size_t len, const char *name, char *out, size_t
             const char *v = eq ? eq + 1 : stop;
             return decode(v, (size_t)(stop - v), out, cap) == 0 ? 1 : -1;
         }
+        if (stop == end)
+            break;
         p = stop + 1;
     }
     return 0;

@@ -14,7 +14,9 @@ static void addr_key(const struct sockaddr *sa, uint8_t key[16])
 {
     memset(key, 0, 16);
     if (sa->sa_family == AF_INET6) {
-        memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        memcpy(key, a, memcmp(a, v4mapped, 12) == 0 ? 16 : 8); /* IPv4-mapped: the address; else the /64 */
     } else if (sa->sa_family == AF_INET) {
         key[10] = key[11] = 0xff;
         memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
@@ -74,9 +76,13 @@ static ratelimit_bucket_t *find_or_add(ratelimit_t *rl, const uint8_t key[16], u
             break;
     }
     if (rl->count >= RATELIMIT_SLOTS * 3 / 4) {
-        forget_full_buckets(rl, now_ms);
-        if (rl->count >= RATELIMIT_SLOTS * 3 / 4)
+        if (now_ms < rl->next_sweep_ms)
             return NULL;
+        forget_full_buckets(rl, now_ms);
+        if (rl->count >= RATELIMIT_SLOTS * 3 / 4) {
+            rl->next_sweep_ms = now_ms + 1000;
+            return NULL;
+        }
     }
     uint32_t i = h;
     while (rl->slots[i].used)

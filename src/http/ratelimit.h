@@ -1,7 +1,8 @@
 /*
- * Per-client rate limit: a token bucket per IP address holding at most `per_minute` tokens, refilled at
- * per_minute / 60 tokens a second. The table is bounded; a full table forgets buckets that have refilled
- * (they are the same as new ones) and, when none has, lets the request through rather than limit a stranger.
+ * Per-client rate limit: a token bucket per client holding at most `per_minute` tokens, refilled at
+ * per_minute / 60 tokens a second. A client is an IPv4 address or an IPv6 /64 (what one host usually holds).
+ * The table is bounded; a full table forgets buckets that have refilled (they are the same as new ones) and,
+ * when none has, lets new clients through rather than limit a stranger, trying again at most once a second.
  */
 #ifndef HTTP_RATELIMIT_H
 #define HTTP_RATELIMIT_H
@@ -21,6 +22,7 @@ typedef struct ratelimit_bucket {
 typedef struct ratelimit {
     int per_minute; /* 0: no limit */
     int count;
+    uint64_t next_sweep_ms; /* a full table is not swept again before this */
     ratelimit_bucket_t slots[RATELIMIT_SLOTS];
 } ratelimit_t;
 

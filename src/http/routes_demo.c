@@ -9,6 +9,7 @@
 #include "http/reply.h"
 #include "http/routes.h"
 #include "http/validate.h"
+#include "http/ws_hub.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/ids.h"
@@ -49,7 +50,7 @@ static int query_int(h2o_req_t *req, const char *name, long long min, long long 
     return validate_query_int(found ? raw : NULL, name, min, max, def, out, errors);
 }
 
-static int connected_clients(http_server_t *srv) { (void)srv; return 0; }
+static int connected_clients(http_server_t *srv) { return ws_hub_client_count(srv->deps.hub); }
 
 /* ---- POST /run --------------------------------------------------------------------------------------------------- */
 

@@ -24,7 +24,7 @@ typedef struct http_deps {
     orch_t *orch;
     store_t *store;
     executor_t *exec;
-    ws_hub_t *hub; /* NULL: no live stream */
+    ws_hub_t *hub;
 } http_deps_t;
 
 typedef struct http_server {

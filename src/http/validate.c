@@ -1,5 +1,6 @@
 #include "http/validate.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,11 +126,13 @@ int validate_query_int(const char *raw, const char *name, long long min, long lo
     char *end;
     errno = 0;
     long long v = strtoll(raw, &end, 10);
-    if (*raw == '\0' || *end != '\0' || errno != 0 || *raw == ' ' || *raw == '+') {
+    if (*raw == '\0' || *end != '\0' || errno != 0 || isspace((unsigned char)*raw) || *raw == '+') {
         validate_add_error(errors, "query", name, "Input should be a valid integer, unable to parse string as an integer",
                            "int_parsing");
         return -1;
     }
+    if (check_range(v, "query", name, min, max, errors) != 0)
+        return -1;
     *out = v;
-    return check_range(v, "query", name, min, max, errors);
+    return 0;
 }

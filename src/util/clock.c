@@ -78,7 +78,11 @@ int clock_parse_iso8601_prefix(const char *s, size_t len, int64_t *ms, size_t *u
     if (read_digits(s, len, &p, 2, &h) || expect(s, len, &p, ':') || read_digits(s, len, &p, 2, &mi) ||
         expect(s, len, &p, ':') || read_digits(s, len, &p, 2, &sec))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d < 1 || d > month_days[mo - 1] + (mo == 2 && leap))
         return -1;
     if (p < len && (s[p] == '.' || s[p] == ',')) {
         p++;

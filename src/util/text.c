@@ -46,8 +46,9 @@ size_t text_sanitize_utf8(char *dst, size_t cap, const char *src, size_t len)
         char space = ' ';
         if (n == 0) {
             piece = replacement, plen = 3, n = 1;
-        } else if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f) && s[i] != '\t') {
-            piece = &space, plen = 1;
+        } else if ((n == 1 && (s[i] < 0x20 || s[i] == 0x7f) && s[i] != '\t') ||
+                   (n == 2 && s[i] == 0xc2 && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)) {
+            piece = &space, plen = 1; /* C0 and C1 controls, DEL */
         }
         if (out + plen >= cap)
             break;

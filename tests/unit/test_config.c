@@ -51,7 +51,8 @@ static const char *const all_names[] = {
     "HOST", "PORT", "DATA_DIR", "EXECUTOR", "DEFAULT_BATCH_COUNT", "MAX_BATCH_COUNT", "GENERATE_SECONDS",
     "ANALYZE_SECONDS", "ROWS_PER_BATCH", "LOCAL_PARALLELISM", "TASK_PROGRAM", "CANCEL_GRACE_SECONDS",
     "RUN_HISTORY_LIMIT", "RUN_TTL_MINUTES", "RATE_LIMIT_PER_MINUTE", "ALLOWED_ORIGINS", "API_TOKEN", "LOG_FORMAT",
-    "LOG_LEVEL", "MAX_WEBSOCKET_CONNECTIONS", "REDIS_URL", "REDIS_PREFIX", "WORKER_CPU", "WORKER_MEMORY",
+    "LOG_LEVEL", "MAX_WEBSOCKET_CONNECTIONS", "WS_SEND_QUEUE_BYTES", "WS_KEEPALIVE_SECONDS", "REDIS_URL",
+    "REDIS_PREFIX", "WORKER_CPU", "WORKER_MEMORY",
     "CONTROLLER_CPU", "CONTROLLER_MEMORY", "QUOTA_CPU", "QUOTA_MEMORY",
 };
 
@@ -517,6 +518,53 @@ static void test_load_long_comment_line(void **state)
     assert_int_equal(cfg.port, 9002);
 }
 
+static void test_load_quoted_value_with_comment(void **state)
+{
+    (void)state;
+    clear_real_env();
+    /* a quoted value followed by a comment: the quotes delimit the value, the comment is dropped */
+    char path[64];
+    write_dotenv(path, "API_TOKEN=\"s3cret\" # the demo token\nLOG_FORMAT='json'   # machine-readable\n");
+    config_t cfg;
+    char err[512] = "";
+    int rc = config_load(&cfg, path, ".", err, sizeof(err));
+    unlink(path);
+    if (rc != 0)
+        print_error("config_load: %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(cfg.api_token, "s3cret");
+    assert_int_equal(cfg.log_json, 1);
+}
+
+static void test_load_env_example_gives_defaults(void **state)
+{
+    (void)state;
+    /* .env.example lists every variable with its default: loading it must give exactly the defaults */
+    clear_real_env();
+    FILE *f = fopen(".env.example", "r"); /* `make unit` runs from the repository root */
+    if (f == NULL) {
+        print_error(".env.example not found in the working directory\n");
+        fail();
+    }
+    fclose(f);
+    config_t from_file, defaults;
+    char err[512] = "";
+    int rc = config_load(&from_file, ".env.example", "/opt/app/bin", err, sizeof(err));
+    if (rc != 0)
+        print_error("config_load(.env.example): %s\n", err);
+    assert_int_equal(rc, 0);
+    kv_t none[] = {{NULL, NULL}};
+    assert_int_equal(config_parse(&defaults, table_lookup, none, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_string_equal(from_file.host, defaults.host);
+    assert_int_equal(from_file.port, defaults.port);
+    assert_string_equal(from_file.data_dir, defaults.data_dir);
+    assert_string_equal(from_file.task_program, defaults.task_program);
+    assert_int_equal(from_file.rate_limit_per_minute, defaults.rate_limit_per_minute);
+    assert_string_equal(from_file.allowed_origins, defaults.allowed_origins);
+    assert_string_equal(from_file.quota_memory_str, defaults.quota_memory_str);
+    assert_memory_equal(&from_file, &defaults, sizeof(config_t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +585,8 @@ int main(void)
         cmocka_unit_test(test_load_missing_name),
         cmocka_unit_test(test_load_bad_value_in_file),
         cmocka_unit_test(test_load_long_comment_line),
+        cmocka_unit_test(test_load_quoted_value_with_comment),
+        cmocka_unit_test(test_load_env_example_gives_defaults),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,0 +1,73 @@
+#include "http/ws_frame.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t ws_frame_header(uint8_t *out, int opcode, size_t payload_len)
+{
+    out[0] = (uint8_t)(0x80 | opcode); /* FIN */
+    if (payload_len < 126) {
+        out[1] = (uint8_t)payload_len;
+        return 2;
+    }
+    if (payload_len <= 0xffff) {
+        out[1] = 126;
+        out[2] = (uint8_t)(payload_len >> 8);
+        out[3] = (uint8_t)payload_len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++)
+        out[2 + i] = (uint8_t)((uint64_t)payload_len >> (56 - 8 * i));
+    return 10;
+}
+
+static ws_frame_t *frame_alloc(size_t len)
+{
+    ws_frame_t *f = malloc(sizeof(*f) + len);
+    if (f == NULL)
+        abort();
+    f->refs = 1;
+    f->seq = 0;
+    f->len = len;
+    return f;
+}
+
+ws_frame_t *ws_frame_new(int opcode, const void *payload, size_t len, uint64_t seq)
+{
+    uint8_t header[10];
+    size_t hlen = ws_frame_header(header, opcode, len);
+    ws_frame_t *f = frame_alloc(hlen + len);
+    memcpy(f->data, header, hlen);
+    if (len)
+        memcpy(f->data + hlen, payload, len);
+    f->seq = seq;
+    return f;
+}
+
+ws_frame_t *ws_frame_raw(const void *bytes, size_t len)
+{
+    ws_frame_t *f = frame_alloc(len);
+    memcpy(f->data, bytes, len);
+    return f;
+}
+
+void ws_frame_unref(ws_frame_t *f)
+{
+    if (--f->refs == 0)
+        free(f);
+}
+
+void ws_accept_key(char out[29], const char *client_key, size_t key_len)
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char input[64 + sizeof(guid)], digest[SHA_DIGEST_LENGTH];
+    if (key_len > 64)
+        key_len = 64; /* keys are 24 characters; never read past what we were given */
+    memcpy(input, client_key, key_len);
+    memcpy(input + key_len, guid, sizeof(guid) - 1);
+    SHA1(input, key_len + sizeof(guid) - 1, digest);
+    EVP_EncodeBlock((unsigned char *)out, digest, SHA_DIGEST_LENGTH);
+}

@@ -1,0 +1,359 @@
+#include "http/ws_hub.h"
+
+#include <h2o/http1.h>
+#include <h2o/websocket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/ws_client.h"
+#include "http/ws_hub_internal.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+struct ws_hub {
+    uv_loop_t *loop;
+    const config_t *cfg;
+    events_t *events;
+    orch_t *orch;
+    ws_client_t *clients; /* every client object, live or closing */
+    int objects;          /* client objects not yet freed */
+    int connected;        /* clients receiving the stream */
+    ws_client_t *dirty;   /* clients with frames to flush */
+    uv_idle_t flusher;
+    uv_timer_t keepalive;
+    ws_frame_t **ring;    /* the last broadcasts, oldest at ring_head */
+    uint32_t ring_head, ring_count;
+    size_t ring_bytes;
+    uint64_t last_seq;
+    ws_hub_stats_t stats;
+    int shutting_down, destroying;
+    void (*shutdown_cb)(void *);
+    void *shutdown_data;
+    int open_handles;
+};
+
+/* ---- what clients tell the hub ------------------------------------------------------------------------------- */
+
+void ws_hub__client_joined(ws_hub_t *hub, ws_client_t *c)
+{
+    c->next = hub->clients;
+    if (c->next)
+        c->next->prev = c;
+    hub->clients = c;
+    hub->objects++;
+}
+
+void ws_hub__client_leaving(ws_hub_t *hub, ws_client_t *c)
+{
+    if (c->counted) {
+        c->counted = 0;
+        hub->connected--;
+    }
+}
+
+static void maybe_shutdown_done(ws_hub_t *hub)
+{
+    if (hub->shutting_down && hub->objects == 0 && hub->shutdown_cb) {
+        void (*cb)(void *) = hub->shutdown_cb;
+        hub->shutdown_cb = NULL;
+        cb(hub->shutdown_data);
+    }
+}
+
+/* After ws_hub_destroy: the hub goes once its handles and its last clients are closed. */
+static void maybe_free(ws_hub_t *hub)
+{
+    if (!hub->destroying || hub->open_handles > 0 || hub->objects > 0)
+        return;
+    while (hub->ring_count > 0) {
+        ws_frame_unref(hub->ring[hub->ring_head]);
+        hub->ring_head = (hub->ring_head + 1) % WS_RING_MAX_FRAMES;
+        hub->ring_count--;
+    }
+    free(hub->ring);
+    free(hub);
+}
+
+void ws_hub__client_gone(ws_hub_t *hub, ws_client_t *c)
+{
+    ws_hub__client_leaving(hub, c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        hub->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->dirty) {
+        if (c->dprev)
+            c->dprev->dnext = c->dnext;
+        else
+            hub->dirty = c->dnext;
+        if (c->dnext)
+            c->dnext->dprev = c->dprev;
+    }
+    hub->objects--;
+    maybe_shutdown_done(hub);
+    maybe_free(hub);
+}
+
+/* Once per loop iteration: every client with queued frames gets one write. */
+static void flush_dirty(uv_idle_t *idle)
+{
+    ws_hub_t *hub = idle->data;
+    uv_idle_stop(idle);
+    while (hub->dirty) {
+        ws_client_t *c = hub->dirty;
+        hub->dirty = c->dnext;
+        if (hub->dirty)
+            hub->dirty->dprev = NULL;
+        c->dirty = 0;
+        ws_client_flush(c);
+    }
+}
+
+void ws_hub__client_dirty(ws_hub_t *hub, ws_client_t *c)
+{
+    if (c->dirty)
+        return;
+    c->dirty = 1;
+    c->dprev = NULL;
+    c->dnext = hub->dirty;
+    if (c->dnext)
+        c->dnext->dprev = c;
+    hub->dirty = c;
+    if (!uv_is_active((uv_handle_t *)&hub->flusher))
+        uv_idle_start(&hub->flusher, flush_dirty);
+}
+
+void ws_hub__delivered(ws_hub_t *hub) { hub->stats.deliveries++; }
+void ws_hub__slow_client(ws_hub_t *hub) { hub->stats.slow_dropped++; }
+size_t ws_hub__queue_limit(const ws_hub_t *hub) { return (size_t)hub->cfg->ws_send_queue_bytes; }
+
+/* ---- the replay ring ------------------------------------------------------------------------------------------- */
+
+static void ring_push(ws_hub_t *hub, ws_frame_t *f)
+{
+    while (hub->ring_count > 0 &&
+           (hub->ring_count == WS_RING_MAX_FRAMES || hub->ring_bytes + f->len > WS_RING_MAX_BYTES)) {
+        ws_frame_t *old = hub->ring[hub->ring_head];
+        hub->ring_bytes -= old->len;
+        ws_frame_unref(old);
+        hub->ring_head = (hub->ring_head + 1) % WS_RING_MAX_FRAMES;
+        hub->ring_count--;
+    }
+    hub->ring[(hub->ring_head + hub->ring_count++) % WS_RING_MAX_FRAMES] = f;
+    hub->ring_bytes += f->len;
+}
+
+/* ---- broadcasting ---------------------------------------------------------------------------------------------- */
+
+static void on_event(void *ctx, const event_t *ev)
+{
+    ws_hub_t *hub = ctx;
+    size_t len;
+    char *text = event_to_json(ev, &len);
+    if (text == NULL) {
+        log_error("ws", "cannot encode event %llu", (unsigned long long)ev->seq);
+        return;
+    }
+    ws_frame_t *f = ws_frame_new(WS_OP_TEXT, text, len, ev->seq);
+    free(text);
+    hub->last_seq = ev->seq;
+    hub->stats.broadcasts++;
+    for (ws_client_t *c = hub->clients, *next; c; c = next) {
+        next = c->next; /* a client may be dropped (1008) while we go */
+        if (c->counted)
+            ws_client_send(c, f);
+    }
+    ring_push(hub, f); /* the ring keeps the creator's reference */
+}
+
+/* A message for one client only: the status snapshot, or the resync notice. */
+static ws_frame_t *private_status(ws_hub_t *hub, json_t *data)
+{
+    json_t *run = json_object_get(data, "run");
+    const char *run_id = json_string_value(json_object_get(run, "run_id"));
+    event_t ev = {.type = EVENT_STATUS, .seq = hub->last_seq, .ts_ms = clock_now_ms(), .data = data};
+    snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id ? run_id : "none");
+    size_t len;
+    char *text = event_to_json(&ev, &len);
+    json_decref(data);
+    if (text == NULL)
+        return NULL;
+    ws_frame_t *f = ws_frame_new(WS_OP_TEXT, text, len, 0);
+    free(text);
+    return f;
+}
+
+static void send_private(ws_client_t *c, ws_frame_t *f)
+{
+    if (f == NULL)
+        return;
+    ws_client_send(c, f);
+    ws_frame_unref(f);
+}
+
+static void send_snapshot(ws_hub_t *hub, ws_client_t *c)
+{
+    send_private(c, private_status(hub, orch_status_json(hub->orch, hub->connected)));
+}
+
+/* Replays the broadcasts after `since`, or sends the snapshot and a resync notice when the ring lacks some. */
+static void send_since(ws_hub_t *hub, ws_client_t *c, uint64_t since)
+{
+    uint64_t oldest = hub->ring_count ? hub->ring[hub->ring_head]->seq : hub->last_seq + 1;
+    if (since > hub->last_seq || since + 1 < oldest) {
+        send_snapshot(hub, c);
+        json_t *active = orch_status_json(hub->orch, hub->connected);
+        json_t *data = json_pack("{s:s,s:O}", "status", "resync", "run", json_object_get(active, "run"));
+        json_decref(active);
+        send_private(c, private_status(hub, data));
+        return;
+    }
+    for (uint32_t i = (uint32_t)(since + 1 - oldest); i < hub->ring_count; i++)
+        ws_client_send(c, hub->ring[(hub->ring_head + i) % WS_RING_MAX_FRAMES]);
+}
+
+/* ---- accepting ------------------------------------------------------------------------------------------------- */
+
+typedef struct upgrade {
+    ws_hub_t *hub;
+    int64_t since;
+} upgrade_t;
+
+static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
+{
+    upgrade_t up = *(upgrade_t *)data;
+    ws_hub_t *hub = up.hub;
+    free(data);
+    if (sock == NULL)
+        return; /* the 101 could not be written */
+    h2o_buffer_consume(&sock->input, reqsize);
+    h2o_socket_export_t info;
+    if (h2o_socket_export(sock, &info) != 0) {
+        log_warn("ws", "cannot take over an upgraded connection");
+        h2o_socket_close(sock);
+        return;
+    }
+    ws_client_t *c = ws_client_start(hub, hub->loop, info.fd, info.input->bytes, info.input->size);
+    h2o_buffer_dispose(&info.input);
+    if (c == NULL)
+        return;
+    if (hub->shutting_down) {
+        ws_client_close(c, 1001, "Server shutting down");
+        return;
+    }
+    if (hub->connected >= hub->cfg->max_websocket_connections) {
+        hub->stats.rejected++;
+        ws_client_close(c, 1013, "Too many connections");
+        return;
+    }
+    c->counted = 1;
+    hub->connected++;
+    if (up.since >= 0)
+        send_since(hub, c, (uint64_t)up.since);
+    else
+        send_snapshot(hub, c);
+}
+
+void ws_hub_accept(ws_hub_t *hub, h2o_req_t *req, const char *client_key, int64_t since)
+{
+    char accept_key[29];
+    ws_accept_key(accept_key, client_key, 24); /* h2o_is_websocket_handshake checked the length */
+    upgrade_t *up = malloc(sizeof(*up));
+    if (up == NULL)
+        abort();
+    up->hub = hub;
+    up->since = since;
+    req->res.status = 101;
+    req->res.reason = "Switching Protocols";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL, accept_key,
+                          strlen(accept_key));
+    h2o_http1_upgrade(req, NULL, 0, on_upgraded, up);
+}
+
+/* ---- keep-alive ------------------------------------------------------------------------------------------------ */
+
+static void on_keepalive(uv_timer_t *t)
+{
+    ws_hub_t *hub = t->data;
+    ws_frame_t *ping = ws_frame_new(WS_OP_PING, "keep-alive", 10, 0);
+    for (ws_client_t *c = hub->clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->counted)
+            continue;
+        if (c->ping_outstanding) { /* not a byte since the last ping: the peer is gone */
+            hub->stats.dead_dropped++;
+            ws_client_abort(c);
+            continue;
+        }
+        c->ping_outstanding = 1;
+        ws_client_send(c, ping);
+    }
+    ws_frame_unref(ping);
+    if (hub->connected > 0) {
+        const run_t *run = orch_active(hub->orch);
+        events_emit(hub->events, EVENT_STATUS, run ? run->id : NULL,
+                    json_pack("{s:s,s:i}", "status", "keep-alive", "connected_clients", hub->connected));
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------------------------ */
+
+int ws_hub_client_count(const ws_hub_t *hub) { return hub->connected; }
+
+const ws_hub_stats_t *ws_hub_stats(const ws_hub_t *hub) { return &hub->stats; }
+
+ws_hub_t *ws_hub_create(uv_loop_t *loop, const config_t *cfg, events_t *events, orch_t *orch)
+{
+    ws_hub_t *hub = calloc(1, sizeof(*hub));
+    if (hub == NULL || (hub->ring = calloc(WS_RING_MAX_FRAMES, sizeof(*hub->ring))) == NULL)
+        abort();
+    hub->loop = loop;
+    hub->cfg = cfg;
+    hub->events = events;
+    hub->orch = orch;
+    uv_idle_init(loop, &hub->flusher);
+    uv_timer_init(loop, &hub->keepalive);
+    hub->flusher.data = hub->keepalive.data = hub;
+    uint64_t every = (uint64_t)(cfg->ws_keepalive_seconds * 1000);
+    uv_timer_start(&hub->keepalive, on_keepalive, every, every);
+    events_subscribe(events, on_event, hub);
+    return hub;
+}
+
+void ws_hub_shutdown(ws_hub_t *hub, void (*cb)(void *data), void *data)
+{
+    hub->shutting_down = 1;
+    hub->shutdown_cb = cb;
+    hub->shutdown_data = data;
+    uv_timer_stop(&hub->keepalive);
+    for (ws_client_t *c = hub->clients, *next; c; c = next) {
+        next = c->next;
+        ws_client_close(c, 1001, "Server shutting down");
+    }
+    maybe_shutdown_done(hub);
+}
+
+static void on_hub_handle_closed(uv_handle_t *h)
+{
+    ws_hub_t *hub = h->data;
+    hub->open_handles--;
+    maybe_free(hub);
+}
+
+void ws_hub_destroy(ws_hub_t *hub)
+{
+    events_unsubscribe(hub->events, on_event, hub);
+    hub->destroying = 1;
+    hub->shutdown_cb = NULL;
+    for (ws_client_t *c = hub->clients, *next; c; c = next) {
+        next = c->next;
+        ws_client_abort(c); /* stragglers of a shutdown that ran out of time */
+    }
+    hub->open_handles = 2;
+    uv_close((uv_handle_t *)&hub->flusher, on_hub_handle_closed);
+    uv_close((uv_handle_t *)&hub->keepalive, on_hub_handle_closed);
+}
