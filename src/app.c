@@ -101,9 +101,12 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     orch_set_executor(app->orch, app->exec);
 
     app->hub = ws_hub_create(loop, cfg, &app->events, app->orch);
-    http_deps_t deps = {.cfg = cfg, .orch = app->orch, .store = app->store, .exec = app->exec, .hub = app->hub};
+    bench_source_init(&app->bench, loop, &app->events);
+    http_deps_t deps = {.cfg = cfg, .orch = app->orch, .store = app->store, .exec = app->exec, .hub = app->hub,
+                        .bench = cfg->bench_events ? &app->bench : NULL};
     app->http = http_server_start(loop, &deps, err, errlen);
     if (app->http == NULL) {
+        bench_source_close(&app->bench, NULL);
         ws_hub_destroy(app->hub);
         orch_destroy(app->orch);
         app->store->ops->destroy(app->store);
@@ -128,6 +131,7 @@ void app_dispose(app_t *app)
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->deadline, NULL);
     uv_close((uv_handle_t *)&app->drain, NULL);
+    bench_source_close(&app->bench, NULL);
     ws_hub_destroy(app->hub);
     orch_destroy(app->orch);
     app->store->ops->destroy(app->store);

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "core/bench_source.h"
 #include "core/events.h"
 #include "core/orchestrator.h"
 #include "exec/executor.h"
@@ -24,6 +25,7 @@ typedef struct app {
     orch_t *orch;
     http_server_t *http;
     ws_hub_t *hub;
+    bench_source_t bench;
     uv_signal_t sigterm, sigint;
     uv_timer_t deadline, drain;
     int64_t drain_until;

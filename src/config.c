@@ -50,6 +50,7 @@ static const var_spec_t specs[] = {
     {"MAX_WEBSOCKET_CONNECTIONS", VAR_INT, F(max_websocket_connections), 0, "100", 1, 100000, NULL, 0},
     {"WS_SEND_QUEUE_BYTES", VAR_INT, F(ws_send_queue_bytes), 0, "1048576", 4096, 1073741824, NULL, 0},
     {"WS_KEEPALIVE_SECONDS", VAR_SECONDS, F(ws_keepalive_seconds), 0, "30", 1, 3600, NULL, 0},
+    {"BENCH_EVENTS", VAR_INT, F(bench_events), 0, "0", 0, 1, NULL, 0},
     {"REDIS_URL", VAR_STRING, S(redis_url), "", 0, 0, NULL, 0},
     {"REDIS_PREFIX", VAR_STRING, S(redis_prefix), "pipeline:", 0, 0, NULL, 0},
     {"WORKER_CPU", VAR_CPU, S(worker_cpu_str), "1", 0, 0, NULL, F(worker_cpu)},

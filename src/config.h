@@ -32,6 +32,7 @@ typedef struct config {
     int max_websocket_connections;
     int ws_send_queue_bytes;     /* per-client bound before a slow client is dropped */
     double ws_keepalive_seconds;
+    int bench_events;            /* POST /bench/burst (bench/ only) */
     char redis_url[512];       /* empty: memory store */
     char redis_prefix[64];
     /* Resource model used by the preview (Kubernetes quantities, parsed). */

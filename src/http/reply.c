@@ -9,6 +9,7 @@ const char *reply_reason(int status)
     switch (status) {
     case 200: return "OK";
     case 101: return "Switching Protocols";
+    case 202: return "Accepted";
     case 204: return "No Content";
     case 304: return "Not Modified";
     case 400: return "Bad Request";

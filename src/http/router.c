@@ -27,6 +27,7 @@ static const route_t routes[] = {
     {"GET", "/api/v1/demo/runs/*", route_run_detail, 0},
     {"GET", "/api/v1/demo/runs/*/report", route_run_report, 0},
     {"GET", "/api/v1/pipeline/stream", route_stream, 0},
+    {"POST", "/bench/burst", route_bench_burst, 0},
     {"GET", "/health", route_health, 0},
     {"GET", "/healthz", route_health, 0},
 };

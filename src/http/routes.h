@@ -18,6 +18,9 @@ void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param);
 /* routes_stream.c */
 void route_stream(http_server_t *srv, h2o_req_t *req, const char *param);
 
+/* routes_bench.c */
+void route_bench_burst(http_server_t *srv, h2o_req_t *req, const char *param);
+
 /* routes_health.c */
 void route_health(http_server_t *srv, h2o_req_t *req, const char *param);
 

@@ -25,6 +25,7 @@ typedef struct http_deps {
     store_t *store;
     executor_t *exec;
     ws_hub_t *hub;
+    struct bench_source *bench; /* NULL unless BENCH_EVENTS=1 */
 } http_deps_t;
 
 typedef struct http_server {

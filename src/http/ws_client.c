@@ -9,7 +9,6 @@
 #include "util/log.h"
 
 #define WS_MAX_IOV 256              /* frames per write */
-#define WS_CLOSE_TIMEOUT_MS 3000    /* how long a close handshake may take */
 #define WS_MAX_CLIENT_MESSAGE 65536 /* client messages are ignored, but bounded */
 #define WS_SOCKET_SNDBUF (256 * 1024) /* kernel buffering per client; the default autotunes up to 4 MiB */
 
@@ -109,10 +108,15 @@ static void maybe_finish(ws_client_t *c)
         ws_client_abort(c);
 }
 
-void ws_client_close(ws_client_t *c, uint16_t code, const char *reason)
+void ws_client_close(ws_client_t *c, uint16_t code, const char *reason, uint64_t timeout_ms)
 {
-    if (c->closing || c->closed)
+    if (c->closed)
         return;
+    if (c->closing) { /* already closing: only ever sooner */
+        if (timeout_ms < uv_timer_get_due_in(&c->close_timer))
+            uv_timer_start(&c->close_timer, on_close_timeout, timeout_ms, 0);
+        return;
+    }
     c->closing = 1;
     ws_hub__client_leaving(c->hub, c);
     /* frames already (partly) on the wire stay: those of the write under way, or a head frame cut short */
@@ -131,7 +135,7 @@ void ws_client_close(ws_client_t *c, uint16_t code, const char *reason)
     }
     wslay_event_queue_close(c->wslay, code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
     wslay_event_send(c->wslay);
-    uv_timer_start(&c->close_timer, on_close_timeout, WS_CLOSE_TIMEOUT_MS, 0);
+    uv_timer_start(&c->close_timer, on_close_timeout, timeout_ms, 0);
     ws_hub__client_dirty(c->hub, c);
 }
 
@@ -144,7 +148,8 @@ static int too_slow(ws_client_t *c)
     log_warn("ws", "dropping a slow client: %zu bytes queued (%u frames), limit %zu", c->queued_bytes, c->count,
              ws_hub__queue_limit(c->hub));
     ws_hub__slow_client(c->hub);
-    ws_client_close(c, 1008, "Client too slow: send queue full");
+    /* it may still read what is on the wire and then the close frame: give it time */
+    ws_client_close(c, 1008, "Client too slow: send queue full", WS_CLOSE_SLOW_MS);
     return 1;
 }
 
@@ -258,7 +263,7 @@ static void feed(ws_client_t *c, const uint8_t *bytes, size_t len)
     if (wslay_event_get_close_received(c->wslay) && !c->closing) {
         c->closing = 1; /* wslay queued its close reply; close once it is written */
         ws_hub__client_leaving(c->hub, c);
-        uv_timer_start(&c->close_timer, on_close_timeout, WS_CLOSE_TIMEOUT_MS, 0);
+        uv_timer_start(&c->close_timer, on_close_timeout, WS_CLOSE_REPLY_MS, 0);
     }
     ws_client_flush(c);
 }

@@ -44,8 +44,15 @@ void ws_client_send(ws_client_t *c, ws_frame_t *f);
 /** Writes what is queued: one writev, then (if the socket is full) one uv_write for the rest. */
 void ws_client_flush(ws_client_t *c);
 
-/** Starts the close handshake with `code`: queued frames not yet on the wire are dropped. */
-void ws_client_close(ws_client_t *c, uint16_t code, const char *reason);
+/* How long a close handshake may take before the connection is cut */
+#define WS_CLOSE_REPLY_MS 3000  /* the client closed: our reply */
+#define WS_CLOSE_SLOW_MS 15000  /* a slow client: it may still read its backlog and the 1008 */
+#define WS_CLOSE_REJECT_MS 3000 /* 1013 */
+#define WS_CLOSE_SHUTDOWN_MS 1000
+
+/** Starts the close handshake with `code`: queued frames not yet on the wire are dropped; after `timeout_ms`
+ *  the connection is cut whatever the peer does. */
+void ws_client_close(ws_client_t *c, uint16_t code, const char *reason, uint64_t timeout_ms);
 
 /** Closes the connection now, without a handshake (a dead or misbehaving peer). */
 void ws_client_abort(ws_client_t *c);

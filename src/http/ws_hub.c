@@ -241,12 +241,12 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     if (c == NULL)
         return;
     if (hub->shutting_down) {
-        ws_client_close(c, 1001, "Server shutting down");
+        ws_client_close(c, 1001, "Server shutting down", WS_CLOSE_SHUTDOWN_MS);
         return;
     }
     if (hub->connected >= hub->cfg->max_websocket_connections) {
         hub->stats.rejected++;
-        ws_client_close(c, 1013, "Too many connections");
+        ws_client_close(c, 1013, "Too many connections", WS_CLOSE_REJECT_MS);
         return;
     }
     c->counted = 1;
@@ -332,7 +332,7 @@ void ws_hub_shutdown(ws_hub_t *hub, void (*cb)(void *data), void *data)
     uv_timer_stop(&hub->keepalive);
     for (ws_client_t *c = hub->clients, *next; c; c = next) {
         next = c->next;
-        ws_client_close(c, 1001, "Server shutting down");
+        ws_client_close(c, 1001, "Server shutting down", WS_CLOSE_SHUTDOWN_MS);
     }
     maybe_shutdown_done(hub);
 }
