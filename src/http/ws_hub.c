@@ -174,6 +174,9 @@ static ws_frame_t *private_status(ws_hub_t *hub, json_t *data)
 {
     json_t *run = json_object_get(data, "run");
     const char *run_id = json_string_value(json_object_get(run, "run_id"));
+    const run_t *active = orch_active(hub->orch);
+    if (run_id == NULL && active)
+        run_id = active->id;
     event_t ev = {.type = EVENT_STATUS, .seq = hub->last_seq, .ts_ms = clock_now_ms(), .data = data};
     snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id ? run_id : "none");
     size_t len;
@@ -279,25 +282,32 @@ void ws_hub_accept(ws_hub_t *hub, h2o_req_t *req, const char *client_key, int64_
 static void on_keepalive(uv_timer_t *t)
 {
     ws_hub_t *hub = t->data;
+    for (ws_client_t *c = hub->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->counted && c->ping_outstanding) { /* not a byte since the last ping: the peer is gone */
+            hub->stats.dead_dropped++;
+            ws_client_abort(c);
+        }
+    }
+    if (hub->connected == 0)
+        return;
+    /* A heartbeat of this replica, not a broadcast: it repeats the last seq (so no client sees a gap), is not
+     * kept for replay, and counts this replica's clients. */
+    ws_frame_t *status = private_status(hub, json_pack("{s:s,s:i}", "status", "keep-alive", "connected_clients",
+                                                       hub->connected));
     ws_frame_t *ping = ws_frame_new(WS_OP_PING, "keep-alive", 10, 0);
     for (ws_client_t *c = hub->clients, *next; c; c = next) {
         next = c->next;
         if (!c->counted)
             continue;
-        if (c->ping_outstanding) { /* not a byte since the last ping: the peer is gone */
-            hub->stats.dead_dropped++;
-            ws_client_abort(c);
-            continue;
-        }
         c->ping_outstanding = 1;
+        if (status)
+            ws_client_send(c, status);
         ws_client_send(c, ping);
     }
     ws_frame_unref(ping);
-    if (hub->connected > 0) {
-        const run_t *run = orch_active(hub->orch);
-        events_emit(hub->events, EVENT_STATUS, run ? run->id : NULL,
-                    json_pack("{s:s,s:i}", "status", "keep-alive", "connected_clients", hub->connected));
-    }
+    if (status)
+        ws_frame_unref(status);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------------------------ */
