@@ -3,7 +3,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
+#include "store/store_redis.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -82,6 +85,49 @@ static int prepare_data_dir(const config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+static int publish_event(void *ctx, const event_t *ev)
+{
+    store_t *store = ctx;
+    return store->ops->publish(store, ev);
+}
+
+static void name_replica(app_t *app)
+{
+    char host[48] = "host";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    unsigned rnd = 0;
+    getrandom(&rnd, sizeof(rnd), 0);
+    snprintf(app->replica, sizeof(app->replica), "%s-%d-%04x", host, (int)getpid(), rnd & 0xffff);
+}
+
+/* Redis when REDIS_URL is set and it answers now; else the memory store (health then says "memory"). */
+static store_t *open_store(app_t *app)
+{
+    const config_t *cfg = app->cfg;
+    if (cfg->redis_url[0] == '\0')
+        return store_memory_create();
+    redis_url_t url;
+    char err[256];
+    if (redis_url_parse(cfg->redis_url, &url, err, sizeof(err)) != 0 ||
+        store_redis_probe(&url, APP_REDIS_PROBE_MS, err, sizeof(err)) != 0) {
+        log_warn("app", "Redis at %s:%d is unreachable (%s): starting with the memory store", url.host, url.port,
+                 err);
+        return store_memory_create();
+    }
+    store_t *store = store_redis_create(app->loop, cfg, &url, app->replica);
+    /* give both connections a moment, so the first requests find the store ready */
+    uint64_t until = uv_now(app->loop) + APP_REDIS_PROBE_MS;
+    while (!store->ops->healthy(store) && uv_now(app->loop) < until) {
+        uv_run(app->loop, UV_RUN_NOWAIT);
+        uv_sleep(5);
+        uv_update_time(app->loop);
+    }
+    log_info("app", "state store: Redis at %s:%d/%d (prefix %s, replica %s)", url.host, url.port, url.db,
+             cfg->redis_prefix, app->replica);
+    return store;
+}
+
 int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
@@ -94,9 +140,12 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     if (prepare_data_dir(cfg, err, errlen) != 0)
         return -1;
 
+    name_replica(app);
     events_init(&app->events);
-    app->store = store_memory_create();
-    app->orch = orch_create(loop, cfg, &app->events, app->store);
+    app->store = open_store(app);
+    if (app->store->ops->shared)
+        events_set_publisher(&app->events, publish_event, app->store);
+    app->orch = orch_create(loop, cfg, &app->events, app->store, app->replica);
     app->exec = executor_local_create(loop, cfg, orch_exec_listener(app->orch));
     orch_set_executor(app->orch, app->exec);
 

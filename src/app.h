@@ -15,6 +15,7 @@
 
 #define APP_SHUTDOWN_DEADLINE_MS 9000 /* SIGTERM to exit, whatever happens */
 #define APP_DRAIN_MS 1500             /* how long open connections get to finish after the run has ended */
+#define APP_REDIS_PROBE_MS 2000       /* Redis must answer this fast at start-up, or the memory store is used */
 
 typedef struct app {
     uv_loop_t *loop;
@@ -30,6 +31,7 @@ typedef struct app {
     uv_timer_t deadline, drain;
     int64_t drain_until;
     int shutting_down;
+    char replica[64]; /* this process's name in the shared store: host-pid-random */
 } app_t;
 
 /** Builds every module and starts serving. Returns 0, or -1 with `err` filled (nothing is left running). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/redis_url.h"
 #include "util/log.h"
 
 typedef enum { VAR_INT, VAR_SECONDS, VAR_STRING, VAR_CHOICE, VAR_CPU, VAR_MEMORY } var_type_t;
@@ -53,6 +54,7 @@ static const var_spec_t specs[] = {
     {"BENCH_EVENTS", VAR_INT, F(bench_events), 0, "0", 0, 1, NULL, 0},
     {"REDIS_URL", VAR_STRING, S(redis_url), "", 0, 0, NULL, 0},
     {"REDIS_PREFIX", VAR_STRING, S(redis_prefix), "pipeline:", 0, 0, NULL, 0},
+    {"LOCK_LEASE_SECONDS", VAR_SECONDS, F(lock_lease_seconds), 0, "15", 1, 600, NULL, 0},
     {"WORKER_CPU", VAR_CPU, S(worker_cpu_str), "1", 0, 0, NULL, F(worker_cpu)},
     {"WORKER_MEMORY", VAR_MEMORY, S(worker_memory_str), "4Gi", 0, 0, NULL, F(worker_memory_gi)},
     {"CONTROLLER_CPU", VAR_CPU, S(controller_cpu_str), "2", 0, 0, NULL, F(controller_cpu)},
@@ -226,11 +228,9 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
         snprintf(err, errlen, "the service's folder path is too long");
         return -1;
     }
-    if (cfg->redis_url[0] != '\0' && strncmp(cfg->redis_url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "REDIS_URL=\"%s\" is invalid: expected redis://[user:password@]host:port/db",
-                 cfg->redis_url);
+    redis_url_t url;
+    if (cfg->redis_url[0] != '\0' && redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
         return -1;
-    }
     for (const char *p = cfg->redis_prefix; *p; p++)
         if (isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
             snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces only");

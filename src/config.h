@@ -35,6 +35,7 @@ typedef struct config {
     int bench_events;            /* POST /bench/burst (bench/ only) */
     char redis_url[512];       /* empty: memory store */
     char redis_prefix[64];
+    double lock_lease_seconds;   /* the run lock's lease in Redis; a dead owner blocks new runs this long at most */
     /* Resource model used by the preview (Kubernetes quantities, parsed). */
     double worker_cpu, worker_memory_gi, controller_cpu, controller_memory_gi, quota_cpu, quota_memory_gi;
     char worker_cpu_str[32], worker_memory_str[32], controller_cpu_str[32], controller_memory_str[32];

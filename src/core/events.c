@@ -30,16 +30,35 @@ void events_unsubscribe(events_t *ev, events_handler_fn fn, void *ctx)
         }
 }
 
+static void deliver(events_t *ev, const event_t *e)
+{
+    for (int i = 0; i < ev->nsubs; i++)
+        ev->subs[i].fn(ev->subs[i].ctx, e);
+}
+
 void events_emit(events_t *ev, event_type_t type, const char *run_id, json_t *data)
 {
-    event_t e = {.type = type, .seq = ++ev->seq, .ts_ms = clock_now_ms(), .data = data};
+    event_t e = {.type = type, .ts_ms = clock_now_ms(), .data = data};
     snprintf(e.run_id, sizeof(e.run_id), "%s", run_id ? run_id : "none");
-    for (int i = 0; i < ev->nsubs; i++)
-        ev->subs[i].fn(ev->subs[i].ctx, &e);
+    if (ev->publish == NULL || ev->publish(ev->publish_ctx, &e) != 0) {
+        e.seq = ++ev->seq;
+        deliver(ev, &e);
+    }
     json_decref(data);
 }
 
-void events_set_seq(events_t *ev, uint64_t seq) { ev->seq = seq; }
+void events_dispatch(events_t *ev, const event_t *e)
+{
+    if (e->seq > ev->seq)
+        ev->seq = e->seq;
+    deliver(ev, e);
+}
+
+void events_set_publisher(events_t *ev, events_publish_fn fn, void *ctx)
+{
+    ev->publish = fn;
+    ev->publish_ctx = ctx;
+}
 
 const char *event_type_name(event_type_t type) { return type < EVENT_TYPE_COUNT ? type_names[type] : "unknown"; }
 

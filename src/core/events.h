@@ -22,13 +22,19 @@ typedef void (*events_handler_fn)(void *ctx, const event_t *ev);
 
 #define EVENTS_MAX_SUBSCRIBERS 8
 
+/** Hands an event to a shared channel instead (a store): 0 when sent (it comes back through events_dispatch,
+ *  numbered), -1 when it could not be (then it is numbered and delivered here). */
+typedef int (*events_publish_fn)(void *ctx, const event_t *ev);
+
 typedef struct events {
     struct {
         events_handler_fn fn;
         void *ctx;
     } subs[EVENTS_MAX_SUBSCRIBERS];
     int nsubs;
-    uint64_t seq; /* seq of the last event emitted (0 before any) */
+    uint64_t seq; /* seq of the last event delivered (0 before any) */
+    events_publish_fn publish;
+    void *publish_ctx;
 } events_t;
 
 void events_init(events_t *ev);
@@ -36,11 +42,17 @@ void events_init(events_t *ev);
 int events_subscribe(events_t *ev, events_handler_fn fn, void *ctx);
 void events_unsubscribe(events_t *ev, events_handler_fn fn, void *ctx);
 
-/** Stamps the next seq and the time, then hands the event to every subscriber. Steals `data`. */
+/**
+ * Stamps the time and hands the event on: to the publisher when there is one (it comes back numbered through
+ * events_dispatch), else (or when publishing fails) numbered with the next seq and delivered to every subscriber
+ * here. Steals `data`.
+ */
 void events_emit(events_t *ev, event_type_t type, const char *run_id, json_t *data);
 
-/** Continues the numbering after `seq` (a restart that reloaded the last seq). */
-void events_set_seq(events_t *ev, uint64_t seq);
+/** Delivers an event numbered elsewhere (a shared channel) to every subscriber; later local numbers follow it. */
+void events_dispatch(events_t *ev, const event_t *e);
+
+void events_set_publisher(events_t *ev, events_publish_fn fn, void *ctx);
 
 const char *event_type_name(event_type_t type);
 

@@ -1,3 +1,4 @@
+/* The orchestrator's run life cycle: request, lock, start, the executor's reports, the end, cancel, shutdown. */
 #include "core/orchestrator.h"
 
 #include <stdarg.h>
@@ -5,84 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/history.h"
-#include "core/log_batch.h"
+#include "core/orch_internal.h"
 #include "core/report.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/text.h"
 
-#define LOG_PREVIEW_LINES 10
-#define LOCAL_TASK_OVERHEAD_SECONDS 0.05
-
-struct orch {
-    uv_loop_t *loop;
-    const config_t *cfg;
-    events_t *events;
-    store_t *store;
-    executor_t *exec;
-    exec_listener_t listener;
-    history_t history;
-    log_batch_t logs;
-    run_t *active;                 /* owned while queued, starting or running; then it moves to history */
-    int cancel_requested, failed;  /* of the active run */
-    int error_sent;                /* an error message went out for the active run */
-    orch_waiter_t *run_waiters;    /* requests waiting for the queued run's lock */
-    orch_waiter_t *cancel_waiters; /* cancels waiting for the active run to end */
-    char results_dir[1100], work_dir[1100];
-    int shutting_down;
-    void (*shutdown_cb)(void *);
-    void *shutdown_data;
-};
-
-/* ---- waiters --------------------------------------------------------------------------------------------------- */
-
-static void waiter_link(orch_waiter_t **list, orch_waiter_t *w)
-{
-    w->next = *list;
-    if (*list)
-        (*list)->pprev = &w->next;
-    w->pprev = list;
-    *list = w;
-}
-
-void orch_waiter_forget(orch_waiter_t *w)
-{
-    if (w->pprev == NULL)
-        return;
-    *w->pprev = w->next;
-    if (w->next)
-        w->next->pprev = w->pprev;
-    w->next = NULL;
-    w->pprev = NULL;
-}
-
-static void answer_run_waiters(orch_t *orch, const run_t *run, const char *detail)
-{
-    while (orch->run_waiters) {
-        orch_waiter_t *w = orch->run_waiters;
-        orch_waiter_forget(w);
-        /* the first request of a run started it; the others attached to it */
-        w->run_cb(w, run, orch->run_waiters != NULL, detail);
-    }
-}
-
-static void answer_cancel_waiters(orch_t *orch, const run_t *run)
-{
-    while (orch->cancel_waiters) {
-        orch_waiter_t *w = orch->cancel_waiters;
-        orch_waiter_forget(w);
-        w->cancel_cb(w, run, run->status == RUN_CANCELLED);
-    }
-}
-
 /* ---- events ---------------------------------------------------------------------------------------------------- */
 
-static void emit(orch_t *orch, event_type_t type, json_t *data)
+void orch_emit(orch_t *orch, const run_t *run, event_type_t type, json_t *data)
 {
-    orch->active->updated_ms = clock_now_ms();
-    events_emit(orch->events, type, orch->active->id, data);
+    ((run_t *)run)->updated_ms = clock_now_ms();
+    events_emit(orch->events, type, run->id, data);
 }
 
 static void set_status(orch_t *orch, run_status_t status)
@@ -93,7 +29,7 @@ static void set_status(orch_t *orch, run_status_t status)
     json_t *data = json_pack("{s:s,s:s}", "status", run_status_name(status), "job_name", run->job_name);
     if (run->message)
         json_object_set_new(data, "message", json_string(run->message));
-    emit(orch, EVENT_STATUS, data);
+    orch_emit(orch, run, EVENT_STATUS, data);
     orch->store->ops->save_active(orch->store, run);
 }
 
@@ -105,21 +41,28 @@ static void emit_progress(orch_t *orch, int task)
                         json_pack("{s:s,s:i,s:s}", "name", wf_stage_name(wf_task_stage(run->batch_count, task)),
                                   "batch", wf_task_batch(run->batch_count, task), "state",
                                   wf_task_state_name(run->tasks[task])));
-    emit(orch, EVENT_PROGRESS, data);
+    orch_emit(orch, run, EVENT_PROGRESS, data);
     orch->store->ops->save_active(orch->store, run);
 }
 
 static void emit_error(orch_t *orch, const char *stage, const char *message)
 {
     orch->error_sent = 1;
-    emit(orch, EVENT_ERROR, json_pack("{s:s,s:s}", "stage", stage, "message", message));
+    orch_emit(orch, orch->active, EVENT_ERROR, json_pack("{s:s,s:s}", "stage", stage, "message", message));
+}
+
+static void emit_complete(orch_t *orch, const run_t *run)
+{
+    orch_emit(orch, run, EVENT_COMPLETE,
+              json_pack("{s:s,s:o,s:f,s:o}", "status", run_status_name(run->status), "run", run_info_json(run),
+                        "duration_seconds", run_duration_seconds(run, 0), "demo_metrics", run_metrics_json(run)));
 }
 
 static void on_logs_flushed(void *ctx, json_t *lines)
 {
     orch_t *orch = ctx;
     if (orch->active)
-        emit(orch, EVENT_LOG, json_pack("{s:o}", "lines", lines));
+        orch_emit(orch, orch->active, EVENT_LOG, json_pack("{s:o}", "lines", lines));
     else
         json_decref(lines);
 }
@@ -129,8 +72,10 @@ static void add_log_line(orch_t *orch, const char *message, const char *source, 
 {
     run_log_line_t line = {.message = (char *)message, .source = (char *)source, .is_stderr = is_stderr,
                            .ts_ms = ts_ms};
-    if (log_batch_add(&orch->logs, run_log_line_json(&line)) == 0)
+    if (log_batch_add(&orch->logs, run_log_line_json(&line)) == 0) {
         run_log_append(orch->active, message, source, is_stderr, ts_ms);
+        orch_shared_save_soon(orch);
+    }
 }
 
 static void say(orch_t *orch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -144,36 +89,128 @@ static void say(orch_t *orch, const char *fmt, ...)
     add_log_line(orch, msg, "orchestrator", 0, clock_now_ms());
 }
 
+/* ---- waiters --------------------------------------------------------------------------------------------------- */
+
+/* Every request waiting for the queued run gets it: the first one in (answered last) started it. */
+static void answer_run_waiters(orch_t *orch, const run_t *run)
+{
+    while (orch->run_waiters) {
+        orch_waiter_t *w = orch->run_waiters;
+        orch_waiter_forget(w);
+        w->reply(w, 200, orch_run_answer(run, orch->run_waiters != NULL));
+    }
+}
+
+static void fail_run_waiters(orch_t *orch, int status, const char *detail)
+{
+    while (orch->run_waiters) {
+        orch_waiter_t *w = orch->run_waiters;
+        orch_waiter_forget(w);
+        w->reply(w, status, json_pack("{s:s}", "detail", detail));
+    }
+}
+
+static void answer_no_active_run(orch_waiter_t *w)
+{
+    w->reply(w, 200, json_pack("{s:n,s:s,s:b,s:s}", "run_id", "status", "unknown", "cancelled", 0, "detail",
+                               "No active run"));
+}
+
+/* Answers the cancels waiting for `run_id`: the run ended with `status`, or (NULL) it never started. */
+static void answer_cancels_for(orch_t *orch, const char *run_id, const char *status)
+{
+    orch_waiter_t *keep = NULL;
+    while (orch->cancel_waiters) {
+        orch_waiter_t *w = orch->cancel_waiters;
+        orch_waiter_forget(w);
+        if (strcmp(w->run_id, run_id) != 0) {
+            orch_waiter_link(&keep, w);
+        } else if (status == NULL) {
+            answer_no_active_run(w);
+        } else {
+            int cancelled = strcmp(status, "cancelled") == 0;
+            w->reply(w, 200, json_pack("{s:s,s:s,s:b,s:s}", "run_id", run_id, "status", status, "cancelled",
+                                       cancelled, "detail",
+                                       cancelled ? "Run cancelled: every task was stopped"
+                                                 : "The run ended before it could be cancelled"));
+        }
+    }
+    while (keep) {
+        orch_waiter_t *w = keep;
+        orch_waiter_forget(w);
+        orch_waiter_link(&orch->cancel_waiters, w);
+    }
+}
+
+void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status)
+{
+    answer_cancels_for(orch, run_id, status);
+}
+
 /* ---- ending a run ---------------------------------------------------------------------------------------------- */
+
+static void mark_unfinished_tasks(run_t *run, run_status_t status)
+{
+    if (status == RUN_SUCCEEDED)
+        return;
+    for (int t = 0; t < wf_task_count(run->batch_count); t++)
+        if (run->tasks[t] == TASK_PENDING || run->tasks[t] == TASK_RUNNING)
+            run->tasks[t] = TASK_CANCELLED;
+}
 
 static void end_run(orch_t *orch, run_status_t status)
 {
     run_t *run = orch->active;
-    int n = wf_task_count(run->batch_count);
-    for (int t = 0; t < n; t++)
-        if (run->tasks[t] == TASK_PENDING || run->tasks[t] == TASK_RUNNING)
-            run->tasks[t] = status == RUN_SUCCEEDED ? run->tasks[t] : TASK_CANCELLED;
+    mark_unfinished_tasks(run, status);
     run->finished_ms = clock_now_ms();
-    if (status == RUN_FAILED && !orch->error_sent)
-        emit_error(orch, "orchestrator", run->message ? run->message : "the run failed");
-    say(orch, "Run %s %s after %.1f s", run->id, run_status_name(status), run_duration_seconds(run, 0));
-    log_batch_flush(&orch->logs);
-    set_status(orch, status);
-    emit(orch, EVENT_COMPLETE,
-         json_pack("{s:s,s:o,s:f,s:o}", "status", run_status_name(status), "run", run_info_json(run),
-                   "duration_seconds", run_duration_seconds(run, 0), "demo_metrics", run_metrics_json(run)));
-    orch->store->ops->save_finished(orch->store, run);
-    orch->store->ops->release(orch->store, run->id);
+    if (orch->lock_lost) {
+        /* another replica ended this run already and told everyone: only our own state changes */
+        log_warn("orch", "run %s: %s -> %s locally (its lock went to another replica)", run->id,
+                 run_status_name(run->status), run_status_name(status));
+        run->status = status;
+    } else {
+        if (status == RUN_FAILED && !orch->error_sent)
+            emit_error(orch, "orchestrator", run->message ? run->message : "the run failed");
+        say(orch, "Run %s %s after %.1f s", run->id, run_status_name(status), run_duration_seconds(run, 0));
+        log_batch_flush(&orch->logs);
+        set_status(orch, status);
+        emit_complete(orch, run);
+        char path[1200];
+        size_t len = 0;
+        snprintf(path, sizeof(path), "%s/report.json", orch->results_dir);
+        char *report = status == RUN_SUCCEEDED ? fs_read_file(path, REPORT_MAX_BYTES, &len) : NULL;
+        orch->store->ops->save_finished(orch->store, run, report, 1);
+        free(report);
+    }
+    orch_shared_run_ended(orch);
     orch->active = NULL;
     history_add(&orch->history, run);
     fs_remove_tree(orch->work_dir);
-    answer_cancel_waiters(orch, run);
-    answer_run_waiters(orch, run, NULL);
+    answer_cancels_for(orch, run->id, run_status_name(run->status));
+    answer_run_waiters(orch, run);
     if (orch->shutting_down && orch->shutdown_cb) {
         void (*cb)(void *) = orch->shutdown_cb;
         orch->shutdown_cb = NULL;
         cb(orch->shutdown_data);
     }
+}
+
+void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
+{
+    if (!run_status_is_terminal(orphan->status)) {
+        log_warn("orch", "run %s: its replica stopped renewing the lease; ending it as failed", orphan->id);
+        static const char msg[] = "orchestrator lost: the replica running it stopped renewing its lease";
+        orphan->status = RUN_FAILED;
+        orphan->finished_ms = clock_now_ms();
+        mark_unfinished_tasks(orphan, RUN_FAILED);
+        run_set_message(orphan, msg);
+        orch_emit(orch, orphan, EVENT_ERROR, json_pack("{s:s,s:s}", "stage", "orchestrator", "message", msg));
+        orch_emit(orch, orphan, EVENT_STATUS,
+                  json_pack("{s:s,s:s,s:s}", "status", "failed", "job_name", orphan->job_name, "message", msg));
+        emit_complete(orch, orphan);
+    }
+    orch->store->ops->save_finished(orch->store, orphan, NULL, ours);
+    run_destroy(orphan);
 }
 
 static int read_metrics(orch_t *orch, run_t *run)
@@ -269,6 +306,7 @@ static void begin_run(orch_t *orch)
     run_t *run = orch->active;
     snprintf(orch->results_dir, sizeof(orch->results_dir), "%s/results/%s", orch->cfg->data_dir, run->id);
     snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
+    orch_shared_run_started(orch);
     set_status(orch, RUN_STARTING);
     say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
         run->rows_per_batch, run->seed, orch->exec->ops->name);
@@ -301,14 +339,16 @@ static void begin_run(orch_t *orch)
         return;
     }
     set_status(orch, RUN_RUNNING);
-    answer_run_waiters(orch, run, NULL);
+    answer_run_waiters(orch, run);
 }
 
-static void on_lock(void *data, store_acquire_result_t result, const char *holder)
+static void on_lock(void *data, store_acquire_result_t result, run_t *holder, run_t *orphan)
 {
     orch_t *orch = data;
     run_t *run = orch->active;
     if (result == STORE_ACQUIRED) {
+        if (orphan)
+            orch_end_orphan(orch, orphan, 0);
         if (orch->cancel_requested) {
             set_status(orch, RUN_STARTING);
             end_run(orch, RUN_CANCELLED);
@@ -317,49 +357,50 @@ static void on_lock(void *data, store_acquire_result_t result, const char *holde
         }
         return;
     }
-    const char *detail = result == STORE_HELD ? "Another run is active on another replica; retry shortly"
-                                              : "The state store is unavailable; retry shortly";
-    log_warn("orch", "run %s not started: %s (holder %s)", run->id, detail, holder ? holder : "-");
     orch->active = NULL;
-    answer_run_waiters(orch, NULL, detail);
-    while (orch->cancel_waiters) {
-        orch_waiter_t *w = orch->cancel_waiters;
-        orch_waiter_forget(w);
-        w->cancel_cb(w, NULL, 0);
+    if (result == STORE_HELD && holder) {
+        /* another replica runs one: every request attaches to it */
+        while (orch->run_waiters) {
+            orch_waiter_t *w = orch->run_waiters;
+            orch_waiter_forget(w);
+            w->reply(w, 200, orch_run_answer(holder, 1));
+        }
+    } else {
+        const char *detail = result == STORE_HELD ? "Another run is starting on another replica; retry shortly"
+                                                  : "The state store is unavailable; retry shortly";
+        log_warn("orch", "run %s not started: %s", run->id, detail);
+        fail_run_waiters(orch, 503, detail);
     }
+    answer_cancels_for(orch, run->id, NULL);
+    run_destroy(holder);
     run_destroy(run);
 }
 
-void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w, orch_run_cb cb)
+void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w, orch_reply_cb cb)
 {
-    w->run_cb = cb;
+    w->reply = cb;
     if (orch->shutting_down) {
-        cb(w, NULL, 0, "The service is shutting down");
+        cb(w, 503, json_pack("{s:s}", "detail", "The service is shutting down"));
         return;
     }
     if (orch->active && orch->active->status != RUN_QUEUED) {
-        cb(w, orch->active, 1, NULL);
+        cb(w, 200, orch_run_answer(orch->active, 1));
         return;
     }
-    /* waiters are answered newest first; the first one in (the last answered) started the run */
-    waiter_link(&orch->run_waiters, w);
+    orch_waiter_link(&orch->run_waiters, w);
     if (orch->active)
         return; /* the lock is being taken for a queued run: answer together */
     orch->active = run_create(params, orch->cfg->executor == EXECUTOR_KUBERNETES ? "nextflow-run" : "local-run");
-    orch->cancel_requested = orch->failed = orch->error_sent = 0;
-    orch->store->ops->acquire(orch->store, orch->active->id, on_lock, orch);
+    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
+    orch->store->ops->acquire(orch->store, orch->active, on_lock, orch);
 }
 
-void orch_cancel(orch_t *orch, orch_waiter_t *w, orch_cancel_cb cb)
+/* ---- cancel ---------------------------------------------------------------------------------------------------- */
+
+void orch_cancel_local(orch_t *orch)
 {
-    w->cancel_cb = cb;
     run_t *run = orch->active;
-    if (run == NULL) {
-        cb(w, NULL, 0);
-        return;
-    }
-    waiter_link(&orch->cancel_waiters, w);
-    if (orch->cancel_requested)
+    if (run == NULL || orch->cancel_requested)
         return;
     orch->cancel_requested = 1;
     run_set_message(run, orch->shutting_down ? "Cancelled: the service is shutting down" : "Cancelled on request");
@@ -370,93 +411,32 @@ void orch_cancel(orch_t *orch, orch_waiter_t *w, orch_cancel_cb cb)
     }
 }
 
-/* ---- reading ---------------------------------------------------------------------------------------------------- */
-
-const run_t *orch_active(orch_t *orch) { return orch->active; }
-
-const run_t *orch_find(orch_t *orch, const char *run_id)
+void orch_cancel(orch_t *orch, orch_waiter_t *w, orch_reply_cb cb)
 {
-    if (orch->active && strcmp(orch->active->id, run_id) == 0)
-        return orch->active;
-    history_expire(&orch->history, clock_now_ms());
-    return history_find(&orch->history, run_id);
-}
-
-static json_t *estimated_completion(orch_t *orch, const run_t *run, int64_t now)
-{
-    if (!run_is_active(run))
-        return json_null();
-    double elapsed[WF_MAX_TASKS];
-    for (int t = 0; t < wf_task_count(run->batch_count); t++)
-        elapsed[t] = (now - run->task_started_ms[t]) / 1000.0;
-    wf_durations_t d = {
-        .generate = orch->cfg->generate_seconds,
-        .analyze = orch->cfg->analyze_seconds,
-        .overhead = LOCAL_TASK_OVERHEAD_SECONDS,
-        .parallelism = orch->cfg->local_parallelism,
-    };
-    double left = wf_estimate_remaining(run->batch_count, run->tasks, elapsed, &d);
-    return run_time_json(now + (int64_t)(left * 1000));
-}
-
-static json_t *log_preview(const run_t *run)
-{
-    json_t *lines = json_array();
-    int first = run->log_count > LOG_PREVIEW_LINES ? run->log_count - LOG_PREVIEW_LINES : 0;
-    for (int i = first; i < run->log_count; i++) {
-        const run_log_line_t *l = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
-        json_array_append_new(lines, json_sprintf("[%s] %s", l->source, l->message));
+    w->reply = cb;
+    if (orch->active) {
+        snprintf(w->run_id, sizeof(w->run_id), "%s", orch->active->id);
+        orch_waiter_link(&orch->cancel_waiters, w);
+        orch_cancel_local(orch);
+    } else if (orch->store->ops->shared) {
+        orch_shared_cancel(orch, w);
+    } else {
+        answer_no_active_run(w);
     }
-    return lines;
 }
 
-json_t *orch_status_json(orch_t *orch, int connected_clients)
+/* ---- life cycle ------------------------------------------------------------------------------------------------ */
+
+static void on_event(void *ctx, const event_t *ev)
 {
-    int64_t now = clock_now_ms();
-    history_expire(&orch->history, now);
-    const run_t *run = orch->active ? orch->active : history_newest(&orch->history);
-    json_t *o = json_pack("{s:b,s:s,s:i}", "active", run_is_active(run), "websocket_url", "/api/v1/pipeline/stream",
-                          "connected_clients", connected_clients);
-    if (run == NULL) {
-        json_object_set_new(o, "run", json_null());
-        json_object_set_new(o, "progress_percent", json_null());
-        json_object_set_new(o, "log_preview", json_array());
-        json_object_set_new(o, "last_update", json_null());
-        json_object_set_new(o, "batches_generated", json_integer(0));
-        json_object_set_new(o, "batches_analyzed", json_integer(0));
-        json_object_set_new(o, "estimated_completion", json_null());
-        json_object_set_new(o, "parallel_workers_active", json_integer(0));
-        json_object_set_new(o, "demo_metrics", json_null());
-        return o;
+    /* a run owned elsewhere ended: answer the cancels relayed to its owner */
+    if (ev->type == EVENT_COMPLETE) {
+        const char *status = json_string_value(json_object_get(ev->data, "status"));
+        orch_answer_cancels(ctx, ev->run_id, status ? status : "unknown");
     }
-    wf_progress_t p;
-    run_progress(run, &p);
-    json_object_set_new(o, "run", run_info_json(run));
-    json_object_set_new(o, "progress_percent", json_real(p.percent));
-    json_object_set_new(o, "log_preview", log_preview(run));
-    json_object_set_new(o, "last_update", run_time_json(run->updated_ms));
-    json_object_set_new(o, "batches_generated", json_integer(p.batches_generated));
-    json_object_set_new(o, "batches_analyzed", json_integer(p.batches_analyzed));
-    json_object_set_new(o, "estimated_completion", estimated_completion(orch, run, now));
-    json_object_set_new(o, "parallel_workers_active", json_integer(p.running));
-    json_object_set_new(o, "demo_metrics", run_metrics_json(run));
-    json_object_set_new(o, "progress", run_progress_json(run));
-    json_object_set_new(o, "tasks", run_tasks_json(run));
-    return o;
 }
 
-json_t *orch_history_json(orch_t *orch, int limit)
-{
-    history_expire(&orch->history, clock_now_ms());
-    json_t *list = json_array();
-    for (int i = 0; i < orch->history.count && i < limit; i++)
-        json_array_append_new(list, run_history_json(orch->history.items[i]));
-    return list;
-}
-
-/* ---- life cycle ------------------------------------------------------------------------------------------------- */
-
-orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, store_t *store)
+orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, store_t *store, const char *replica)
 {
     orch_t *orch = calloc(1, sizeof(*orch));
     if (orch == NULL)
@@ -465,6 +445,7 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
     orch->cfg = cfg;
     orch->events = events;
     orch->store = store;
+    snprintf(orch->replica, sizeof(orch->replica), "%s", replica);
     history_init(&orch->history, cfg->run_history_limit, cfg->run_ttl_minutes);
     log_batch_init(&orch->logs, loop, on_logs_flushed, orch);
     orch->listener = (exec_listener_t){
@@ -474,6 +455,8 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
         .task_log = on_task_log,
         .done = on_exec_done,
     };
+    events_subscribe(events, on_event, orch);
+    orch_shared_init(orch);
     return orch;
 }
 
@@ -481,37 +464,39 @@ const exec_listener_t *orch_exec_listener(orch_t *orch) { return &orch->listener
 
 void orch_set_executor(orch_t *orch, executor_t *executor) { orch->exec = executor; }
 
-static void on_shutdown_cancelled(orch_waiter_t *w, const run_t *run, int cancelled)
+const run_t *orch_active(orch_t *orch)
 {
-    (void)w, (void)run, (void)cancelled; /* the shutdown callback fires from end_run */
+    return orch->active && orch->active->status != RUN_QUEUED ? orch->active : NULL;
 }
 
 void orch_shutdown(orch_t *orch, void (*cb)(void *data), void *data)
 {
-    static orch_waiter_t shutdown_waiter;
     orch->shutting_down = 1;
-    answer_run_waiters(orch, NULL, "The service is shutting down");
+    fail_run_waiters(orch, 503, "The service is shutting down");
     if (orch->active == NULL) {
         cb(data);
         return;
     }
     orch->shutdown_cb = cb;
     orch->shutdown_data = data;
-    orch_cancel(orch, &shutdown_waiter, on_shutdown_cancelled);
+    orch_cancel_local(orch);
 }
 
-static void on_logs_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     orch_t *orch = h->data;
-    free(orch);
+    if (--orch->open_handles == 0)
+        free(orch);
 }
 
 void orch_destroy(orch_t *orch)
 {
+    events_unsubscribe(orch->events, on_event, orch);
     if (orch->exec)
         orch->exec->ops->destroy(orch->exec);
     run_destroy(orch->active);
     history_dispose(&orch->history);
     orch->logs.timer.data = orch;
-    log_batch_close(&orch->logs, on_logs_closed);
+    orch->open_handles = 1 + orch_shared_handles(orch, on_handle_closed);
+    log_batch_close(&orch->logs, on_handle_closed);
 }

@@ -10,11 +10,8 @@
 #include "http/routes.h"
 #include "http/validate.h"
 #include "http/ws_hub.h"
-#include "util/clock.h"
-#include "util/fs.h"
 #include "util/ids.h"
 
-#define STREAM_PATH "/api/v1/pipeline/stream"
 #define LOCAL_TASK_OVERHEAD 0.05 /* seconds to start a task process */
 #define POD_TASK_OVERHEAD 8.0    /* seconds to schedule and start a worker pod */
 
@@ -50,22 +47,16 @@ static int query_int(h2o_req_t *req, const char *name, long long min, long long 
     return validate_query_int(found ? raw : NULL, name, min, max, def, out, errors);
 }
 
-static int connected_clients(http_server_t *srv) { return ws_hub_client_count(srv->deps.hub); }
-
-/* ---- POST /run --------------------------------------------------------------------------------------------------- */
-
-static void on_run_answer(orch_waiter_t *w, const run_t *run, int attached, const char *detail)
+/* Every orchestrator answer ends here: a status and a JSON body for the request (if it is still there). */
+static void on_answer(orch_waiter_t *w, int status, json_t *body)
 {
     h2o_req_t *req = ((pending_t *)w->data)->req;
-    if (run == NULL) {
+    if (status == 503)
         reply_header(req, "retry-after", "1");
-        reply_detail(req, 503, detail);
-        return;
-    }
-    reply_json(req, 200,
-               json_pack("{s:s,s:s,s:b,s:s,s:s}", "run_id", run->id, "status", run_status_name(run->status),
-                         "attached", attached, "job_name", run->job_name, "websocket_url", STREAM_PATH));
+    reply_json(req, status, body);
 }
+
+/* ---- POST /run --------------------------------------------------------------------------------------------------- */
 
 void route_run(http_server_t *srv, h2o_req_t *req, const char *param)
 {
@@ -81,7 +72,7 @@ void route_run(http_server_t *srv, h2o_req_t *req, const char *param)
         return;
     }
     json_decref(errors);
-    orch_request_run(srv->deps.orch, &params, &pending_new(req)->waiter, on_run_answer);
+    orch_request_run(srv->deps.orch, &params, &pending_new(req)->waiter, on_answer);
 }
 
 /* ---- GET /preview ------------------------------------------------------------------------------------------------ */
@@ -127,29 +118,15 @@ void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
 void route_status(http_server_t *srv, h2o_req_t *req, const char *param)
 {
     (void)param;
-    reply_json(req, 200, orch_status_json(srv->deps.orch, connected_clients(srv)));
+    orch_status(srv->deps.orch, ws_hub_client_count(srv->deps.hub), &pending_new(req)->waiter, on_answer);
 }
 
 /* ---- DELETE /cancel ---------------------------------------------------------------------------------------------- */
 
-static void on_cancel_answer(orch_waiter_t *w, const run_t *run, int cancelled)
-{
-    h2o_req_t *req = ((pending_t *)w->data)->req;
-    if (run == NULL) {
-        reply_json(req, 200, json_pack("{s:n,s:s,s:b,s:s}", "run_id", "status", "unknown", "cancelled", 0, "detail",
-                                       "No active run"));
-        return;
-    }
-    reply_json(req, 200,
-               json_pack("{s:s,s:s,s:b,s:s}", "run_id", run->id, "status", run_status_name(run->status), "cancelled",
-                         cancelled, "detail",
-                         cancelled ? "Run cancelled: every task was stopped" : "The run ended before it could be cancelled"));
-}
-
 void route_cancel(http_server_t *srv, h2o_req_t *req, const char *param)
 {
     (void)param;
-    orch_cancel(srv->deps.orch, &pending_new(req)->waiter, on_cancel_answer);
+    orch_cancel(srv->deps.orch, &pending_new(req)->waiter, on_answer);
 }
 
 /* ---- GET /history ------------------------------------------------------------------------------------------------ */
@@ -164,19 +141,29 @@ void route_history(http_server_t *srv, h2o_req_t *req, const char *param)
         return;
     }
     json_decref(errors);
-    reply_json(req, 200, orch_history_json(srv->deps.orch, (int)limit));
+    orch_history(srv->deps.orch, (int)limit, &pending_new(req)->waiter, on_answer);
 }
 
 /* ---- GET /runs/{run_id}, /runs/{run_id}/report ------------------------------------------------------------------- */
 
 void route_run_detail(http_server_t *srv, h2o_req_t *req, const char *param)
 {
-    const run_t *run = run_id_valid(param, strlen(param)) ? orch_find(srv->deps.orch, param) : NULL;
-    if (run == NULL) {
+    if (!run_id_valid(param, strlen(param))) {
         reply_detail(req, 404, "Run not found");
         return;
     }
-    reply_json(req, 200, run_detail_json(run, clock_now_ms()));
+    orch_run_detail(srv->deps.orch, param, &pending_new(req)->waiter, on_answer);
+}
+
+static void on_report(orch_waiter_t *w, int status, const char *text, size_t len)
+{
+    h2o_req_t *req = ((pending_t *)w->data)->req;
+    if (status == 200)
+        reply_send(req, 200, "application/json; charset=utf-8", text, len);
+    else if (status == 404)
+        reply_detail(req, 404, "Report not found: the run is unknown or has not written it yet");
+    else
+        on_answer(w, status, json_pack("{s:s}", "detail", "The state store is unavailable; retry shortly"));
 }
 
 void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param)
@@ -185,15 +172,5 @@ void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param)
         reply_detail(req, 404, "Run not found");
         return;
     }
-    char path[1200];
-    snprintf(path, sizeof(path), "%s/results/%s/report.json", srv->deps.cfg->data_dir, param);
-    size_t len;
-    char *body = fs_read_file(path, 16 * 1024 * 1024, &len);
-    if (body == NULL) {
-        int known = orch_find(srv->deps.orch, param) != NULL;
-        reply_detail(req, 404, known ? "The report is not written yet" : "Run not found");
-        return;
-    }
-    reply_send(req, 200, "application/json; charset=utf-8", body, len);
-    free(body);
+    orch_run_report(srv->deps.orch, param, &pending_new(req)->waiter, on_report);
 }

@@ -32,6 +32,21 @@ static void queue_push(ws_client_t *c, ws_frame_t *f)
     c->queued_bytes += f->len;
 }
 
+void ws_client_send_first(ws_client_t *c, ws_frame_t **frames, int count)
+{
+    for (int i = 0; i < count; i++)
+        queue_push(c, frames[i]); /* makes room; then rotate the new ones to the front */
+    for (int i = 0; i < count; i++) {
+        ws_frame_t *f = c->queue[(c->head + c->count - 1) % c->cap];
+        for (uint32_t k = c->count - 1; k > 0; k--)
+            c->queue[(c->head + k) % c->cap] = c->queue[(c->head + k - 1) % c->cap];
+        c->queue[c->head] = f;
+    }
+    for (int i = 0; i < count; i++)
+        ws_frame_ref(frames[i]);
+    ws_hub__client_dirty(c->hub, c);
+}
+
 static ws_frame_t *queue_at(const ws_client_t *c, uint32_t i) { return c->queue[(c->head + i) % c->cap]; }
 
 static void queue_pop(ws_client_t *c)
@@ -173,7 +188,7 @@ static void on_written(uv_write_t *req, int status)
 
 void ws_client_flush(ws_client_t *c)
 {
-    if (c->writing || c->closed)
+    if (c->writing || c->closed || c->snapshot)
         return;
     while (c->count > 0) {
         uv_buf_t bufs[WS_MAX_IOV];

@@ -31,6 +31,7 @@ typedef struct ws_client {
     size_t queued_bytes;             /* bytes queued and not yet written */
     size_t inflight_bytes;           /* bytes handed to the uv_write under way */
     int open_handles;
+    struct ws_snapshot *snapshot;    /* the status snapshot being fetched; nothing is written before it */
     unsigned dirty : 1, writing : 1, closing : 1, closed : 1, counted : 1, ping_outstanding : 1;
 } ws_client_t;
 
@@ -40,6 +41,9 @@ ws_client_t *ws_client_start(ws_hub_t *hub, uv_loop_t *loop, int fd, const void 
 /** Queues a frame (takes a reference) unless the client is closing. Past the hub's byte bound the client is
  *  dropped with 1008 instead. */
 void ws_client_send(ws_client_t *c, ws_frame_t *f);
+
+/** Puts frames (taking references) before everything queued; only while nothing has been written (a snapshot). */
+void ws_client_send_first(ws_client_t *c, ws_frame_t **frames, int count);
 
 /** Writes what is queued: one writev, then (if the socket is full) one uv_write for the rest. */
 void ws_client_flush(ws_client_t *c);

@@ -33,6 +33,16 @@ struct ws_hub {
     int open_handles;
 };
 
+/* The snapshot is asked of the orchestrator (which may read the shared store); the client writes nothing until it
+ * is there, and broadcasts that arrive meanwhile queue up behind it. */
+typedef struct ws_snapshot {
+    orch_waiter_t waiter;
+    ws_hub_t *hub;
+    ws_client_t *client;
+    uint64_t seq;
+    int resync;
+} ws_snapshot_t;
+
 /* ---- what clients tell the hub ------------------------------------------------------------------------------- */
 
 void ws_hub__client_joined(ws_hub_t *hub, ws_client_t *c)
@@ -77,6 +87,11 @@ static void maybe_free(ws_hub_t *hub)
 
 void ws_hub__client_gone(ws_hub_t *hub, ws_client_t *c)
 {
+    if (c->snapshot) { /* it left before its snapshot came */
+        orch_waiter_forget(&c->snapshot->waiter);
+        free(c->snapshot);
+        c->snapshot = NULL;
+    }
     ws_hub__client_leaving(hub, c);
     if (c->prev)
         c->prev->next = c->next;
@@ -169,15 +184,16 @@ static void on_event(void *ctx, const event_t *ev)
     ring_push(hub, f); /* the ring keeps the creator's reference */
 }
 
-/* A message for one client only: the status snapshot, or the resync notice. */
-static ws_frame_t *private_status(ws_hub_t *hub, json_t *data)
+/* A message for one client only (the status snapshot, the resync notice, a keep-alive): it carries `seq`, the
+ * last broadcast the client had before it. */
+static ws_frame_t *private_status(ws_hub_t *hub, json_t *data, uint64_t seq)
 {
     json_t *run = json_object_get(data, "run");
     const char *run_id = json_string_value(json_object_get(run, "run_id"));
     const run_t *active = orch_active(hub->orch);
     if (run_id == NULL && active)
         run_id = active->id;
-    event_t ev = {.type = EVENT_STATUS, .seq = hub->last_seq, .ts_ms = clock_now_ms(), .data = data};
+    event_t ev = {.type = EVENT_STATUS, .seq = seq, .ts_ms = clock_now_ms(), .data = data};
     snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id ? run_id : "none");
     size_t len;
     char *text = event_to_json(&ev, &len);
@@ -189,17 +205,50 @@ static ws_frame_t *private_status(ws_hub_t *hub, json_t *data)
     return f;
 }
 
-static void send_private(ws_client_t *c, ws_frame_t *f)
+static void on_snapshot(orch_waiter_t *w, int status, json_t *body)
 {
-    if (f == NULL)
+    ws_snapshot_t *snap = w->data;
+    ws_hub_t *hub = snap->hub;
+    ws_client_t *c = snap->client;
+    c->snapshot = NULL;
+    if (c->closing) { /* dropped meanwhile: let its close go out */
+        json_decref(body);
+        ws_hub__client_dirty(hub, c);
+        free(snap);
         return;
-    ws_client_send(c, f);
-    ws_frame_unref(f);
+    }
+    if (status != 200) {
+        json_decref(body);
+        ws_client_close(c, 1011, "The state store is unavailable; reconnect shortly", WS_CLOSE_REJECT_MS);
+        free(snap);
+        return;
+    }
+    ws_frame_t *frames[2];
+    int n = 0;
+    json_t *resync = snap->resync ? json_pack("{s:s,s:O}", "status", "resync", "run", json_object_get(body, "run"))
+                                  : NULL;
+    if ((frames[n] = private_status(hub, body, snap->seq)) != NULL)
+        n++;
+    if (resync && (frames[n] = private_status(hub, resync, snap->seq)) != NULL)
+        n++;
+    ws_client_send_first(c, frames, n);
+    for (int i = 0; i < n; i++)
+        ws_frame_unref(frames[i]);
+    free(snap);
 }
 
-static void send_snapshot(ws_hub_t *hub, ws_client_t *c)
+static void send_snapshot(ws_hub_t *hub, ws_client_t *c, int resync)
 {
-    send_private(c, private_status(hub, orch_status_json(hub->orch, hub->connected)));
+    ws_snapshot_t *snap = calloc(1, sizeof(*snap));
+    if (snap == NULL)
+        abort();
+    snap->hub = hub;
+    snap->client = c;
+    snap->seq = hub->last_seq;
+    snap->resync = resync;
+    snap->waiter.data = snap;
+    c->snapshot = snap;
+    orch_status(hub->orch, hub->connected, &snap->waiter, on_snapshot);
 }
 
 /* Replays the broadcasts after `since`, or sends the snapshot and a resync notice when the ring lacks some. */
@@ -207,11 +256,7 @@ static void send_since(ws_hub_t *hub, ws_client_t *c, uint64_t since)
 {
     uint64_t oldest = hub->ring_count ? hub->ring[hub->ring_head]->seq : hub->last_seq + 1;
     if (since > hub->last_seq || since + 1 < oldest) {
-        send_snapshot(hub, c);
-        json_t *active = orch_status_json(hub->orch, hub->connected);
-        json_t *data = json_pack("{s:s,s:O}", "status", "resync", "run", json_object_get(active, "run"));
-        json_decref(active);
-        send_private(c, private_status(hub, data));
+        send_snapshot(hub, c, 1);
         return;
     }
     for (uint32_t i = (uint32_t)(since + 1 - oldest); i < hub->ring_count; i++)
@@ -257,7 +302,7 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     if (up.since >= 0)
         send_since(hub, c, (uint64_t)up.since);
     else
-        send_snapshot(hub, c);
+        send_snapshot(hub, c, 0);
 }
 
 void ws_hub_accept(ws_hub_t *hub, h2o_req_t *req, const char *client_key, int64_t since)
@@ -294,7 +339,7 @@ static void on_keepalive(uv_timer_t *t)
     /* A heartbeat of this replica, not a broadcast: it repeats the last seq (so no client sees a gap), is not
      * kept for replay, and counts this replica's clients. */
     ws_frame_t *status = private_status(hub, json_pack("{s:s,s:i}", "status", "keep-alive", "connected_clients",
-                                                       hub->connected));
+                                                       hub->connected), hub->last_seq);
     ws_frame_t *ping = ws_frame_new(WS_OP_PING, "keep-alive", 10, 0);
     for (ws_client_t *c = hub->clients, *next; c; c = next) {
         next = c->next;

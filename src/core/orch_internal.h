@@ -1,0 +1,70 @@
+/* What the orchestrator's files share (orchestrator.c, orch_shared.c, orch_read.c); not for other modules. */
+#ifndef CORE_ORCH_INTERNAL_H
+#define CORE_ORCH_INTERNAL_H
+
+#include "core/history.h"
+#include "core/log_batch.h"
+#include "core/orchestrator.h"
+
+#define ORCH_LOG_SAVE_MS 250 /* the shared record follows the log tail at most this often */
+
+struct orch {
+    uv_loop_t *loop;
+    const config_t *cfg;
+    events_t *events;
+    store_t *store;
+    executor_t *exec;
+    exec_listener_t listener;
+    char replica[64];
+    history_t history;             /* runs finished here (memory store: the history) */
+    log_batch_t logs;
+    run_t *active;                 /* owned while queued, starting or running; then it moves to history */
+    int cancel_requested, failed;  /* of the active run */
+    int error_sent;                /* an error message went out for the active run */
+    int lock_lost;                 /* the shared lock went to someone else: end quietly */
+    orch_waiter_t *run_waiters;    /* requests waiting for the queued run's lock */
+    orch_waiter_t *cancel_waiters; /* cancels waiting for a run to end (here or on its owner) */
+    char results_dir[1100], work_dir[1100];
+    uv_timer_t lease_timer;        /* shared store: renews the lease of the active run */
+    uv_timer_t orphan_timer;       /* shared store: looks for runs whose replica died */
+    uv_timer_t save_timer;         /* shared store: writes the log tail a little later */
+    uv_timer_t cancel_timer;       /* gives up waiting for a remote cancel */
+    char orphan_candidate[RUN_ID_LEN + 1];
+    int shutting_down;
+    void (*shutdown_cb)(void *);
+    void *shutdown_data;
+    int open_handles;
+};
+
+/* A store read in flight on behalf of a waiter (which may go away first). */
+struct orch_call {
+    orch_t *orch;
+    orch_waiter_t *waiter; /* NULL once forgotten */
+    int connected_clients;
+    int limit;
+};
+
+/* orch_read.c */
+orch_call_t *orch_call_new(orch_t *orch, orch_waiter_t *w);
+/** The waiter of a finished call, or NULL if it went away; frees the call. */
+orch_waiter_t *orch_call_done(orch_call_t *call);
+void orch_waiter_link(orch_waiter_t **list, orch_waiter_t *w);
+json_t *orch_status_json(orch_t *orch, const run_t *run, int connected_clients);
+json_t *orch_run_answer(const run_t *run, int attached);
+
+/* orchestrator.c */
+void orch_emit(orch_t *orch, const run_t *run, event_type_t type, json_t *data);
+void orch_end_orphan(orch_t *orch, run_t *orphan, int ours);
+void orch_cancel_local(orch_t *orch);
+/** Answers the cancels that wait for `run` (it has ended): here or relayed from its owner's complete message. */
+void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status);
+
+/* orch_shared.c */
+void orch_shared_init(orch_t *orch);
+void orch_shared_run_started(orch_t *orch);
+void orch_shared_run_ended(orch_t *orch);
+void orch_shared_save_soon(orch_t *orch);
+void orch_shared_cancel(orch_t *orch, orch_waiter_t *w);
+int orch_shared_handles(orch_t *orch, uv_close_cb cb);
+
+#endif

@@ -1,0 +1,285 @@
+/* What the orchestrator answers to reads: status, history, one run, its report — from memory, or from the shared
+ * store for runs this replica does not own. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/orch_internal.h"
+#include "core/report.h"
+#include "util/clock.h"
+#include "util/fs.h"
+
+#define LOG_PREVIEW_LINES 10
+#define LOCAL_TASK_OVERHEAD_SECONDS 0.05
+#define STREAM_PATH "/api/v1/pipeline/stream"
+
+/* ---- waiters and calls ----------------------------------------------------------------------------------------- */
+
+void orch_waiter_link(orch_waiter_t **list, orch_waiter_t *w)
+{
+    w->next = *list;
+    if (*list)
+        (*list)->pprev = &w->next;
+    w->pprev = list;
+    *list = w;
+}
+
+void orch_waiter_forget(orch_waiter_t *w)
+{
+    if (w->pprev) {
+        *w->pprev = w->next;
+        if (w->next)
+            w->next->pprev = w->pprev;
+        w->next = NULL;
+        w->pprev = NULL;
+    }
+    if (w->call) {
+        w->call->waiter = NULL;
+        w->call = NULL;
+    }
+}
+
+orch_call_t *orch_call_new(orch_t *orch, orch_waiter_t *w)
+{
+    orch_call_t *call = calloc(1, sizeof(*call));
+    if (call == NULL)
+        abort();
+    call->orch = orch;
+    call->waiter = w;
+    w->call = call;
+    return call;
+}
+
+orch_waiter_t *orch_call_done(orch_call_t *call)
+{
+    orch_waiter_t *w = call->waiter;
+    if (w)
+        w->call = NULL;
+    free(call);
+    return w;
+}
+
+static void store_unavailable(orch_waiter_t *w)
+{
+    json_t *body = json_pack("{s:s}", "detail", "The state store is unavailable; retry shortly");
+    if (w->reply)
+        w->reply(w, 503, body);
+    else {
+        json_decref(body);
+        w->text(w, 503, NULL, 0);
+    }
+}
+
+/* ---- JSON ------------------------------------------------------------------------------------------------------ */
+
+json_t *orch_run_answer(const run_t *run, int attached)
+{
+    return json_pack("{s:s,s:s,s:b,s:s,s:s}", "run_id", run->id, "status", run_status_name(run->status), "attached",
+                     attached, "job_name", run->job_name, "websocket_url", STREAM_PATH);
+}
+
+static json_t *estimated_completion(orch_t *orch, const run_t *run, int64_t now)
+{
+    if (!run_is_active(run))
+        return json_null();
+    double elapsed[WF_MAX_TASKS];
+    for (int t = 0; t < wf_task_count(run->batch_count); t++)
+        elapsed[t] = (now - run->task_started_ms[t]) / 1000.0;
+    wf_durations_t d = {
+        .generate = orch->cfg->generate_seconds,
+        .analyze = orch->cfg->analyze_seconds,
+        .overhead = LOCAL_TASK_OVERHEAD_SECONDS,
+        .parallelism = orch->cfg->local_parallelism,
+    };
+    double left = wf_estimate_remaining(run->batch_count, run->tasks, elapsed, &d);
+    return run_time_json(now + (int64_t)(left * 1000));
+}
+
+static json_t *log_preview(const run_t *run)
+{
+    json_t *lines = json_array();
+    int first = run->log_count > LOG_PREVIEW_LINES ? run->log_count - LOG_PREVIEW_LINES : 0;
+    for (int i = first; i < run->log_count; i++) {
+        const run_log_line_t *l = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
+        json_array_append_new(lines, json_sprintf("[%s] %s", l->source, l->message));
+    }
+    return lines;
+}
+
+json_t *orch_status_json(orch_t *orch, const run_t *run, int connected_clients)
+{
+    int64_t now = clock_now_ms();
+    json_t *o = json_pack("{s:b,s:s,s:i}", "active", run_is_active(run), "websocket_url", STREAM_PATH,
+                          "connected_clients", connected_clients);
+    if (run == NULL) {
+        json_object_set_new(o, "run", json_null());
+        json_object_set_new(o, "progress_percent", json_null());
+        json_object_set_new(o, "log_preview", json_array());
+        json_object_set_new(o, "last_update", json_null());
+        json_object_set_new(o, "batches_generated", json_integer(0));
+        json_object_set_new(o, "batches_analyzed", json_integer(0));
+        json_object_set_new(o, "estimated_completion", json_null());
+        json_object_set_new(o, "parallel_workers_active", json_integer(0));
+        json_object_set_new(o, "demo_metrics", json_null());
+        return o;
+    }
+    wf_progress_t p;
+    run_progress(run, &p);
+    json_object_set_new(o, "run", run_info_json(run));
+    json_object_set_new(o, "progress_percent", json_real(p.percent));
+    json_object_set_new(o, "log_preview", log_preview(run));
+    json_object_set_new(o, "last_update", run_time_json(run->updated_ms));
+    json_object_set_new(o, "batches_generated", json_integer(p.batches_generated));
+    json_object_set_new(o, "batches_analyzed", json_integer(p.batches_analyzed));
+    json_object_set_new(o, "estimated_completion", estimated_completion(orch, run, now));
+    json_object_set_new(o, "parallel_workers_active", json_integer(p.running));
+    json_object_set_new(o, "demo_metrics", run_metrics_json(run));
+    json_object_set_new(o, "progress", run_progress_json(run));
+    json_object_set_new(o, "tasks", run_tasks_json(run));
+    return o;
+}
+
+/* The run this replica answers for by itself: its active run, or (memory store) the newest finished one. */
+static const run_t *local_current(orch_t *orch, int *decided)
+{
+    const run_t *active = orch_active(orch);
+    *decided = active != NULL || !orch->store->ops->shared;
+    if (active)
+        return active;
+    history_expire(&orch->history, clock_now_ms());
+    return history_newest(&orch->history);
+}
+
+/* ---- GET /status ----------------------------------------------------------------------------------------------- */
+
+static void on_status_loaded(void *data, int ok, run_t *active, int leased, run_t *last)
+{
+    (void)leased;
+    orch_call_t *call = data;
+    orch_t *orch = call->orch;
+    int clients = call->connected_clients;
+    orch_waiter_t *w = orch_call_done(call);
+    if (w && !ok)
+        store_unavailable(w);
+    else if (w)
+        w->reply(w, 200, orch_status_json(orch, active ? active : last, clients));
+    run_destroy(active);
+    run_destroy(last);
+}
+
+void orch_status(orch_t *orch, int connected_clients, orch_waiter_t *w, orch_reply_cb cb)
+{
+    w->reply = cb;
+    int decided;
+    const run_t *run = local_current(orch, &decided);
+    if (decided) {
+        cb(w, 200, orch_status_json(orch, run, connected_clients));
+        return;
+    }
+    orch_call_t *call = orch_call_new(orch, w);
+    call->connected_clients = connected_clients;
+    orch->store->ops->load_status(orch->store, on_status_loaded, call);
+}
+
+/* ---- GET /history ---------------------------------------------------------------------------------------------- */
+
+static void on_history_loaded(void *data, int ok, run_t **runs, int count)
+{
+    orch_call_t *call = data;
+    int limit = call->limit;
+    orch_waiter_t *w = orch_call_done(call);
+    if (w && !ok) {
+        store_unavailable(w);
+    } else if (w) {
+        json_t *list = json_array();
+        for (int i = 0; i < count && i < limit; i++)
+            json_array_append_new(list, run_history_json(runs[i]));
+        w->reply(w, 200, list);
+    }
+    for (int i = 0; i < count; i++)
+        run_destroy(runs[i]);
+}
+
+void orch_history(orch_t *orch, int limit, orch_waiter_t *w, orch_reply_cb cb)
+{
+    w->reply = cb;
+    if (orch->store->ops->shared) {
+        orch_call_t *call = orch_call_new(orch, w);
+        call->limit = limit;
+        orch->store->ops->load_history(orch->store, limit, on_history_loaded, call);
+        return;
+    }
+    history_expire(&orch->history, clock_now_ms());
+    json_t *list = json_array();
+    for (int i = 0; i < orch->history.count && i < limit; i++)
+        json_array_append_new(list, run_history_json(orch->history.items[i]));
+    cb(w, 200, list);
+}
+
+/* ---- GET /runs/{id} -------------------------------------------------------------------------------------------- */
+
+static void not_found(orch_waiter_t *w) { w->reply(w, 404, json_pack("{s:s}", "detail", "Run not found")); }
+
+static void on_run_loaded(void *data, int ok, run_t **runs, int count)
+{
+    orch_waiter_t *w = orch_call_done(data);
+    if (w && !ok)
+        store_unavailable(w);
+    else if (w && count == 0)
+        not_found(w);
+    else if (w)
+        w->reply(w, 200, run_detail_json(runs[0], clock_now_ms()));
+    for (int i = 0; i < count; i++)
+        run_destroy(runs[i]);
+}
+
+void orch_run_detail(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_reply_cb cb)
+{
+    w->reply = cb;
+    const run_t *active = orch_active(orch);
+    if (active && strcmp(active->id, run_id) == 0) {
+        cb(w, 200, run_detail_json(active, clock_now_ms()));
+        return;
+    }
+    if (orch->store->ops->shared) {
+        orch->store->ops->load_run(orch->store, run_id, on_run_loaded, orch_call_new(orch, w));
+        return;
+    }
+    history_expire(&orch->history, clock_now_ms());
+    const run_t *run = history_find(&orch->history, run_id);
+    if (run)
+        cb(w, 200, run_detail_json(run, clock_now_ms()));
+    else
+        not_found(w);
+}
+
+/* ---- GET /runs/{id}/report ------------------------------------------------------------------------------------- */
+
+static void on_report_loaded(void *data, int ok, const char *text, size_t len)
+{
+    orch_waiter_t *w = orch_call_done(data);
+    if (w == NULL)
+        return;
+    if (!ok)
+        store_unavailable(w);
+    else
+        w->text(w, text ? 200 : 404, text, len);
+}
+
+void orch_run_report(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_text_cb cb)
+{
+    w->reply = NULL;
+    w->text = cb;
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/results/%s/report.json", orch->cfg->data_dir, run_id);
+    size_t len;
+    char *body = fs_read_file(path, REPORT_MAX_BYTES, &len);
+    if (body) {
+        cb(w, 200, body, len);
+        free(body);
+    } else if (orch->store->ops->shared) {
+        orch->store->ops->load_report(orch->store, run_id, on_report_loaded, orch_call_new(orch, w));
+    } else {
+        cb(w, 404, NULL, 0);
+    }
+}

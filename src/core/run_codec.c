@@ -1,0 +1,141 @@
+#include "core/run_codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECORD_VERSION 1
+
+static json_t *optional_string(const char *s) { return s ? json_string(s) : json_null(); }
+
+json_t *run_to_record(const run_t *run, const char *owner)
+{
+    int n = wf_task_count(run->batch_count);
+    json_t *tasks = json_array(), *started = json_array(), *log = json_array();
+    for (int t = 0; t < n; t++) {
+        json_array_append_new(tasks, json_integer(run->tasks[t]));
+        json_array_append_new(started, json_integer(run->task_started_ms[t]));
+    }
+    for (int i = 0; i < run->log_count; i++) {
+        const run_log_line_t *l = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
+        json_array_append_new(log, json_pack("[s,s,b,I]", l->message, l->source, l->is_stderr, (json_int_t)l->ts_ms));
+    }
+    json_t *rec = json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:i,s:i,s:I,s:o,s:o,s:i,s:o,s:o}", "v",
+                            RECORD_VERSION, "id", run->id, "status", run_status_name(run->status), "started_ms",
+                            (json_int_t)run->started_ms, "finished_ms", (json_int_t)run->finished_ms, "updated_ms",
+                            (json_int_t)run->updated_ms, "job_name", run->job_name, "message",
+                            optional_string(run->message), "triggered_by", optional_string(run->triggered_by),
+                            "batch_count", run->batch_count, "rows_per_batch", run->rows_per_batch, "seed",
+                            (json_int_t)run->seed, "tasks", tasks, "task_started_ms", started, "tasks_spawned",
+                            run->tasks_spawned, "log", log, "owner", optional_string(owner));
+    if (run->has_metrics) {
+        const run_metrics_t *m = &run->metrics;
+        json_object_set_new(rec, "metrics",
+                            json_pack("{s:i,s:I,s:I,s:f,s:i,s:f,s:s}", "total_batches", m->total_batches,
+                                      "total_records", (json_int_t)m->total_records, "total_sum",
+                                      (json_int_t)m->total_sum, "average_value", m->average_value,
+                                      "worker_pods_spawned", m->worker_pods_spawned, "execution_time_seconds",
+                                      m->execution_time_seconds, "report_path", m->report_path));
+    }
+    return rec;
+}
+
+char *run_record_dumps(const run_t *run, const char *owner)
+{
+    json_t *rec = run_to_record(run, owner);
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(rec);
+    return text;
+}
+
+static int read_metrics(run_t *run, json_t *m, char *err, size_t errlen)
+{
+    json_int_t batches, records, sum, pods;
+    double average, seconds;
+    const char *path;
+    json_error_t jerr;
+    if (json_unpack_ex(m, &jerr, JSON_STRICT, "{s:I,s:I,s:I,s:F,s:I,s:F,s:s}", "total_batches", &batches,
+                       "total_records", &records, "total_sum", &sum, "average_value", &average, "worker_pods_spawned",
+                       &pods, "execution_time_seconds", &seconds, "report_path", &path) != 0 ||
+        strlen(path) >= sizeof(run->metrics.report_path)) {
+        snprintf(err, errlen, "bad metrics: %s", jerr.text);
+        return -1;
+    }
+    run->metrics = (run_metrics_t){.total_batches = (int)batches, .total_records = records, .total_sum = sum,
+                                   .average_value = average, .worker_pods_spawned = (int)pods,
+                                   .execution_time_seconds = seconds};
+    snprintf(run->metrics.report_path, sizeof(run->metrics.report_path), "%s", path);
+    run->has_metrics = 1;
+    return 0;
+}
+
+run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
+{
+    const char *id, *status, *job, *message = NULL, *triggered = NULL;
+    json_int_t started, finished, updated, batches, rows, seed, spawned;
+    json_t *tasks, *task_started, *log, *metrics = NULL, *owner = NULL, *msg_j, *trig_j;
+    int version;
+    json_error_t jerr;
+    if (json_unpack_ex((json_t *)rec, &jerr, 0, "{s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:I,s:I,s:I,s:o,s:o,s:I,s:o,s?o,s?o}",
+                       "v", &version, "id", &id, "status", &status, "started_ms", &started, "finished_ms", &finished,
+                       "updated_ms", &updated, "job_name", &job, "message", &msg_j, "triggered_by", &trig_j,
+                       "batch_count", &batches, "rows_per_batch", &rows, "seed", &seed, "tasks", &tasks,
+                       "task_started_ms", &task_started, "tasks_spawned", &spawned, "log", &log, "metrics", &metrics,
+                       "owner", &owner) != 0) {
+        snprintf(err, errlen, "bad run record: %s", jerr.text);
+        return NULL;
+    }
+    int st = run_status_parse(status);
+    message = json_string_value(msg_j);
+    triggered = json_string_value(trig_j);
+    if (version != RECORD_VERSION || !run_id_valid(id, strlen(id)) || st < 0 || batches < 1 ||
+        batches > CONFIG_MAX_BATCH_COUNT || rows < 1 || seed < 0 || seed > 4294967295LL ||
+        !json_is_array(tasks) || json_array_size(tasks) != (size_t)wf_task_count((int)batches) ||
+        !json_is_array(task_started) || json_array_size(task_started) != json_array_size(tasks) ||
+        !json_is_array(log) || strlen(job) >= sizeof(((run_t *)0)->job_name) ||
+        (!json_is_null(msg_j) && !message) || (!json_is_null(trig_j) && !triggered)) {
+        snprintf(err, errlen, "bad run record: a field is out of range");
+        return NULL;
+    }
+    run_params_t params = {.batch_count = (int)batches, .rows_per_batch = (int)rows, .seed = (uint32_t)seed,
+                           .triggered_by = triggered};
+    run_t *run = run_create(&params, "x");
+    memcpy(run->id, id, RUN_ID_LEN + 1);
+    snprintf(run->job_name, sizeof(run->job_name), "%s", job);
+    run->status = (run_status_t)st;
+    run->started_ms = started;
+    run->finished_ms = finished;
+    run->updated_ms = updated;
+    run->tasks_spawned = (int)spawned;
+    run_set_message(run, message);
+    for (size_t t = 0; t < json_array_size(tasks); t++) {
+        json_int_t state = json_integer_value(json_array_get(tasks, t));
+        run->tasks[t] = state >= TASK_PENDING && state <= TASK_CANCELLED ? (wf_task_state_t)state : TASK_PENDING;
+        run->task_started_ms[t] = json_integer_value(json_array_get(task_started, t));
+    }
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        const char *msg, *src;
+        int is_stderr;
+        json_int_t ts;
+        if (json_unpack(json_array_get(log, i), "[s,s,b,I]", &msg, &src, &is_stderr, &ts) == 0)
+            run_log_append(run, msg, src, is_stderr, ts);
+    }
+    if (metrics && !json_is_null(metrics) && read_metrics(run, metrics, err, errlen) != 0) {
+        run_destroy(run);
+        return NULL;
+    }
+    return run;
+}
+
+run_t *run_from_record_text(const char *text, size_t len, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *rec = json_loadb(text, len, 0, &jerr);
+    if (rec == NULL) {
+        snprintf(err, errlen, "bad run record: %s", jerr.text);
+        return NULL;
+    }
+    run_t *run = run_from_record(rec, err, errlen);
+    json_decref(rec);
+    return run;
+}
