@@ -239,11 +239,12 @@ int redis_conn_command(redis_conn_t *c, redis_reply_fn fn, void *privdata, int a
     return send_argv(c, fn, privdata, 0, argc, argv, argvlen);
 }
 
-int redis_conn_subscribe(redis_conn_t *c, redis_reply_fn fn, void *privdata, int argc, const char **argv)
+int redis_conn_subscribe(redis_conn_t *c, redis_reply_fn fn, void *privdata, const char *channel)
 {
     if (!c->ready)
         return -1;
-    return send_argv(c, fn, privdata, 1, argc, argv, NULL);
+    const char *argv[2] = {"SUBSCRIBE", channel};
+    return send_argv(c, fn, privdata, 1, 2, argv, NULL);
 }
 
 static void on_closed(uv_handle_t *h)

@@ -40,8 +40,9 @@ int redis_conn_is_ready(const redis_conn_t *conn);
 int redis_conn_command(redis_conn_t *conn, redis_reply_fn fn, void *privdata, int argc, const char **argv,
                        const size_t *argvlen);
 
-/** A command whose reply callback fires for every reply (SUBSCRIBE). Same rules. */
-int redis_conn_subscribe(redis_conn_t *conn, redis_reply_fn fn, void *privdata, int argc, const char **argv);
+/** SUBSCRIBE to one channel: `fn` fires for its confirmation and every message, and with NULL once when the
+ *  connection ends. (One channel per call: hiredis keeps a callback per channel and ends each one.) */
+int redis_conn_subscribe(redis_conn_t *conn, redis_reply_fn fn, void *privdata, const char *channel);
 
 /** Closes for good; pending commands get a NULL reply; the object is freed once its handles are closed. */
 void redis_conn_close(redis_conn_t *conn);

@@ -508,11 +508,16 @@ static void on_channel_message(redis_conn_t *conn, redisReply *reply, void *priv
 {
     (void)conn;
     store_redis_t *r = privdata;
+    if (reply == NULL) {
+        r->subscribed = 0;
+        return;
+    }
     const redisReply *kind = element(reply, 0, REDIS_REPLY_STRING), *channel = element(reply, 1, REDIS_REPLY_STRING),
                      *payload = element(reply, 2, REDIS_REPLY_STRING);
     if (kind == NULL || channel == NULL)
         return;
     if (strcmp(kind->str, "subscribe") == 0) {
+        /* healthy once both channels are confirmed */
         r->subscribed = reply->element[2]->type == REDIS_REPLY_INTEGER && reply->element[2]->integer == 2;
         return;
     }
@@ -534,8 +539,8 @@ static void on_sub_ready(void *data, redis_conn_t *conn)
     char events[128], control[128];
     key(r, events, sizeof(events), "events", NULL);
     key(r, control, sizeof(control), "control", NULL);
-    const char *argv[] = {"SUBSCRIBE", events, control};
-    redis_conn_subscribe(conn, on_channel_message, r, 3, argv);
+    redis_conn_subscribe(conn, on_channel_message, r, events);
+    redis_conn_subscribe(conn, on_channel_message, r, control);
 }
 
 static void on_sub_lost(void *data, redis_conn_t *conn)
