@@ -28,3 +28,19 @@ def test_full_lifecycle_is_clean_under_valgrind(start_service):
     assert third["run_id"] != second["run_id"]
     code = svc.stop(signal.SIGTERM, timeout=60)
     assert code == 0, svc.log()[-5000:]
+
+
+def test_redis_lifecycle_is_clean_under_valgrind(start_service, redis_server):
+    env = {"REDIS_URL": redis_server.url, "REDIS_PREFIX": "vg:", "LOCK_LEASE_SECONDS": "2",
+           "GENERATE_SECONDS": "1", "ANALYZE_SECONDS": "0.1"}
+    svc = start_service(env, prefix=VALGRIND, name="vg")
+    peer = start_service(env, name="peer")  # a second replica, outside valgrind
+    run = svc.run(batch_count=2)
+    assert svc.wait_finished(run["run_id"], timeout=120)["status"] == "succeeded"
+    assert peer.get("/api/v1/demo/history").json()[0]["run_id"] == run["run_id"]
+    other = peer.run(batch_count=1)  # owned by the peer, read through Redis by the valgrind replica
+    assert svc.get(f"/api/v1/demo/runs/{other['run_id']}").status_code == 200
+    assert svc.get("/api/v1/demo/status").status_code == 200
+    peer.wait_finished(other["run_id"])
+    redis_server.stop()  # an outage, then shutdown while Redis is away
+    assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]
