@@ -25,14 +25,13 @@ TASK_LIBS    := -ljansson -lm
 UTIL_SRC    := $(wildcard src/util/*.c)
 SERVICE_SRC := $(filter-out src/task/%,$(wildcard src/*.c src/*/*.c)) $(BUILD)/web_assets.c
 TASK_SRC    := $(wildcard src/task/*.c) $(UTIL_SRC)
-WEB_FILES   := $(sort $(wildcard web/*))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 
-SERVICE_OBJ := $(call obj,$(SERVICE_SRC))
+SERVICE_OBJ := $(call obj,$(SERVICE_SRC)) $(BUILD)/obj/web_assets_data.o
 TASK_OBJ    := $(call obj,$(TASK_SRC))
 
-.PHONY: all asan debug deps run test unit e2e e2e-asan clean bench valgrind
+.PHONY: all asan debug deps run test unit e2e e2e-asan clean bench node-tools
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
@@ -58,24 +57,48 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# ---- the web assets ---------------------------------------------------------------------------------------------
+# The dashboard, the API document and the /docs renderer (swagger-ui-dist from the npm registry, pinned by
+# web/vendor/package-lock.json) are compiled into the binary: nothing to ship beside it, nothing from a CDN.
+NPM_WEB      := build/npm-web
+SWAGGER_DIR  := $(NPM_WEB)/node_modules/swagger-ui-dist
+VENDOR_FILES := $(SWAGGER_DIR)/swagger-ui-bundle.js $(SWAGGER_DIR)/swagger-ui.css
+WEB_FILES    := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.json web/*.svg))
+EMBED_PAIRS  := $(foreach f,$(WEB_FILES),/$(notdir $(f))=$(f)) \
+                /vendor/swagger-ui-bundle.js=$(SWAGGER_DIR)/swagger-ui-bundle.js \
+                /vendor/swagger-ui.css=$(SWAGGER_DIR)/swagger-ui.css
+
+$(VENDOR_FILES) &: web/vendor/package.json web/vendor/package-lock.json
+	@mkdir -p $(NPM_WEB)
+	@echo "  NPM     swagger-ui-dist"
+	$(Q)cp web/vendor/package.json web/vendor/package-lock.json $(NPM_WEB)/ && \
+	    cd $(NPM_WEB) && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)touch $(VENDOR_FILES)
+
+$(BUILD)/web_assets.c $(BUILD)/web_assets.S &: scripts/embed.sh $(WEB_FILES) $(VENDOR_FILES)
+	@mkdir -p $(BUILD)
+	@echo "  EMBED   $(words $(EMBED_PAIRS)) files"
+	$(Q)sh scripts/embed.sh $(BUILD)/web_assets $(EMBED_PAIRS)
+
 $(BUILD)/obj/web_assets.o: $(BUILD)/web_assets.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# The dashboard and the API document are compiled into the binary: no files to ship beside it.
-$(BUILD)/web_assets.c: scripts/embed.sh $(WEB_FILES)
+$(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 	@mkdir -p $(dir $@)
-	@echo "  EMBED   $(WEB_FILES)"
-	$(Q)sh scripts/embed.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+	@echo "  AS      $<"
+	$(Q)$(CC) -c -o $@ $<
 
 # ---- set-up -------------------------------------------------------------------------------------------------
 APT_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
                 libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server valgrind \
-                python3-pytest python3-requests python3-websockets python3-redis
+                python3-pytest python3-requests python3-websockets python3-redis \
+                chromium prometheus
 
 deps:
 	@sh scripts/deps.sh $(APT_PACKAGES)
+	@command -v npm >/dev/null || sh scripts/deps.sh nodejs npm
 
 run: deps all
 	./$(BUILD)/pipeline-orchestrator
@@ -93,10 +116,21 @@ unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do ./$$t || failed=$$((failed + 1)); done; \
 	if [ $$failed -ne 0 ]; then echo "$$failed unit test program(s) failed"; exit 1; fi
 
-e2e: all
+# Node.js tools of the tests (Playwright, the OpenAPI validator), pinned by tests/node/package-lock.json.
+NPM_TESTS := build/npm-tests
+$(NPM_TESTS)/node_modules/.installed: tests/node/package.json tests/node/package-lock.json
+	@mkdir -p $(NPM_TESTS)
+	@echo "  NPM     test tools"
+	$(Q)cp tests/node/package.json tests/node/package-lock.json $(NPM_TESTS)/ && \
+	    cd $(NPM_TESTS) && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)touch $@
+
+node-tools: $(NPM_TESTS)/node_modules/.installed
+
+e2e: all node-tools
 	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
-e2e-asan:
+e2e-asan: node-tools
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
 	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 

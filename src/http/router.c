@@ -173,8 +173,16 @@ void router_dispatch(http_server_t *srv, h2o_req_t *req)
         }
     }
     if (nmethods == 0) {
-        reply_detail(req, 404, "Not Found");
-        return;
+        const struct web_asset *asset = is_api ? NULL : route_static_find(path);
+        if (asset == NULL) {
+            reply_detail(req, 404, "Not Found");
+            return;
+        }
+        if (method_is(req, "GET") || is_head) {
+            route_static(srv, req, asset);
+            return;
+        }
+        methods[nmethods++] = "GET"; /* a file: GET, HEAD and OPTIONS only */
     }
     char allow[128];
     allowed_methods(methods, nmethods, allow, sizeof(allow));

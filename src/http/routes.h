@@ -24,6 +24,12 @@ void route_bench_burst(http_server_t *srv, h2o_req_t *req, const char *param);
 /* routes_health.c */
 void route_health(http_server_t *srv, h2o_req_t *req, const char *param);
 
+/* routes_static.c */
+struct web_asset;
+/** The embedded file served at `path` ("/" is the dashboard, "/docs" the API page), or NULL. */
+const struct web_asset *route_static_find(h2o_iovec_t path);
+void route_static(http_server_t *srv, h2o_req_t *req, const struct web_asset *asset);
+
 /** The query string of a request (without '?'), possibly empty. */
 h2o_iovec_t route_query(h2o_req_t *req);
 

@@ -258,3 +258,16 @@ def redis_server(tmp_path):
     server = RedisServer(tmp_path / "redis")
     yield server
     server.stop()
+
+
+NODE_TOOLS = ROOT / "build" / "npm-tests"  # `make node-tools` installs tests/node/package.json here
+
+
+def run_node(script, *args, timeout=120, env=None):
+    """Runs a tests/node script with the pinned Node.js tools (load them with
+    createRequire(process.env.NODE_TOOLS + "/package.json")). Returns the CompletedProcess."""
+    assert (NODE_TOOLS / "node_modules").is_dir(), "run `make node-tools` first"
+    full_env = dict(os.environ, NODE_TOOLS=str(NODE_TOOLS))
+    full_env.update(env or {})
+    return subprocess.run(["node", str(ROOT / "tests" / "node" / script), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
