@@ -7,6 +7,7 @@
 #include "config.h"
 #include "core/bench_source.h"
 #include "core/events.h"
+#include "core/metrics.h"
 #include "core/orchestrator.h"
 #include "exec/executor.h"
 #include "http/server.h"
@@ -27,6 +28,7 @@ typedef struct app {
     http_server_t *http;
     ws_hub_t *hub;
     bench_source_t bench;
+    metrics_t metrics;
     uv_signal_t sigterm, sigint;
     uv_timer_t deadline, drain;
     int64_t drain_until;

@@ -38,7 +38,7 @@ static void deliver(events_t *ev, const event_t *e)
 
 void events_emit(events_t *ev, event_type_t type, const char *run_id, json_t *data)
 {
-    event_t e = {.type = type, .ts_ms = clock_now_ms(), .data = data};
+    event_t e = {.type = type, .ts_ms = clock_now_ms(), .local = 1, .data = data};
     snprintf(e.run_id, sizeof(e.run_id), "%s", run_id ? run_id : "none");
     if (ev->publish == NULL || ev->publish(ev->publish_ctx, &e) != 0) {
         e.seq = ++ev->seq;

@@ -181,6 +181,66 @@ void orch_status(orch_t *orch, int connected_clients, orch_waiter_t *w, orch_rep
     orch->store->ops->load_status(orch->store, on_status_loaded, call);
 }
 
+/* ---- GET /api/v1/demo/metrics ------------------------------------------------------------------------------- */
+
+#define SUMMARY_RECENT 5
+
+static json_t *summary_json(const run_t *const *runs, int count)
+{
+    int succeeded = 0, failed = 0, cancelled = 0, timed = 0;
+    long long batches = 0, records = 0;
+    double total_time = 0, min_time = 0, max_time = 0;
+    json_t *recent = json_array();
+    for (int i = 0; i < count; i++) {
+        const run_t *run = runs[i];
+        succeeded += run->status == RUN_SUCCEEDED;
+        failed += run->status == RUN_FAILED;
+        cancelled += run->status == RUN_CANCELLED;
+        if (run->has_metrics) {
+            double t = run->metrics.execution_time_seconds;
+            min_time = timed == 0 || t < min_time ? t : min_time;
+            max_time = timed == 0 || t > max_time ? t : max_time;
+            total_time += t;
+            timed++;
+            batches += run->metrics.total_batches;
+            records += run->metrics.total_records;
+        }
+        if (i < SUMMARY_RECENT)
+            json_array_append_new(recent, run_history_json(run));
+    }
+    json_t *avg = timed ? json_real(total_time / timed) : json_null();
+    json_t *min = timed ? json_real(min_time) : json_null();
+    json_t *max = timed ? json_real(max_time) : json_null();
+    return json_pack("{s:i,s:i,s:i,s:i,s:f,s:o,s:o,s:o,s:I,s:I,s:o}", "total_runs", count, "successful_runs",
+                     succeeded, "failed_runs", failed, "cancelled_runs", cancelled, "success_rate",
+                     count ? (double)(long)(succeeded * 10000.0 / count + 0.5) / 100.0 : 0.0,
+                     "average_execution_time_seconds", avg, "min_execution_time_seconds", min,
+                     "max_execution_time_seconds", max, "total_batches_processed", (json_int_t)batches,
+                     "total_records_processed", (json_int_t)records, "recent_runs", recent);
+}
+
+static void on_summary_loaded(void *data, int ok, run_t **runs, int count)
+{
+    orch_waiter_t *w = orch_call_done(data);
+    if (w && !ok)
+        store_unavailable(w);
+    else if (w)
+        w->reply(w, 200, summary_json((const run_t *const *)runs, count));
+    for (int i = 0; i < count; i++)
+        run_destroy(runs[i]);
+}
+
+void orch_metrics_summary(orch_t *orch, orch_waiter_t *w, orch_reply_cb cb)
+{
+    w->reply = cb;
+    if (orch->store->ops->shared) {
+        orch->store->ops->load_history(orch->store, HISTORY_MAX, on_summary_loaded, orch_call_new(orch, w));
+        return;
+    }
+    history_expire(&orch->history, clock_now_ms());
+    cb(w, 200, summary_json((const run_t *const *)orch->history.items, orch->history.count));
+}
+
 /* ---- GET /history ---------------------------------------------------------------------------------------------- */
 
 static void on_history_loaded(void *data, int ok, run_t **runs, int count)

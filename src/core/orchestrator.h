@@ -57,6 +57,10 @@ void orch_run_detail(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_re
 /** GET /runs/{id}/report: report.json as written, or 404. */
 void orch_run_report(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_text_cb cb);
 
+/** GET /api/v1/demo/metrics: aggregates over the history (total, succeeded, failed, cancelled, success rate,
+ *  execution times, batches and records processed, recent runs). */
+void orch_metrics_summary(orch_t *orch, orch_waiter_t *w, orch_reply_cb cb);
+
 /** The requester went away: its callback will not fire. Safe on a waiter that is not waiting. */
 void orch_waiter_forget(orch_waiter_t *w);
 

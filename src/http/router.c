@@ -27,6 +27,8 @@ static const route_t routes[] = {
     {"GET", "/api/v1/demo/runs/*", route_run_detail, 0},
     {"GET", "/api/v1/demo/runs/*/report", route_run_report, 0},
     {"GET", "/api/v1/pipeline/stream", route_stream, 0},
+    {"GET", "/api/v1/demo/metrics", route_metrics_summary, 0},
+    {"GET", "/metrics", route_prometheus, 0},
     {"POST", "/bench/burst", route_bench_burst, 0},
     {"GET", "/health", route_health, 0},
     {"GET", "/healthz", route_health, 0},
@@ -152,37 +154,36 @@ static int rate_limited(http_server_t *srv, h2o_req_t *req)
 void router_dispatch(http_server_t *srv, h2o_req_t *req)
 {
     h2o_iovec_t path = req->path_normalized, seg = {NULL, 0};
-    const char *methods[ROUTE_COUNT];
+    const char *methods[ROUTE_COUNT + 1];
     int nmethods = 0;
     const route_t *found = NULL;
+    const char *label = "unmatched";
     int is_options = method_is(req, "OPTIONS"), is_head = method_is(req, "HEAD");
     int is_api = path.len >= 5 && memcmp(path.base, "/api/", 5) == 0;
-
-    add_cors_headers(srv, req);
-    if (is_api && !is_options && rate_limited(srv, req))
-        return;
 
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         h2o_iovec_t s = {NULL, 0};
         if (!match(routes[i].pattern, path, &s))
             continue;
         methods[nmethods++] = routes[i].method;
+        label = routes[i].pattern;
         if (method_is(req, routes[i].method) || (is_head && strcmp(routes[i].method, "GET") == 0)) {
             found = &routes[i];
             seg = s;
         }
     }
-    if (nmethods == 0) {
-        const struct web_asset *asset = is_api ? NULL : route_static_find(path);
-        if (asset == NULL) {
-            reply_detail(req, 404, "Not Found");
-            return;
-        }
-        if (method_is(req, "GET") || is_head) {
-            route_static(srv, req, asset);
-            return;
-        }
+    const struct web_asset *asset = nmethods == 0 && !is_api ? route_static_find(path) : NULL;
+    if (asset) {
         methods[nmethods++] = "GET"; /* a file: GET, HEAD and OPTIONS only */
+        label = "static";
+    }
+    http_set_route_label(req, label);
+    add_cors_headers(srv, req);
+    if (is_api && !is_options && rate_limited(srv, req))
+        return;
+    if (nmethods == 0) {
+        reply_detail(req, 404, "Not Found");
+        return;
     }
     char allow[128];
     allowed_methods(methods, nmethods, allow, sizeof(allow));
@@ -194,6 +195,10 @@ void router_dispatch(http_server_t *srv, h2o_req_t *req)
             reply_header(req, "access-control-max-age", "600");
         }
         reply_send(req, 204, NULL, NULL, 0);
+        return;
+    }
+    if (asset && (method_is(req, "GET") || is_head)) {
+        route_static(srv, req, asset);
         return;
     }
     if (found == NULL) {

@@ -18,6 +18,10 @@ void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param);
 /* routes_stream.c */
 void route_stream(http_server_t *srv, h2o_req_t *req, const char *param);
 
+/* routes_metrics.c */
+void route_prometheus(http_server_t *srv, h2o_req_t *req, const char *param);
+void route_metrics_summary(http_server_t *srv, h2o_req_t *req, const char *param);
+
 /* routes_bench.c */
 void route_bench_burst(http_server_t *srv, h2o_req_t *req, const char *param);
 

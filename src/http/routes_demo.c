@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/orchestrator.h"
+#include "http/pending.h"
 #include "http/query.h"
 #include "http/reply.h"
 #include "http/routes.h"
@@ -14,23 +15,6 @@
 
 #define LOCAL_TASK_OVERHEAD 0.05 /* seconds to start a task process */
 #define POD_TASK_OVERHEAD 8.0    /* seconds to schedule and start a worker pod */
-
-/* An asynchronous answer: lives in the request's pool; if the client goes first, the waiter is forgotten. */
-typedef struct pending {
-    orch_waiter_t waiter;
-    h2o_req_t *req;
-} pending_t;
-
-static void on_pending_disposed(void *p) { orch_waiter_forget(&((pending_t *)p)->waiter); }
-
-static pending_t *pending_new(h2o_req_t *req)
-{
-    pending_t *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), on_pending_disposed);
-    memset(p, 0, sizeof(*p));
-    p->req = req;
-    p->waiter.data = p;
-    return p;
-}
 
 /* An integer query parameter; on error the detail goes into `errors`. */
 static int query_int(h2o_req_t *req, const char *name, long long min, long long max, long long def, long long *out,
@@ -45,15 +29,6 @@ static int query_int(h2o_req_t *req, const char *name, long long min, long long 
         return -1;
     }
     return validate_query_int(found ? raw : NULL, name, min, max, def, out, errors);
-}
-
-/* Every orchestrator answer ends here: a status and a JSON body for the request (if it is still there). */
-static void on_answer(orch_waiter_t *w, int status, json_t *body)
-{
-    h2o_req_t *req = ((pending_t *)w->data)->req;
-    if (status == 503)
-        reply_header(req, "retry-after", "1");
-    reply_json(req, status, body);
 }
 
 /* ---- POST /run --------------------------------------------------------------------------------------------------- */
@@ -72,7 +47,7 @@ void route_run(http_server_t *srv, h2o_req_t *req, const char *param)
         return;
     }
     json_decref(errors);
-    orch_request_run(srv->deps.orch, &params, &pending_new(req)->waiter, on_answer);
+    orch_request_run(srv->deps.orch, &params, http_waiter(req), http_answer);
 }
 
 /* ---- GET /preview ------------------------------------------------------------------------------------------------ */
@@ -118,7 +93,7 @@ void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
 void route_status(http_server_t *srv, h2o_req_t *req, const char *param)
 {
     (void)param;
-    orch_status(srv->deps.orch, ws_hub_client_count(srv->deps.hub), &pending_new(req)->waiter, on_answer);
+    orch_status(srv->deps.orch, ws_hub_client_count(srv->deps.hub), http_waiter(req), http_answer);
 }
 
 /* ---- DELETE /cancel ---------------------------------------------------------------------------------------------- */
@@ -126,7 +101,7 @@ void route_status(http_server_t *srv, h2o_req_t *req, const char *param)
 void route_cancel(http_server_t *srv, h2o_req_t *req, const char *param)
 {
     (void)param;
-    orch_cancel(srv->deps.orch, &pending_new(req)->waiter, on_answer);
+    orch_cancel(srv->deps.orch, http_waiter(req), http_answer);
 }
 
 /* ---- GET /history ------------------------------------------------------------------------------------------------ */
@@ -141,7 +116,7 @@ void route_history(http_server_t *srv, h2o_req_t *req, const char *param)
         return;
     }
     json_decref(errors);
-    orch_history(srv->deps.orch, (int)limit, &pending_new(req)->waiter, on_answer);
+    orch_history(srv->deps.orch, (int)limit, http_waiter(req), http_answer);
 }
 
 /* ---- GET /runs/{run_id}, /runs/{run_id}/report ------------------------------------------------------------------- */
@@ -152,18 +127,18 @@ void route_run_detail(http_server_t *srv, h2o_req_t *req, const char *param)
         reply_detail(req, 404, "Run not found");
         return;
     }
-    orch_run_detail(srv->deps.orch, param, &pending_new(req)->waiter, on_answer);
+    orch_run_detail(srv->deps.orch, param, http_waiter(req), http_answer);
 }
 
 static void on_report(orch_waiter_t *w, int status, const char *text, size_t len)
 {
-    h2o_req_t *req = ((pending_t *)w->data)->req;
+    h2o_req_t *req = http_waiter_req(w);
     if (status == 200)
         reply_send(req, 200, "application/json; charset=utf-8", text, len);
     else if (status == 404)
         reply_detail(req, 404, "Report not found: the run is unknown or has not written it yet");
     else
-        on_answer(w, status, json_pack("{s:s}", "detail", "The state store is unavailable; retry shortly"));
+        http_answer(w, status, json_pack("{s:s}", "detail", "The state store is unavailable; retry shortly"));
 }
 
 void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param)
@@ -172,5 +147,5 @@ void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param)
         reply_detail(req, 404, "Run not found");
         return;
     }
-    orch_run_report(srv->deps.orch, param, &pending_new(req)->waiter, on_report);
+    orch_run_report(srv->deps.orch, param, http_waiter(req), on_report);
 }

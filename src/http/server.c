@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "http/reply.h"
+#include "core/metrics.h"
 #include "http/router.h"
 #include "util/log.h"
 
@@ -62,6 +64,44 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         slot = &os->super.next;
     }
     h2o_setup_next_ostream(req, slot);
+}
+
+/* ---- every response is counted: route, method, status, time since the request was read --------------------- */
+
+typedef struct metrics_filter {
+    h2o_filter_t super;
+    http_server_t *server;
+} metrics_filter_t;
+
+void http_set_route_label(h2o_req_t *req, const char *route)
+{
+    h2o_iovec_t *slot = h2o_req_getenv(req, H2O_STRLIT("route"), 1);
+    *slot = h2o_iovec_init(route, strlen(route));
+}
+
+static void count_response(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    http_server_t *srv = ((metrics_filter_t *)self)->server;
+    h2o_iovec_t *route = h2o_req_getenv(req, H2O_STRLIT("route"), 0);
+    const char *method = "OTHER";
+    static const char *const known[] = {"GET", "HEAD", "POST", "DELETE", "OPTIONS", "PUT", "PATCH"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (h2o_memis(req->method.base, req->method.len, known[i], strlen(known[i])))
+            method = known[i];
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    double seconds = (now.tv_sec - req->processed_at.at.tv_sec) + (now.tv_usec - req->processed_at.at.tv_usec) / 1e6;
+    if (req->processed_at.at.tv_sec == 0 || seconds < 0)
+        seconds = 0;
+    metrics_http(srv->deps.metrics, route ? route->base : "unmatched", method, req->res.status, seconds);
+    h2o_setup_next_ostream(req, slot);
+}
+
+static void add_metrics_filter(http_server_t *srv, h2o_pathconf_t *path)
+{
+    metrics_filter_t *f = (metrics_filter_t *)h2o_create_filter(path, sizeof(*f));
+    f->super.on_setup_ostream = count_response;
+    f->server = srv;
 }
 
 /* ---- connections ----------------------------------------------------------------------------------------------- */
@@ -149,6 +189,8 @@ http_server_t *http_server_start(uv_loop_t *loop, const http_deps_t *deps, char 
     route_handler_t *handler = (route_handler_t *)h2o_create_handler(path, sizeof(*handler));
     handler->super.on_req = on_req;
     handler->server = srv;
+    add_metrics_filter(srv, path);
+    add_metrics_filter(srv, &host->fallback_path);
     h2o_filter_t *filter = h2o_create_filter(&host->fallback_path, sizeof(*filter));
     filter->on_setup_ostream = json_error_setup;
 

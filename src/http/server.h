@@ -26,6 +26,7 @@ typedef struct http_deps {
     executor_t *exec;
     ws_hub_t *hub;
     struct bench_source *bench; /* NULL unless BENCH_EVENTS=1 */
+    struct metrics *metrics;
 } http_deps_t;
 
 typedef struct http_server {
@@ -49,6 +50,9 @@ void http_server_stop_listening(http_server_t *srv);
 void http_server_close_idle(http_server_t *srv);
 /** Frees the server; call once the loop has closed its connections (or is about to be discarded). */
 void http_server_destroy(http_server_t *srv);
+
+/** Names the route that answers `req` (a static string: its pattern), for the request metrics. */
+void http_set_route_label(h2o_req_t *req, const char *route);
 
 /** The peer address of a request's connection. */
 void http_peer_addr(h2o_req_t *req, struct sockaddr_storage *out);

@@ -83,11 +83,12 @@ static const char SCRIPT_LOAD_HISTORY[] =
     "end\n"
     "return out\n";
 
-/* KEYS: seq, events channel. ARGV: type, run id, ts ms, data. Numbers the event and publishes
- * "<seq> <ts> <type> <run id> <data>". */
+/* KEYS: seq, events channel. ARGV: type, run id, ts ms, data, replica. Numbers the event and publishes
+ * "<seq> <ts> <type> <run id> <replica> <data>". */
 static const char SCRIPT_PUBLISH[] =
     "local seq = redis.call('INCR', KEYS[1])\n"
-    "redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[3] .. ' ' .. ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[4])\n"
+    "redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[3] .. ' ' .. ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[5] ..\n"
+    "           ' ' .. ARGV[4])\n"
     "return seq\n";
 
 /* KEYS: seq. ARGV: a seq handed out locally during an outage. The counter never goes back. */

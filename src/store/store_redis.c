@@ -69,6 +69,31 @@ static void token_for(const store_redis_t *r, const char *run_id, char *out, siz
     snprintf(out, len, "%s|%s", r->replica, run_id);
 }
 
+static uint64_t error_total; /* one store per process */
+
+static int is_error(const redisReply *reply, const char *what)
+{
+    if (reply == NULL) {
+        error_total++;
+        return 1;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        log_warn("redis", "%s failed: %s", what, reply->str);
+        error_total++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Sends a command; one that cannot be sent (Redis is away) counts as an error. */
+static int command(store_redis_t *r, int argc, const char **argv, redis_reply_fn fn, void *privdata)
+{
+    int rc = redis_conn_command(r->cmd, fn, privdata, argc, argv, NULL);
+    if (rc != 0)
+        error_total++;
+    return rc;
+}
+
 /* EVAL script with its keys and args (NUL-terminated strings). */
 static int eval(store_redis_t *r, const char *script, int nkeys, const char *const *keys, int nargs,
                 const char *const *args, redis_reply_fn fn, void *privdata)
@@ -84,7 +109,7 @@ static int eval(store_redis_t *r, const char *script, int nkeys, const char *con
         argv[argc++] = keys[i];
     for (int i = 0; i < nargs; i++)
         argv[argc++] = args[i];
-    return redis_conn_command(r->cmd, fn, privdata, argc, argv, NULL);
+    return command(r, argc, argv, fn, privdata);
 }
 
 static run_t *record_or_null(const char *text, size_t len, const char *what)
@@ -105,16 +130,6 @@ static const redisReply *element(const redisReply *reply, size_t i, int type)
     return reply->element[i];
 }
 
-static int is_error(const redisReply *reply, const char *what)
-{
-    if (reply == NULL)
-        return 1;
-    if (reply->type == REDIS_REPLY_ERROR) {
-        log_warn("redis", "%s failed: %s", what, reply->str);
-        return 1;
-    }
-    return 0;
-}
 
 /* ---- writes that wait for Redis ------------------------------------------------------------------------------- */
 
@@ -403,7 +418,7 @@ static void redis_load_run(store_t *store, const char *run_id, store_runs_cb cb,
     const char *argv[] = {"GET", run_key};
     op_t *op = op_new(r, data);
     op->cb.runs = cb;
-    if (redis_conn_command(r->cmd, on_runs_reply, op, 2, argv, NULL) != 0) {
+    if (command(r, 2, argv, on_runs_reply, op) != 0) {
         free(op);
         cb(data, 0, NULL, 0);
     }
@@ -430,7 +445,7 @@ static void redis_load_report(store_t *store, const char *run_id, store_text_cb 
     const char *argv[] = {"GET", report};
     op_t *op = op_new(r, data);
     op->cb.text = cb;
-    if (redis_conn_command(r->cmd, on_text_reply, op, 2, argv, NULL) != 0) {
+    if (command(r, 2, argv, on_text_reply, op) != 0) {
         free(op);
         cb(data, 0, NULL, 0);
     }
@@ -450,8 +465,8 @@ static int redis_publish(store_t *store, const event_t *ev)
     char *data = json_dumps(ev->data, JSON_COMPACT | JSON_REAL_PRECISION(15));
     if (data == NULL)
         return -1;
-    const char *keys[] = {seq_key, channel}, *args[] = {event_type_name(ev->type), ev->run_id, ts, data};
-    int rc = eval(r, SCRIPT_PUBLISH, 2, keys, 4, args, on_write_reply, "publishing an event");
+    const char *keys[] = {seq_key, channel}, *args[] = {event_type_name(ev->type), ev->run_id, ts, data, r->replica};
+    int rc = eval(r, SCRIPT_PUBLISH, 2, keys, 5, args, on_write_reply, "publishing an event");
     free(data);
     return rc;
 }
@@ -463,19 +478,19 @@ static void redis_request_cancel(store_t *store, const char *run_id)
     key(r, channel, sizeof(channel), "control", NULL);
     snprintf(msg, sizeof(msg), "cancel %s", run_id);
     const char *argv[] = {"PUBLISH", channel, msg};
-    redis_conn_command(r->cmd, on_write_reply, "asking for a cancel", 3, argv, NULL);
+    command(r, 3, argv, on_write_reply, "asking for a cancel");
 }
 
-/* "<seq> <ts> <type> <run id> <data>" from the events channel. */
+/* "<seq> <ts> <type> <run id> <replica> <data>" from the events channel. */
 static void deliver_event(store_redis_t *r, const char *text, size_t len)
 {
-    char type[16], run_id[16];
+    char type[16], run_id[16], origin[64];
     unsigned long long seq;
     long long ts;
     int used = 0;
-    char head[96];
+    char head[192];
     snprintf(head, sizeof(head), "%.*s", (int)(len < sizeof(head) - 1 ? len : sizeof(head) - 1), text);
-    if (sscanf(head, "%llu %lld %15s %15s %n", &seq, &ts, type, run_id, &used) != 4 || used <= 0) {
+    if (sscanf(head, "%llu %lld %15s %15s %63s %n", &seq, &ts, type, run_id, origin, &used) != 5 || used <= 0) {
         log_warn("redis", "ignoring a malformed event message");
         return;
     }
@@ -497,7 +512,7 @@ static void deliver_event(store_redis_t *r, const char *text, size_t len)
         return;
     }
     r->last_seq = seq;
-    event_t ev = {.type = t, .seq = seq, .ts_ms = ts, .data = data};
+    event_t ev = {.type = t, .seq = seq, .ts_ms = ts, .local = strcmp(origin, r->replica) == 0, .data = data};
     snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id);
     if (r->listener.on_event)
         r->listener.on_event(r->listener.data, &ev);
@@ -587,6 +602,12 @@ static int redis_healthy(const store_t *store)
     return redis_conn_is_ready(r->cmd) && r->subscribed;
 }
 
+static uint64_t redis_error_count(const store_t *store)
+{
+    (void)store;
+    return error_total;
+}
+
 static uint64_t redis_last_seq(const store_t *store) { return ((const store_redis_t *)store)->last_seq; }
 
 static void redis_destroy(store_t *store)
@@ -620,6 +641,7 @@ static const store_ops_t redis_ops = {
     .load_report = redis_load_report,
     .find_orphan = redis_find_orphan,
     .healthy = redis_healthy,
+    .error_count = redis_error_count,
     .last_seq = redis_last_seq,
     .destroy = redis_destroy,
 };
