@@ -140,6 +140,10 @@ test: deps
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory e2e-asan
 
+# Performance, compared with a peer in the same run (prints figures, asserts nothing).
+bench: all
+	bash bench/run_ws_fanout.sh
+
 clean:
 	rm -rf build build-asan build-debug
 
