@@ -93,7 +93,7 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 # ---- set-up -------------------------------------------------------------------------------------------------
 APT_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
                 libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server valgrind \
-                python3-pytest python3-requests python3-websockets python3-redis \
+                python3-pytest python3-requests python3-websockets python3-redis python3-yaml \
                 chromium prometheus
 
 deps:

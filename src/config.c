@@ -239,6 +239,34 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
     return 0;
 }
 
+void config_print_variables(FILE *out)
+{
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        const var_spec_t *v = &specs[i];
+        char allowed[96];
+        switch (v->type) {
+        case VAR_INT:
+            snprintf(allowed, sizeof(allowed), "integer %lld..%lld", v->min, v->max);
+            break;
+        case VAR_SECONDS:
+            snprintf(allowed, sizeof(allowed), "seconds %lld..%lld", v->min, v->max);
+            break;
+        case VAR_CHOICE:
+            snprintf(allowed, sizeof(allowed), "%s", v->choices);
+            break;
+        case VAR_CPU:
+            snprintf(allowed, sizeof(allowed), "CPU quantity");
+            break;
+        case VAR_MEMORY:
+            snprintf(allowed, sizeof(allowed), "memory quantity");
+            break;
+        default:
+            snprintf(allowed, sizeof(allowed), "text");
+        }
+        fprintf(out, "  %-26s default \"%s\"  (%s)\n", v->name, v->defval, allowed);
+    }
+}
+
 int config_parse(config_t *cfg, config_lookup_fn lookup, void *ctx, const char *self_dir, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));

@@ -3,6 +3,7 @@
 #define CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONFIG_MAX_BATCH_COUNT 12
 
@@ -57,6 +58,9 @@ int config_parse(config_t *cfg, config_lookup_fn lookup, void *ctx, const char *
  * real environment wins. Returns 0, or -1 with `err` filled (a bad value or an unreadable .env line).
  */
 int config_load(config_t *cfg, const char *dotenv_path, const char *self_dir, char *err, size_t errlen);
+
+/** Writes every variable with its default and what it allows, one per line (for --help). */
+void config_print_variables(FILE *out);
 
 /** Parses a Kubernetes quantity ("500m", "2", "4Gi", "512Mi", "1G") as cores or as GiB. Returns 0 or -1. */
 int config_parse_cpu(const char *s, double *cores);

@@ -26,8 +26,12 @@ static void self_dir(char *out, size_t outlen)
 int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s\n\nRuns the Data Pipeline Orchestrator. It is configured by environment variables\n"
-               "(and a .env file in the working directory); see README.md for the list.\n", argv[0]);
+        printf("usage: %s\n\n"
+               "Runs the Data Pipeline Orchestrator: the REST API, the live stream and the dashboard on HOST:PORT.\n"
+               "It is configured by environment variables, and by a .env file in the working directory (a variable\n"
+               "set in the environment wins). A bad value stops start-up with exit code 2.\n\nVariables:\n",
+               argv[0]);
+        config_print_variables(stdout);
         return 0;
     }
     static config_t cfg;

@@ -63,3 +63,18 @@ def test_json_logs(start_service):
     records = [json.loads(l) for l in lines]
     assert all({"ts", "level", "area", "msg"} <= set(r) for r in records)
     assert any(run["run_id"] in r["msg"] for r in records)
+
+
+def test_help_lists_every_variable_and_docs_agree():
+    """--help prints the variables the service reads; .env.example and the README's table have each of them."""
+    import re
+    from conftest import ROOT
+    p = subprocess.run([str(SERVICE_BIN), "--help"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0
+    names = re.findall(r"^  ([A-Z][A-Z0-9_]+) +default", p.stdout, re.M)
+    assert len(names) > 20 and "REDIS_URL" in names
+    example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name in names:
+        assert re.search(rf"^{name}=", example, re.M), f"{name} is missing from .env.example"
+        assert f"`{name}`" in readme, f"{name} is missing from the README's configuration table"
