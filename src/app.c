@@ -24,9 +24,12 @@ static void stop_loop(app_t *app)
 static void on_drain_tick(uv_timer_t *t)
 {
     app_t *app = t->data;
-    if (app->http->connections == 0 || clock_mono_ms() >= app->drain_until) {
+    int busy = app->http->connections > 0 || app->store->ops->busy(app->store);
+    if (!busy || clock_mono_ms() >= app->drain_until) {
         if (app->http->connections)
             log_info("app", "closing with %d connection(s) still open", app->http->connections);
+        if (app->store->ops->busy(app->store))
+            log_warn("app", "closing with state store writes unconfirmed");
         stop_loop(app);
     }
 }

@@ -107,7 +107,6 @@ static void on_cancel_timeout(uv_timer_t *t)
             w->reply(w, 503, json_pack("{s:s}", "detail",
                                        "The replica running the run did not confirm the cancel in time; retry"));
     }
-    orch->cancel_waiters = NULL;
     while (keep) {
         orch_waiter_t *w = keep;
         orch_waiter_forget(w);

@@ -58,7 +58,7 @@ static int read_metrics(run_t *run, json_t *m, char *err, size_t errlen)
                        "total_records", &records, "total_sum", &sum, "average_value", &average, "worker_pods_spawned",
                        &pods, "execution_time_seconds", &seconds, "report_path", &path) != 0 ||
         strlen(path) >= sizeof(run->metrics.report_path)) {
-        snprintf(err, errlen, "bad metrics: %s", jerr.text);
+        snprintf(err, errlen, "bad metrics: %s", jerr.text[0] ? jerr.text : "report_path is too long");
         return -1;
     }
     run->metrics = (run_metrics_t){.total_batches = (int)batches, .total_records = records, .total_sum = sum,
@@ -93,9 +93,27 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
         !json_is_array(tasks) || json_array_size(tasks) != (size_t)wf_task_count((int)batches) ||
         !json_is_array(task_started) || json_array_size(task_started) != json_array_size(tasks) ||
         !json_is_array(log) || strlen(job) >= sizeof(((run_t *)0)->job_name) ||
-        (!json_is_null(msg_j) && !message) || (!json_is_null(trig_j) && !triggered)) {
+        (!json_is_null(msg_j) && !message) || (!json_is_null(trig_j) && !triggered) || spawned < 0 ||
+        spawned > WF_MAX_TASKS) {
         snprintf(err, errlen, "bad run record: a field is out of range");
         return NULL;
+    }
+    for (size_t t = 0; t < json_array_size(tasks); t++) {
+        json_t *state = json_array_get(tasks, t), *at = json_array_get(task_started, t);
+        if (!json_is_integer(state) || json_integer_value(state) < TASK_PENDING ||
+            json_integer_value(state) > TASK_CANCELLED || !json_is_integer(at)) {
+            snprintf(err, errlen, "bad run record: task %zu has no valid state", t);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        const char *line_msg, *line_src;
+        int line_stderr;
+        json_int_t line_ts;
+        if (json_unpack(json_array_get(log, i), "[s,s,b,I]", &line_msg, &line_src, &line_stderr, &line_ts) != 0) {
+            snprintf(err, errlen, "bad run record: log line %zu is malformed", i);
+            return NULL;
+        }
     }
     run_params_t params = {.batch_count = (int)batches, .rows_per_batch = (int)rows, .seed = (uint32_t)seed,
                            .triggered_by = triggered};
@@ -109,8 +127,7 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
     run->tasks_spawned = (int)spawned;
     run_set_message(run, message);
     for (size_t t = 0; t < json_array_size(tasks); t++) {
-        json_int_t state = json_integer_value(json_array_get(tasks, t));
-        run->tasks[t] = state >= TASK_PENDING && state <= TASK_CANCELLED ? (wf_task_state_t)state : TASK_PENDING;
+        run->tasks[t] = (wf_task_state_t)json_integer_value(json_array_get(tasks, t));
         run->task_started_ms[t] = json_integer_value(json_array_get(task_started, t));
     }
     for (size_t i = 0; i < json_array_size(log); i++) {

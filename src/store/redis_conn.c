@@ -231,6 +231,8 @@ redis_conn_t *redis_conn_create(uv_loop_t *loop, const redis_url_t *url, const c
 
 int redis_conn_is_ready(const redis_conn_t *c) { return c->ready; }
 
+int redis_conn_pending(const redis_conn_t *c) { return (int)c->pending; }
+
 int redis_conn_command(redis_conn_t *c, redis_reply_fn fn, void *privdata, int argc, const char **argv,
                        const size_t *argvlen)
 {

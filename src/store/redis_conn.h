@@ -32,6 +32,8 @@ typedef void (*redis_reply_fn)(redis_conn_t *conn, redisReply *reply, void *priv
 redis_conn_t *redis_conn_create(uv_loop_t *loop, const redis_url_t *url, const char *name,
                                 const redis_conn_callbacks_t *cbs);
 int redis_conn_is_ready(const redis_conn_t *conn);
+/** Commands sent and not yet answered. */
+int redis_conn_pending(const redis_conn_t *conn);
 
 /**
  * Sends a command. Returns 0 (then `fn` fires exactly once, with NULL if the connection is lost), or -1 when the

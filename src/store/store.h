@@ -73,6 +73,8 @@ typedef struct store_ops {
     void (*find_orphan)(store_t *store, const char *candidate, store_orphan_cb cb, void *data);
     /** 1 while the store works as configured, 0 when degraded. */
     int (*healthy)(const store_t *store);
+    /** 1 while writes are on their way (a shutdown waits for them, within its deadline). */
+    int (*busy)(const store_t *store);
     /** Commands that failed or got no answer, since start. */
     uint64_t (*error_count)(const store_t *store);
     /** The last event seq the store has handed out (to continue numbering locally during an outage). */

@@ -85,6 +85,12 @@ static int mem_healthy(const store_t *store)
     return 1;
 }
 
+static int mem_busy(const store_t *store)
+{
+    (void)store;
+    return 0;
+}
+
 static uint64_t mem_error_count(const store_t *store)
 {
     (void)store;
@@ -115,6 +121,7 @@ static const store_ops_t memory_ops = {
     .load_report = mem_load_report,
     .find_orphan = mem_find_orphan,
     .healthy = mem_healthy,
+    .busy = mem_busy,
     .error_count = mem_error_count,
     .last_seq = mem_last_seq,
     .destroy = mem_destroy,

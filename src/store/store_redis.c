@@ -237,6 +237,20 @@ static void redis_save_finished(store_t *store, const run_t *run, const char *re
 
 /* ---- the lock ------------------------------------------------------------------------------------------------- */
 
+/* The keys and arguments every lock script of a run takes. */
+typedef struct lock_args {
+    char lock[128], active[128], run[128], token[160], lease[24];
+} lock_args_t;
+
+static void lock_args(const store_redis_t *r, const char *run_id, lock_args_t *a)
+{
+    key(r, a->lock, sizeof(a->lock), "lock", NULL);
+    key(r, a->active, sizeof(a->active), "active", NULL);
+    key(r, a->run, sizeof(a->run), "run:", run_id);
+    token_for(r, run_id, a->token, sizeof(a->token));
+    snprintf(a->lease, sizeof(a->lease), "%lld", r->lease_ms);
+}
+
 static void on_acquire_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
 {
     (void)conn;
@@ -255,14 +269,10 @@ static void on_acquire_reply(redis_conn_t *conn, redisReply *reply, void *privda
 static void redis_acquire(store_t *store, const run_t *run, store_acquire_cb cb, void *data)
 {
     store_redis_t *r = (store_redis_t *)store;
-    char lock[128], active[128], run_key[128], token[160], lease[24];
-    key(r, lock, sizeof(lock), "lock", NULL);
-    key(r, active, sizeof(active), "active", NULL);
-    key(r, run_key, sizeof(run_key), "run:", run->id);
-    token_for(r, run->id, token, sizeof(token));
-    snprintf(lease, sizeof(lease), "%lld", r->lease_ms);
+    lock_args_t a;
+    lock_args(r, run->id, &a);
     char *record = run_record_dumps(run, r->replica);
-    const char *keys[] = {lock, active, run_key}, *args[] = {token, lease, run->id, record, r->prefix};
+    const char *keys[] = {a.lock, a.active, a.run}, *args[] = {a.token, a.lease, run->id, record, r->prefix};
     op_t *op = op_new(r, data);
     op->cb.acquire = cb;
     int rc = eval(r, SCRIPT_ACQUIRE, 3, keys, 5, args, on_acquire_reply, op);
@@ -289,13 +299,9 @@ static void on_renew_reply(redis_conn_t *conn, redisReply *reply, void *privdata
 static void redis_renew(store_t *store, const run_t *run, store_renew_cb cb, void *data)
 {
     store_redis_t *r = (store_redis_t *)store;
-    char lock[128], active[128], run_key[128], token[160], lease[24];
-    key(r, lock, sizeof(lock), "lock", NULL);
-    key(r, active, sizeof(active), "active", NULL);
-    key(r, run_key, sizeof(run_key), "run:", run->id);
-    token_for(r, run->id, token, sizeof(token));
-    snprintf(lease, sizeof(lease), "%lld", r->lease_ms);
-    const char *keys[] = {lock, active, run_key}, *args[] = {token, lease, run->id};
+    lock_args_t a;
+    lock_args(r, run->id, &a);
+    const char *keys[] = {a.lock, a.active, a.run}, *args[] = {a.token, a.lease, run->id};
     op_t *op = op_new(r, data);
     op->cb.renew = cb;
     if (eval(r, SCRIPT_RENEW, 3, keys, 3, args, on_renew_reply, op) != 0) {
@@ -323,12 +329,9 @@ static void on_orphan_reply(redis_conn_t *conn, redisReply *reply, void *privdat
 static void redis_find_orphan(store_t *store, const char *candidate, store_orphan_cb cb, void *data)
 {
     store_redis_t *r = (store_redis_t *)store;
-    char active[128], lock[128], lease[24], token[160];
-    key(r, active, sizeof(active), "active", NULL);
-    key(r, lock, sizeof(lock), "lock", NULL);
-    snprintf(lease, sizeof(lease), "%lld", r->lease_ms);
-    token_for(r, candidate ? candidate : "none", token, sizeof(token));
-    const char *keys[] = {active, lock}, *args[] = {candidate ? candidate : "", token, lease, r->prefix};
+    lock_args_t a;
+    lock_args(r, candidate ? candidate : "none", &a);
+    const char *keys[] = {a.active, a.lock}, *args[] = {candidate ? candidate : "", a.token, a.lease, r->prefix};
     op_t *op = op_new(r, data);
     op->cb.orphan = cb;
     if (eval(r, SCRIPT_FIND_ORPHAN, 2, keys, 4, args, on_orphan_reply, op) != 0) {
@@ -602,6 +605,14 @@ static int redis_healthy(const store_t *store)
     return redis_conn_is_ready(r->cmd) && r->subscribed;
 }
 
+static int redis_busy(const store_t *store)
+{
+    const store_redis_t *r = (const store_redis_t *)store;
+    if (!redis_conn_is_ready(r->cmd))
+        return 0; /* nothing will get through now: do not wait for it */
+    return redis_conn_pending(r->cmd) > 0 || r->finished != NULL || r->dirty_record != NULL;
+}
+
 static uint64_t redis_error_count(const store_t *store)
 {
     (void)store;
@@ -641,6 +652,7 @@ static const store_ops_t redis_ops = {
     .load_report = redis_load_report,
     .find_orphan = redis_find_orphan,
     .healthy = redis_healthy,
+    .busy = redis_busy,
     .error_count = redis_error_count,
     .last_seq = redis_last_seq,
     .destroy = redis_destroy,

@@ -204,3 +204,15 @@ def test_redis_password_and_db_from_the_url(start_service, redis_server):
     authed = redis.Redis(port=redis_server.port, password="s3cr3t", db=3, decode_responses=True)
     assert authed.lrange("t9:history", 0, -1) == [run["run_id"]]
     assert redis.Redis(port=redis_server.port, password="s3cr3t", db=0).keys("t9:*") == []
+
+
+def test_sigterm_of_the_owner_records_the_cancelled_run(start_service, redis_server):
+    env = replica_env(redis_server, "t10:", GENERATE_SECONDS=60)
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    run = a.run(batch_count=2)
+    assert wait_until(lambda: len(processes_mentioning(str(a.data_dir))) == 2)
+    assert a.stop() == 0
+    detail = b.get(f"/api/v1/demo/runs/{run['run_id']}").json()
+    assert detail["status"] == "cancelled" and "shutting down" in detail["message"]
+    assert b.get("/api/v1/demo/status").json()["active"] is False
+    assert b.run(batch_count=1)["attached"] is False  # the lock was released, not left to expire
