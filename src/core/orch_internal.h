@@ -51,6 +51,8 @@ orch_waiter_t *orch_call_done(orch_call_t *call);
 void orch_waiter_link(orch_waiter_t **list, orch_waiter_t *w);
 json_t *orch_status_json(orch_t *orch, const run_t *run, int connected_clients);
 json_t *orch_run_answer(const run_t *run, int attached);
+/** When the run should end, from the configured task durations and how long its running tasks have run. */
+json_t *orch_estimated_completion(orch_t *orch, const run_t *run);
 
 /* orchestrator.c */
 void orch_emit(orch_t *orch, const run_t *run, event_type_t type, json_t *data);

@@ -78,8 +78,9 @@ json_t *orch_run_answer(const run_t *run, int attached)
                      attached, "job_name", run->job_name, "websocket_url", STREAM_PATH);
 }
 
-static json_t *estimated_completion(orch_t *orch, const run_t *run, int64_t now)
+json_t *orch_estimated_completion(orch_t *orch, const run_t *run)
 {
+    int64_t now = clock_now_ms();
     if (!run_is_active(run))
         return json_null();
     double elapsed[WF_MAX_TASKS];
@@ -108,9 +109,9 @@ static json_t *log_preview(const run_t *run)
 
 json_t *orch_status_json(orch_t *orch, const run_t *run, int connected_clients)
 {
-    int64_t now = clock_now_ms();
-    json_t *o = json_pack("{s:b,s:s,s:i}", "active", run_is_active(run), "websocket_url", STREAM_PATH,
-                          "connected_clients", connected_clients);
+    /* seq: the last broadcast this replica has seen, so a client can order this answer against the stream */
+    json_t *o = json_pack("{s:b,s:s,s:i,s:I}", "active", run_is_active(run), "websocket_url", STREAM_PATH,
+                          "connected_clients", connected_clients, "seq", (json_int_t)orch->events->seq);
     if (run == NULL) {
         json_object_set_new(o, "run", json_null());
         json_object_set_new(o, "progress_percent", json_null());
@@ -131,7 +132,7 @@ json_t *orch_status_json(orch_t *orch, const run_t *run, int connected_clients)
     json_object_set_new(o, "last_update", run_time_json(run->updated_ms));
     json_object_set_new(o, "batches_generated", json_integer(p.batches_generated));
     json_object_set_new(o, "batches_analyzed", json_integer(p.batches_analyzed));
-    json_object_set_new(o, "estimated_completion", estimated_completion(orch, run, now));
+    json_object_set_new(o, "estimated_completion", orch_estimated_completion(orch, run));
     json_object_set_new(o, "parallel_workers_active", json_integer(p.running));
     json_object_set_new(o, "demo_metrics", run_metrics_json(run));
     json_object_set_new(o, "progress", run_progress_json(run));

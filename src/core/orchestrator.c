@@ -26,7 +26,8 @@ static void set_status(orch_t *orch, run_status_t status)
     run_t *run = orch->active;
     log_info("orch", "run %s: %s -> %s", run->id, run_status_name(run->status), run_status_name(status));
     run->status = status;
-    json_t *data = json_pack("{s:s,s:s}", "status", run_status_name(status), "job_name", run->job_name);
+    json_t *data = json_pack("{s:s,s:s,s:o}", "status", run_status_name(status), "job_name", run->job_name, "run",
+                             run_info_json(run));
     if (run->message)
         json_object_set_new(data, "message", json_string(run->message));
     orch_emit(orch, run, EVENT_STATUS, data);
@@ -41,6 +42,7 @@ static void emit_progress(orch_t *orch, int task)
                         json_pack("{s:s,s:i,s:s}", "name", wf_stage_name(wf_task_stage(run->batch_count, task)),
                                   "batch", wf_task_batch(run->batch_count, task), "state",
                                   wf_task_state_name(run->tasks[task])));
+    json_object_set_new(data, "estimated_completion", orch_estimated_completion(orch, run));
     orch_emit(orch, run, EVENT_PROGRESS, data);
     orch->store->ops->save_active(orch->store, run);
 }
@@ -53,9 +55,11 @@ static void emit_error(orch_t *orch, const char *stage, const char *message)
 
 static void emit_complete(orch_t *orch, const run_t *run)
 {
+    /* with the final state of every task: those that never ran end cancelled without a progress message */
     orch_emit(orch, run, EVENT_COMPLETE,
-              json_pack("{s:s,s:o,s:f,s:o}", "status", run_status_name(run->status), "run", run_info_json(run),
-                        "duration_seconds", run_duration_seconds(run, 0), "demo_metrics", run_metrics_json(run)));
+              json_pack("{s:s,s:o,s:f,s:o,s:o}", "status", run_status_name(run->status), "run", run_info_json(run),
+                        "duration_seconds", run_duration_seconds(run, 0), "demo_metrics", run_metrics_json(run),
+                        "tasks", run_tasks_json(run)));
 }
 
 static void on_logs_flushed(void *ctx, json_t *lines)
@@ -206,7 +210,8 @@ void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
         run_set_message(orphan, msg);
         orch_emit(orch, orphan, EVENT_ERROR, json_pack("{s:s,s:s}", "stage", "orchestrator", "message", msg));
         orch_emit(orch, orphan, EVENT_STATUS,
-                  json_pack("{s:s,s:s,s:s}", "status", "failed", "job_name", orphan->job_name, "message", msg));
+                  json_pack("{s:s,s:s,s:o,s:s}", "status", "failed", "job_name", orphan->job_name, "run",
+                            run_info_json(orphan), "message", msg));
         emit_complete(orch, orphan);
     }
     orch->store->ops->save_finished(orch->store, orphan, NULL, ours);

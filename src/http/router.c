@@ -160,6 +160,9 @@ void router_dispatch(http_server_t *srv, h2o_req_t *req)
     const char *label = "unmatched";
     int is_options = method_is(req, "OPTIONS"), is_head = method_is(req, "HEAD");
     int is_api = path.len >= 5 && memcmp(path.base, "/api/", 5) == 0;
+    /* the stream's handshake is not limited (a browser could not read a 429 there; MAX_WEBSOCKET_CONNECTIONS
+     * caps connections) */
+    int limited = is_api && !is_options && !h2o_memis(path.base, path.len, H2O_STRLIT("/api/v1/pipeline/stream"));
 
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         h2o_iovec_t s = {NULL, 0};
@@ -179,7 +182,7 @@ void router_dispatch(http_server_t *srv, h2o_req_t *req)
     }
     http_set_route_label(req, label);
     add_cors_headers(srv, req);
-    if (is_api && !is_options && rate_limited(srv, req))
+    if (limited && rate_limited(srv, req))
         return;
     if (nmethods == 0) {
         reply_detail(req, 404, "Not Found");

@@ -114,8 +114,7 @@ int task_analyze_main(int argc, char **argv)
         return rc;
 
     const char *in = opts[OPT_IN].value;
-    const char *slash = strrchr(in, '/');
-    const char *base = slash ? slash + 1 : in;
+    const char *base = task_file_name(in);
     size_t stem = strlen(base);
     if (stem > 4 && strcmp(base + stem - 4, ".csv") == 0)
         stem -= 4;
@@ -197,7 +196,7 @@ int task_analyze_main(int argc, char **argv)
     if (task_file_write_json(out, stats, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0)
         goto out;
     task_log("Analyzed %s: %" PRId64 " lines, sum %" PRId64 ", average %.2f, written to %s", label, lines, sum,
-             average, out);
+             average, task_file_name(out));
     rc = TASK_EXIT_OK;
 out:
     if (fp)

@@ -19,6 +19,12 @@ void task_set_command(const char *name)
     task_command = name;
 }
 
+const char *task_file_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 void task_log(const char *fmt, ...)
 {
     char ts[CLOCK_RFC3339_LEN + 1];

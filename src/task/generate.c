@@ -78,6 +78,6 @@ int task_generate_main(int argc, char **argv)
     }
     if (task_file_commit(&f) != 0)
         return TASK_EXIT_FAIL;
-    task_log("Batch %" PRId64 ": %" PRId64 " rows written to %s", batch, rows, out);
+    task_log("Batch %" PRId64 ": %" PRId64 " rows written to %s", batch, rows, task_file_name(out));
     return TASK_EXIT_OK;
 }

@@ -140,7 +140,7 @@ int task_report_main(int argc, char **argv)
     if (task_file_write_json(out, report, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0)
         goto out;
     task_log("Report: %d batches, %" PRId64 " records, total sum %" PRId64 ", average %.2f, written to %s", npos,
-             total_records, total_sum, average, out);
+             total_records, total_sum, average, task_file_name(out));
     rc = TASK_EXIT_OK;
 out:
     json_decref(batches);

@@ -29,6 +29,9 @@ void task_set_command(const char *name);
 /** Writes one log line to stdout, prefixed by an RFC 3339 UTC timestamp, and flushes it. */
 void task_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/** The last part of a path: what log lines name (they reach every browser; folders of the server do not). */
+const char *task_file_name(const char *path);
+
 /** Writes "pipeline-task: <command>: <message>" to stderr (no timestamp: errors are not log lines). */
 void task_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -53,6 +53,9 @@ def test_full_run_results_match_the_csv_files(service):
     assert status["batches_generated"] == 4 and status["batches_analyzed"] == 4
     assert status["demo_metrics"] == m
     assert 0 < len(status["log_preview"]) <= 10 and all(isinstance(x, str) for x in status["log_preview"])
+    # log lines reach every browser: they name files, never the server's folders
+    assert not any(str(service.data_dir) in line for line in status["log_preview"])
+    assert any("report.json" in line for line in status["log_preview"])
     # the run's scratch folder is gone, the results stay
     assert not (service.data_dir / "work" / run["run_id"]).exists()
 
