@@ -313,3 +313,35 @@ def test_shutdown_closes_clients_with_1001(start_service):
     texts, code = c.messages_until_close()
     assert code == 1001
     c.close()
+
+
+def test_stream_handshake_is_not_rate_limited(start_service):
+    svc = start_service({"RATE_LIMIT_PER_MINUTE": "2"})
+    while svc.get("/api/v1/demo/status").status_code != 429:
+        pass
+    for _ in range(3):
+        c = RawClient(svc.port)
+        assert c.status == 101
+        op, snapshot = c.frame()
+        assert op == 0x1 and json.loads(snapshot)["type"] == "status"
+        c.close()
+
+
+def test_lifecycle_messages_carry_the_run_and_complete_every_task(start_service, tmp_path):
+    wrapper = write_wrapper(tmp_path / "fail.sh",
+                            'if [ "$1 $2" = "generate --batch=1" ]; then exit 9; fi\n'
+                            f'exec "{TASK_BIN}" "$@"\n')
+    svc = start_service({"TASK_PROGRAM": wrapper, "GENERATE_SECONDS": "0.5"})
+    post_run_soon(svc, {"batch_count": 2, "triggered_by": "lifecycle"})
+    messages = asyncio.run(collect(ws_url(svc)))
+    starting = next(m for m in messages[1:] if m["type"] == "status")
+    assert starting["data"]["status"] == "starting"
+    assert starting["data"]["run"]["batch_count"] == 2 and starting["data"]["run"]["triggered_by"] == "lifecycle"
+    progress = [m["data"] for m in messages if m["type"] == "progress"]
+    assert all("estimated_completion" in p for p in progress)
+    complete = messages[-1]["data"]
+    states = {(t["name"], t["batch"]): t["state"] for t in complete["tasks"]}
+    assert states[("GENERATE", 1)] == "failed"
+    assert states[("REPORT", 0)] == "cancelled" and states[("ANALYZE", 1)] == "cancelled"
+    status = svc.get("/api/v1/demo/status").json()
+    assert status["seq"] == messages[-1]["seq"]
