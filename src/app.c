@@ -114,8 +114,7 @@ static store_t *open_store(app_t *app)
     char err[256];
     if (redis_url_parse(cfg->redis_url, &url, err, sizeof(err)) != 0 ||
         store_redis_probe(&url, APP_REDIS_PROBE_MS, err, sizeof(err)) != 0) {
-        log_warn("app", "Redis at %s:%d is unreachable (%s): starting with the memory store", url.host, url.port,
-                 err);
+        log_warn("app", "Redis at %s:%d is unreachable (%s): starting with the memory store", url.host, url.port, err);
         return store_memory_create();
     }
     store_t *store = store_redis_create(app->loop, cfg, &url, app->replica);
@@ -155,8 +154,13 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     app->hub = ws_hub_create(loop, cfg, &app->events, app->orch);
     bench_source_init(&app->bench, loop, &app->events);
     metrics_init(&app->metrics, &app->events);
-    http_deps_t deps = {.cfg = cfg, .orch = app->orch, .store = app->store, .exec = app->exec, .hub = app->hub,
-                        .bench = cfg->bench_events ? &app->bench : NULL, .metrics = &app->metrics};
+    http_deps_t deps = {.cfg = cfg,
+                        .orch = app->orch,
+                        .store = app->store,
+                        .exec = app->exec,
+                        .hub = app->hub,
+                        .bench = cfg->bench_events ? &app->bench : NULL,
+                        .metrics = &app->metrics};
     app->http = http_server_start(loop, &deps, err, errlen);
     if (app->http == NULL) {
         metrics_dispose(&app->metrics, &app->events);
@@ -174,8 +178,8 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     app->sigterm.data = app->sigint.data = app->deadline.data = app->drain.data = app;
     uv_signal_start(&app->sigterm, on_signal, SIGTERM);
     uv_signal_start(&app->sigint, on_signal, SIGINT);
-    log_info("app", "listening on %s:%d (executor %s, store %s, data %s)", cfg->host, cfg->port,
-             app->exec->ops->name, app->store->ops->name, cfg->data_dir);
+    log_info("app", "listening on %s:%d (executor %s, store %s, data %s)", cfg->host, cfg->port, app->exec->ops->name,
+             app->store->ops->name, cfg->data_dir);
     return 0;
 }
 

@@ -15,8 +15,8 @@
 #include "store/store.h"
 
 #define APP_SHUTDOWN_DEADLINE_MS 9000 /* SIGTERM to exit, whatever happens */
-#define APP_DRAIN_MS 1500             /* how long open connections get to finish after the run has ended */
-#define APP_REDIS_PROBE_MS 2000       /* Redis must answer this fast at start-up, or the memory store is used */
+#define APP_DRAIN_MS             1500 /* how long open connections get to finish after the run has ended */
+#define APP_REDIS_PROBE_MS       2000 /* Redis must answer this fast at start-up, or the memory store is used */
 
 typedef struct app {
     uv_loop_t *loop;

@@ -97,9 +97,8 @@ int config_parse_memory_gi(const char *s, double *gi)
     static const struct {
         const char *suffix;
         double bytes;
-    } units[] = {{"", 1},       {"k", 1e3},         {"K", 1e3},         {"M", 1e6},         {"G", 1e9},
-                 {"T", 1e12},  {"Ki", 1024.0},     {"Mi", 1048576.0},  {"Gi", 1073741824.0},
-                 {"Ti", 1099511627776.0}};
+    } units[] = {{"", 1},     {"k", 1e3},     {"K", 1e3},        {"M", 1e6},           {"G", 1e9},
+                 {"T", 1e12}, {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
     double v;
     const char *suf;
     if (parse_quantity(s, &v, &suf) != 0)
@@ -161,8 +160,8 @@ static int apply_spec(config_t *cfg, const var_spec_t *v, const char *value, cha
     switch (v->type) {
     case VAR_INT:
         if (parse_int(value, &iv) != 0 || iv < v->min || iv > v->max) {
-            snprintf(err, errlen, "%s=\"%s\" is invalid: expected an integer from %lld to %lld", v->name, value,
-                     v->min, v->max);
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected an integer from %lld to %lld", v->name, value, v->min,
+                     v->max);
             return -1;
         }
         *(int *)(base + v->offset) = (int)iv;
@@ -184,8 +183,7 @@ static int apply_spec(config_t *cfg, const var_spec_t *v, const char *value, cha
         return 0;
     case VAR_CPU:
     case VAR_MEMORY:
-        if ((v->type == VAR_CPU ? config_parse_cpu(value, &dv) : config_parse_memory_gi(value, &dv)) != 0 ||
-            dv <= 0) {
+        if ((v->type == VAR_CPU ? config_parse_cpu(value, &dv) : config_parse_memory_gi(value, &dv)) != 0 || dv <= 0) {
             snprintf(err, errlen, "%s=\"%s\" is invalid: expected a positive Kubernetes %s quantity such as %s",
                      v->name, value, v->type == VAR_CPU ? "CPU" : "memory",
                      v->type == VAR_CPU ? "\"2\" or \"500m\"" : "\"4Gi\" or \"512Mi\"");
@@ -217,9 +215,8 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
         snprintf(err, errlen, "DATA_DIR is invalid: it must not be empty");
         return -1;
     }
-    if (cfg->task_program[0] == '\0' &&
-        snprintf(cfg->task_program, sizeof(cfg->task_program), "%s/pipeline-task", self_dir) >=
-            (int)sizeof(cfg->task_program)) {
+    if (cfg->task_program[0] == '\0' && snprintf(cfg->task_program, sizeof(cfg->task_program), "%s/pipeline-task",
+                                                 self_dir) >= (int)sizeof(cfg->task_program)) {
         snprintf(err, errlen, "TASK_PROGRAM is invalid: the default path is too long");
         return -1;
     }
@@ -245,23 +242,12 @@ void config_print_variables(FILE *out)
         const var_spec_t *v = &specs[i];
         char allowed[96];
         switch (v->type) {
-        case VAR_INT:
-            snprintf(allowed, sizeof(allowed), "integer %lld..%lld", v->min, v->max);
-            break;
-        case VAR_SECONDS:
-            snprintf(allowed, sizeof(allowed), "seconds %lld..%lld", v->min, v->max);
-            break;
-        case VAR_CHOICE:
-            snprintf(allowed, sizeof(allowed), "%s", v->choices);
-            break;
-        case VAR_CPU:
-            snprintf(allowed, sizeof(allowed), "CPU quantity");
-            break;
-        case VAR_MEMORY:
-            snprintf(allowed, sizeof(allowed), "memory quantity");
-            break;
-        default:
-            snprintf(allowed, sizeof(allowed), "text");
+        case VAR_INT: snprintf(allowed, sizeof(allowed), "integer %lld..%lld", v->min, v->max); break;
+        case VAR_SECONDS: snprintf(allowed, sizeof(allowed), "seconds %lld..%lld", v->min, v->max); break;
+        case VAR_CHOICE: snprintf(allowed, sizeof(allowed), "%s", v->choices); break;
+        case VAR_CPU: snprintf(allowed, sizeof(allowed), "CPU quantity"); break;
+        case VAR_MEMORY: snprintf(allowed, sizeof(allowed), "memory quantity"); break;
+        default: snprintf(allowed, sizeof(allowed), "text");
         }
         fprintf(out, "  %-26s default \"%s\"  (%s)\n", v->name, v->defval, allowed);
     }
@@ -348,8 +334,8 @@ static int dotenv_read(dotenv_t *env, const char *path, char *err, size_t errlen
         char *eq = strchr(s, '=');
         char *value = eq ? dotenv_value(trim(eq + 1)) : NULL;
         if (eq == NULL || eq == s || value == NULL || env->count == DOTENV_MAX_VARS) {
-            snprintf(err, errlen, "%s line %d is invalid: expected NAME=value (at most %d variables)", path,
-                     lineno, DOTENV_MAX_VARS);
+            snprintf(err, errlen, "%s line %d is invalid: expected NAME=value (at most %d variables)", path, lineno,
+                     DOTENV_MAX_VARS);
             rc = -1;
             break;
         }

@@ -21,22 +21,22 @@ typedef struct config {
     int rows_per_batch;
     int local_parallelism;
     char task_program[1024];
-    char task_launcher[1024];  /* pipeline-task beside the service binary (not configurable) */
+    char task_launcher[1024]; /* pipeline-task beside the service binary (not configurable) */
     double cancel_grace_seconds;
     int run_history_limit;
     int run_ttl_minutes;
     int rate_limit_per_minute; /* 0: no limit */
     char allowed_origins[1024];
-    char api_token[256];       /* empty: no auth */
+    char api_token[256]; /* empty: no auth */
     int log_json;
-    int log_level;             /* a log_level_t */
+    int log_level; /* a log_level_t */
     int max_websocket_connections;
-    int ws_send_queue_bytes;     /* per-client bound before a slow client is dropped */
+    int ws_send_queue_bytes; /* per-client bound before a slow client is dropped */
     double ws_keepalive_seconds;
-    int bench_events;            /* POST /bench/burst (bench/ only) */
-    char redis_url[512];       /* empty: memory store */
+    int bench_events;    /* POST /bench/burst (bench/ only) */
+    char redis_url[512]; /* empty: memory store */
     char redis_prefix[64];
-    double lock_lease_seconds;   /* the run lock's lease in Redis; a dead owner blocks new runs this long at most */
+    double lock_lease_seconds; /* the run lock's lease in Redis; a dead owner blocks new runs this long at most */
     /* Resource model used by the preview (Kubernetes quantities, parsed). */
     double worker_cpu, worker_memory_gi, controller_cpu, controller_memory_gi, quota_cpu, quota_memory_gi;
     char worker_cpu_str[32], worker_memory_str[32], controller_cpu_str[32], controller_memory_str[32];

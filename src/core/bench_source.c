@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#define BENCH_MAX_COUNT 10000000
-#define BENCH_MAX_SIZE 65536
+#define BENCH_MAX_COUNT    10000000
+#define BENCH_MAX_SIZE     65536
 #define BENCH_MAX_PER_TICK 4096
 
 static int64_t now_us(void)
@@ -19,8 +19,8 @@ static void on_idle(uv_idle_t *idle)
 {
     bench_source_t *b = idle->data;
     for (int i = 0; i < b->per_tick && b->next < b->count; i++, b->next++) {
-        json_t *line = json_pack("{s:s,s:n,s:s,s:s}", "message", b->padding, "timestamp", "source", "bench", "stream",
-                                 "stdout");
+        json_t *line =
+            json_pack("{s:s,s:n,s:s,s:s}", "message", b->padding, "timestamp", "source", "bench", "stream", "stdout");
         json_t *data = json_pack("{s:[o],s:{s:I,s:I,s:I}}", "lines", line, "bench", "i", (json_int_t)b->next, "n",
                                  (json_int_t)b->count, "t_us", (json_int_t)now_us());
         events_emit(b->events, EVENT_LOG, NULL, data);

@@ -14,7 +14,7 @@
 typedef struct bench_source {
     uv_idle_t idle;
     events_t *events;
-    char *padding;      /* `size` bytes of text */
+    char *padding; /* `size` bytes of text */
     uint64_t next, count;
     int per_tick;
 } bench_source_t;

@@ -8,7 +8,10 @@
 
 static const char *const type_names[EVENT_TYPE_COUNT] = {"status", "progress", "log", "complete", "error"};
 
-void events_init(events_t *ev) { memset(ev, 0, sizeof(*ev)); }
+void events_init(events_t *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+}
 
 int events_subscribe(events_t *ev, events_handler_fn fn, void *ctx)
 {
@@ -60,7 +63,10 @@ void events_set_publisher(events_t *ev, events_publish_fn fn, void *ctx)
     ev->publish_ctx = ctx;
 }
 
-const char *event_type_name(event_type_t type) { return type < EVENT_TYPE_COUNT ? type_names[type] : "unknown"; }
+const char *event_type_name(event_type_t type)
+{
+    return type < EVENT_TYPE_COUNT ? type_names[type] : "unknown";
+}
 
 char *event_to_json(const event_t *ev, size_t *len)
 {

@@ -15,8 +15,8 @@ typedef struct event {
     char run_id[16]; /* a run id, or "none" */
     uint64_t seq;    /* one more than the previous event */
     int64_t ts_ms;
-    int local;       /* emitted by this process (with a shared store, others' events arrive too) */
-    json_t *data;    /* borrowed: a subscriber that keeps it takes a reference */
+    int local;    /* emitted by this process (with a shared store, others' events arrive too) */
+    json_t *data; /* borrowed: a subscriber that keeps it takes a reference */
 } event_t;
 
 typedef void (*events_handler_fn)(void *ctx, const event_t *ev);

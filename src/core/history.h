@@ -22,6 +22,9 @@ void history_add(history_t *h, run_t *run);
 void history_expire(history_t *h, int64_t now_ms);
 
 run_t *history_find(const history_t *h, const char *run_id);
-static inline run_t *history_newest(const history_t *h) { return h->count ? h->items[0] : NULL; }
+static inline run_t *history_newest(const history_t *h)
+{
+    return h->count ? h->items[0] : NULL;
+}
 
 #endif

@@ -11,10 +11,10 @@
 #include <jansson.h>
 #include <uv.h>
 
-#define LOG_BATCH_LINES 50
-#define LOG_BATCH_MESSAGE_BYTES (32 * 1024) /* a message stops growing past this (a longer line goes alone) */
-#define LOG_BATCH_INTERVAL_MS 750
-#define LOG_BATCH_WINDOW_BYTES (128 * 1024)     /* sent per interval */
+#define LOG_BATCH_LINES             50
+#define LOG_BATCH_MESSAGE_BYTES     (32 * 1024) /* a message stops growing past this (a longer line goes alone) */
+#define LOG_BATCH_INTERVAL_MS       750
+#define LOG_BATCH_WINDOW_BYTES      (128 * 1024) /* sent per interval */
 #define LOG_BATCH_MAX_PENDING_BYTES (256 * 1024) /* waiting their turn */
 
 typedef void (*log_batch_flush_fn)(void *ctx, json_t *lines); /* steals `lines`, a non-empty array */

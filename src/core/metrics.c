@@ -29,7 +29,10 @@ void metrics_init(metrics_t *m, events_t *events)
     events_subscribe(events, on_event, m);
 }
 
-void metrics_dispose(metrics_t *m, events_t *events) { events_unsubscribe(events, on_event, m); }
+void metrics_dispose(metrics_t *m, events_t *events)
+{
+    events_unsubscribe(events, on_event, m);
+}
 
 void metrics_http(metrics_t *m, const char *route, const char *method, int status, double seconds)
 {

@@ -12,7 +12,7 @@
 #include "core/run.h"
 
 #define METRICS_MAX_SERIES 64
-#define METRICS_BUCKETS 12
+#define METRICS_BUCKETS    12
 
 typedef struct metrics_http_series {
     const char *route; /* a route pattern (static string) */

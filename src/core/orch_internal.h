@@ -16,7 +16,7 @@ struct orch {
     executor_t *exec;
     exec_listener_t listener;
     char replica[64];
-    history_t history;             /* runs finished here (memory store: the history) */
+    history_t history; /* runs finished here (memory store: the history) */
     log_batch_t logs;
     run_t *active;                 /* owned while queued, starting or running; then it moves to history */
     int cancel_requested, failed;  /* of the active run */
@@ -25,10 +25,10 @@ struct orch {
     orch_waiter_t *run_waiters;    /* requests waiting for the queued run's lock */
     orch_waiter_t *cancel_waiters; /* cancels waiting for a run to end (here or on its owner) */
     char results_dir[1100], work_dir[1100];
-    uv_timer_t lease_timer;        /* shared store: renews the lease of the active run */
-    uv_timer_t orphan_timer;       /* shared store: looks for runs whose replica died */
-    uv_timer_t save_timer;         /* shared store: writes the log tail a little later */
-    uv_timer_t cancel_timer;       /* gives up waiting for a remote cancel */
+    uv_timer_t lease_timer;  /* shared store: renews the lease of the active run */
+    uv_timer_t orphan_timer; /* shared store: looks for runs whose replica died */
+    uv_timer_t save_timer;   /* shared store: writes the log tail a little later */
+    uv_timer_t cancel_timer; /* gives up waiting for a remote cancel */
     char orphan_candidate[RUN_ID_LEN + 1];
     int shutting_down;
     void (*shutdown_cb)(void *);

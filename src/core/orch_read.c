@@ -9,9 +9,9 @@
 #include "util/clock.h"
 #include "util/fs.h"
 
-#define LOG_PREVIEW_LINES 10
+#define LOG_PREVIEW_LINES           10
 #define LOCAL_TASK_OVERHEAD_SECONDS 0.05
-#define STREAM_PATH "/api/v1/pipeline/stream"
+#define STREAM_PATH                 "/api/v1/pipeline/stream"
 
 /* ---- waiters and calls ----------------------------------------------------------------------------------------- */
 
@@ -212,8 +212,8 @@ static json_t *summary_json(const run_t *const *runs, int count)
     json_t *avg = timed ? json_real(total_time / timed) : json_null();
     json_t *min = timed ? json_real(min_time) : json_null();
     json_t *max = timed ? json_real(max_time) : json_null();
-    return json_pack("{s:i,s:i,s:i,s:i,s:f,s:o,s:o,s:o,s:I,s:I,s:o}", "total_runs", count, "successful_runs",
-                     succeeded, "failed_runs", failed, "cancelled_runs", cancelled, "success_rate",
+    return json_pack("{s:i,s:i,s:i,s:i,s:f,s:o,s:o,s:o,s:I,s:I,s:o}", "total_runs", count, "successful_runs", succeeded,
+                     "failed_runs", failed, "cancelled_runs", cancelled, "success_rate",
                      count ? (double)(long)(succeeded * 10000.0 / count + 0.5) / 100.0 : 0.0,
                      "average_execution_time_seconds", avg, "min_execution_time_seconds", min,
                      "max_execution_time_seconds", max, "total_batches_processed", (json_int_t)batches,
@@ -279,7 +279,10 @@ void orch_history(orch_t *orch, int limit, orch_waiter_t *w, orch_reply_cb cb)
 
 /* ---- GET /runs/{id} -------------------------------------------------------------------------------------------- */
 
-static void not_found(orch_waiter_t *w) { w->reply(w, 404, json_pack("{s:s}", "detail", "Run not found")); }
+static void not_found(orch_waiter_t *w)
+{
+    w->reply(w, 404, json_pack("{s:s}", "detail", "Run not found"));
+}
 
 static void on_run_loaded(void *data, int ok, run_t **runs, int count)
 {

@@ -12,8 +12,14 @@
 
 #define REMOTE_CANCEL_EXTRA_MS 10000 /* beyond the cancel grace, how long to wait for the owner's answer */
 
-static int shared(const orch_t *orch) { return orch->store->ops->shared; }
-static uint64_t lease_ms(const orch_t *orch) { return (uint64_t)(orch->cfg->lock_lease_seconds * 1000); }
+static int shared(const orch_t *orch)
+{
+    return orch->store->ops->shared;
+}
+static uint64_t lease_ms(const orch_t *orch)
+{
+    return (uint64_t)(orch->cfg->lock_lease_seconds * 1000);
+}
 
 /* ---- the lease of the run owned here --------------------------------------------------------------------------- */
 
@@ -37,7 +43,10 @@ static void renew_now(orch_t *orch)
         orch->store->ops->renew(orch->store, orch->active, on_renewed, orch);
 }
 
-static void on_lease_tick(uv_timer_t *t) { renew_now(t->data); }
+static void on_lease_tick(uv_timer_t *t)
+{
+    renew_now(t->data);
+}
 
 void orch_shared_run_started(orch_t *orch)
 {
@@ -87,8 +96,8 @@ static void on_orphan_tick(uv_timer_t *t)
 {
     orch_t *orch = t->data;
     if (orch->store->ops->healthy(orch->store))
-        orch->store->ops->find_orphan(orch->store, orch->orphan_candidate[0] ? orch->orphan_candidate : NULL,
-                                      on_orphan, orch);
+        orch->store->ops->find_orphan(orch->store, orch->orphan_candidate[0] ? orch->orphan_candidate : NULL, on_orphan,
+                                      orch);
 }
 
 /* ---- cancels of runs owned elsewhere --------------------------------------------------------------------------- */
@@ -104,8 +113,9 @@ static void on_cancel_timeout(uv_timer_t *t)
         if (mine && strcmp(mine->id, w->run_id) == 0)
             orch_waiter_link(&keep, w);
         else
-            w->reply(w, 503, json_pack("{s:s}", "detail",
-                                       "The replica running the run did not confirm the cancel in time; retry"));
+            w->reply(
+                w, 503,
+                json_pack("{s:s}", "detail", "The replica running the run did not confirm the cancel in time; retry"));
     }
     while (keep) {
         orch_waiter_t *w = keep;
@@ -129,8 +139,9 @@ static void on_cancel_status(void *data, int ok, run_t *active, int leased, run_
     if (w && !ok) {
         w->reply(w, 503, json_pack("{s:s}", "detail", "The state store is unavailable; retry shortly"));
     } else if (w && active == NULL) {
-        w->reply(w, 200, json_pack("{s:n,s:s,s:b,s:s}", "run_id", "status", "unknown", "cancelled", 0, "detail",
-                                   "No active run"));
+        w->reply(
+            w, 200,
+            json_pack("{s:n,s:s,s:b,s:s}", "run_id", "status", "unknown", "cancelled", 0, "detail", "No active run"));
     } else if (w) {
         snprintf(w->run_id, sizeof(w->run_id), "%s", active->id);
         orch_waiter_link(&orch->cancel_waiters, w);
@@ -153,7 +164,10 @@ void orch_shared_cancel(orch_t *orch, orch_waiter_t *w)
 
 /* ---- what the store tells us ----------------------------------------------------------------------------------- */
 
-static void on_store_event(void *data, const event_t *ev) { events_dispatch(((orch_t *)data)->events, ev); }
+static void on_store_event(void *data, const event_t *ev)
+{
+    events_dispatch(((orch_t *)data)->events, ev);
+}
 
 static void on_store_cancel(void *data, const char *run_id)
 {
@@ -184,8 +198,8 @@ void orch_shared_init(orch_t *orch)
     }
     if (!shared(orch))
         return;
-    store_listener_t listener = {.data = orch, .on_event = on_store_event, .on_cancel = on_store_cancel,
-                                 .on_reconnect = on_store_reconnect};
+    store_listener_t listener = {
+        .data = orch, .on_event = on_store_event, .on_cancel = on_store_cancel, .on_reconnect = on_store_reconnect};
     orch->store->ops->set_listener(orch->store, &listener);
     uint64_t every = lease_ms(orch) / 2;
     uv_timer_start(&orch->orphan_timer, on_orphan_tick, every, every);

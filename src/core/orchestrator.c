@@ -74,8 +74,8 @@ static void on_logs_flushed(void *ctx, json_t *lines)
 /* A log line into the run's tail and the next log message. */
 static void add_log_line(orch_t *orch, const char *message, const char *source, int is_stderr, int64_t ts_ms)
 {
-    run_log_line_t line = {.message = (char *)message, .source = (char *)source, .is_stderr = is_stderr,
-                           .ts_ms = ts_ms};
+    run_log_line_t line = {
+        .message = (char *)message, .source = (char *)source, .is_stderr = is_stderr, .ts_ms = ts_ms};
     if (log_batch_add(&orch->logs, run_log_line_json(&line)) == 0) {
         run_log_append(orch->active, message, source, is_stderr, ts_ms);
         orch_shared_save_soon(orch);
@@ -116,8 +116,8 @@ static void fail_run_waiters(orch_t *orch, int status, const char *detail)
 
 static void answer_no_active_run(orch_waiter_t *w)
 {
-    w->reply(w, 200, json_pack("{s:n,s:s,s:b,s:s}", "run_id", "status", "unknown", "cancelled", 0, "detail",
-                               "No active run"));
+    w->reply(w, 200,
+             json_pack("{s:n,s:s,s:b,s:s}", "run_id", "status", "unknown", "cancelled", 0, "detail", "No active run"));
 }
 
 /* Answers the cancels waiting for `run_id`: the run ended with `status`, or (NULL) it never started. */
@@ -133,10 +133,11 @@ static void answer_cancels_for(orch_t *orch, const char *run_id, const char *sta
             answer_no_active_run(w);
         } else {
             int cancelled = strcmp(status, "cancelled") == 0;
-            w->reply(w, 200, json_pack("{s:s,s:s,s:b,s:s}", "run_id", run_id, "status", status, "cancelled",
-                                       cancelled, "detail",
-                                       cancelled ? "Run cancelled: every task was stopped"
-                                                 : "The run ended before it could be cancelled"));
+            w->reply(w, 200,
+                     json_pack("{s:s,s:s,s:b,s:s}", "run_id", run_id, "status", status, "cancelled", cancelled,
+                               "detail",
+                               cancelled ? "Run cancelled: every task was stopped"
+                                         : "The run ended before it could be cancelled"));
         }
     }
     while (keep) {
@@ -465,9 +466,15 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
     return orch;
 }
 
-const exec_listener_t *orch_exec_listener(orch_t *orch) { return &orch->listener; }
+const exec_listener_t *orch_exec_listener(orch_t *orch)
+{
+    return &orch->listener;
+}
 
-void orch_set_executor(orch_t *orch, executor_t *executor) { orch->exec = executor; }
+void orch_set_executor(orch_t *orch, executor_t *executor)
+{
+    orch->exec = executor;
+}
 
 const run_t *orch_active(orch_t *orch)
 {

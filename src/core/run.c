@@ -6,7 +6,7 @@
 
 #include "util/clock.h"
 
-static const char *const status_names[] = {"queued", "starting", "running", "succeeded",
+static const char *const status_names[] = {"queued", "starting",  "running", "succeeded",
                                            "failed", "cancelled", "unknown"};
 
 run_t *run_create(const run_params_t *params, const char *job_prefix)
@@ -52,7 +52,10 @@ int run_status_parse(const char *name)
     return -1;
 }
 
-int run_status_is_terminal(run_status_t status) { return status >= RUN_SUCCEEDED; }
+int run_status_is_terminal(run_status_t status)
+{
+    return status >= RUN_SUCCEEDED;
+}
 
 void run_set_message(run_t *run, const char *message)
 {
@@ -83,7 +86,10 @@ double run_duration_seconds(const run_t *run, int64_t now_ms)
     return end > run->started_ms ? (end - run->started_ms) / 1000.0 : 0.0;
 }
 
-void run_progress(const run_t *run, wf_progress_t *out) { wf_progress(run->batch_count, run->tasks, out); }
+void run_progress(const run_t *run, wf_progress_t *out)
+{
+    wf_progress(run->batch_count, run->tasks, out);
+}
 
 json_t *run_time_json(int64_t ms)
 {
@@ -94,7 +100,10 @@ json_t *run_time_json(int64_t ms)
     return json_string(buf);
 }
 
-static json_t *string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
 
 json_t *run_info_json(const run_t *run)
 {
@@ -117,11 +126,11 @@ json_t *run_metrics_json(const run_t *run)
 
 json_t *run_history_json(const run_t *run)
 {
-    return json_pack("{s:s,s:s,s:o,s:o,s:f,s:o,s:s,s:i,s:o}", "run_id", run->id, "status",
-                     run_status_name(run->status), "started_at", run_time_json(run->started_ms), "finished_at",
-                     run_time_json(run->finished_ms), "duration_seconds", run_duration_seconds(run, run->finished_ms),
-                     "triggered_by", string_or_null(run->triggered_by), "job_name", run->job_name, "batch_count",
-                     run->batch_count, "demo_metrics", run_metrics_json(run));
+    return json_pack("{s:s,s:s,s:o,s:o,s:f,s:o,s:s,s:i,s:o}", "run_id", run->id, "status", run_status_name(run->status),
+                     "started_at", run_time_json(run->started_ms), "finished_at", run_time_json(run->finished_ms),
+                     "duration_seconds", run_duration_seconds(run, run->finished_ms), "triggered_by",
+                     string_or_null(run->triggered_by), "job_name", run->job_name, "batch_count", run->batch_count,
+                     "demo_metrics", run_metrics_json(run));
 }
 
 static double percent_of(const run_t *run)
@@ -157,8 +166,8 @@ json_t *run_progress_json(const run_t *run)
 
 json_t *run_log_line_json(const run_log_line_t *line)
 {
-    return json_pack("{s:s,s:o,s:s,s:s}", "message", line->message, "timestamp", run_time_json(line->ts_ms),
-                     "source", line->source, "stream", line->is_stderr ? "stderr" : "stdout");
+    return json_pack("{s:s,s:o,s:s,s:s}", "message", line->message, "timestamp", run_time_json(line->ts_ms), "source",
+                     line->source, "stream", line->is_stderr ? "stderr" : "stdout");
 }
 
 json_t *run_tasks_json(const run_t *run)

@@ -73,7 +73,10 @@ const char *run_status_name(run_status_t status);
 /** The status named `name`, or -1. */
 int run_status_parse(const char *name);
 int run_status_is_terminal(run_status_t status);
-static inline int run_is_active(const run_t *run) { return run != NULL && !run_status_is_terminal(run->status); }
+static inline int run_is_active(const run_t *run)
+{
+    return run != NULL && !run_status_is_terminal(run->status);
+}
 
 /** Replaces the message (NULL clears it). */
 void run_set_message(run_t *run, const char *message);
@@ -86,12 +89,12 @@ void run_progress(const run_t *run, wf_progress_t *out);
 
 /* JSON shapes of API.md; each returns a new reference. */
 json_t *run_info_json(const run_t *run);
-json_t *run_metrics_json(const run_t *run);      /* json null unless has_metrics */
-json_t *run_history_json(const run_t *run);      /* a history entry */
+json_t *run_metrics_json(const run_t *run);                /* json null unless has_metrics */
+json_t *run_history_json(const run_t *run);                /* a history entry */
 json_t *run_detail_json(const run_t *run, int64_t now_ms); /* GET /runs/{id}: RunInfo + duration, progress, metrics */
-json_t *run_progress_json(const run_t *run);     /* the data of a progress message */
+json_t *run_progress_json(const run_t *run);               /* the data of a progress message */
 json_t *run_log_line_json(const run_log_line_t *line);
-json_t *run_tasks_json(const run_t *run);        /* [{"name","batch","state"}...] */
+json_t *run_tasks_json(const run_t *run); /* [{"name","batch","state"}...] */
 
 /** A timestamp as RFC 3339, or json null for 0 (or -1). */
 json_t *run_time_json(int64_t ms);

@@ -6,7 +6,10 @@
 
 #define RECORD_VERSION 1
 
-static json_t *optional_string(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *optional_string(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
 
 json_t *run_to_record(const run_t *run, const char *owner)
 {
@@ -20,14 +23,13 @@ json_t *run_to_record(const run_t *run, const char *owner)
         const run_log_line_t *l = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
         json_array_append_new(log, json_pack("[s,s,b,I]", l->message, l->source, l->is_stderr, (json_int_t)l->ts_ms));
     }
-    json_t *rec = json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:i,s:i,s:I,s:o,s:o,s:i,s:o,s:o}", "v",
-                            RECORD_VERSION, "id", run->id, "status", run_status_name(run->status), "started_ms",
-                            (json_int_t)run->started_ms, "finished_ms", (json_int_t)run->finished_ms, "updated_ms",
-                            (json_int_t)run->updated_ms, "job_name", run->job_name, "message",
-                            optional_string(run->message), "triggered_by", optional_string(run->triggered_by),
-                            "batch_count", run->batch_count, "rows_per_batch", run->rows_per_batch, "seed",
-                            (json_int_t)run->seed, "tasks", tasks, "task_started_ms", started, "tasks_spawned",
-                            run->tasks_spawned, "log", log, "owner", optional_string(owner));
+    json_t *rec = json_pack(
+        "{s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:i,s:i,s:I,s:o,s:o,s:i,s:o,s:o}", "v", RECORD_VERSION, "id", run->id,
+        "status", run_status_name(run->status), "started_ms", (json_int_t)run->started_ms, "finished_ms",
+        (json_int_t)run->finished_ms, "updated_ms", (json_int_t)run->updated_ms, "job_name", run->job_name, "message",
+        optional_string(run->message), "triggered_by", optional_string(run->triggered_by), "batch_count",
+        run->batch_count, "rows_per_batch", run->rows_per_batch, "seed", (json_int_t)run->seed, "tasks", tasks,
+        "task_started_ms", started, "tasks_spawned", run->tasks_spawned, "log", log, "owner", optional_string(owner));
     if (run->has_metrics) {
         const run_metrics_t *m = &run->metrics;
         json_object_set_new(rec, "metrics",
@@ -61,8 +63,11 @@ static int read_metrics(run_t *run, json_t *m, char *err, size_t errlen)
         snprintf(err, errlen, "bad metrics: %s", jerr.text[0] ? jerr.text : "report_path is too long");
         return -1;
     }
-    run->metrics = (run_metrics_t){.total_batches = (int)batches, .total_records = records, .total_sum = sum,
-                                   .average_value = average, .worker_pods_spawned = (int)pods,
+    run->metrics = (run_metrics_t){.total_batches = (int)batches,
+                                   .total_records = records,
+                                   .total_sum = sum,
+                                   .average_value = average,
+                                   .worker_pods_spawned = (int)pods,
                                    .execution_time_seconds = seconds};
     snprintf(run->metrics.report_path, sizeof(run->metrics.report_path), "%s", path);
     run->has_metrics = 1;
@@ -76,12 +81,12 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
     json_t *tasks, *task_started, *log, *metrics = NULL, *owner = NULL, *msg_j, *trig_j;
     int version;
     json_error_t jerr;
-    if (json_unpack_ex((json_t *)rec, &jerr, 0, "{s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:I,s:I,s:I,s:o,s:o,s:I,s:o,s?o,s?o}",
-                       "v", &version, "id", &id, "status", &status, "started_ms", &started, "finished_ms", &finished,
-                       "updated_ms", &updated, "job_name", &job, "message", &msg_j, "triggered_by", &trig_j,
-                       "batch_count", &batches, "rows_per_batch", &rows, "seed", &seed, "tasks", &tasks,
-                       "task_started_ms", &task_started, "tasks_spawned", &spawned, "log", &log, "metrics", &metrics,
-                       "owner", &owner) != 0) {
+    if (json_unpack_ex((json_t *)rec, &jerr, 0,
+                       "{s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:I,s:I,s:I,s:o,s:o,s:I,s:o,s?o,s?o}", "v", &version, "id",
+                       &id, "status", &status, "started_ms", &started, "finished_ms", &finished, "updated_ms", &updated,
+                       "job_name", &job, "message", &msg_j, "triggered_by", &trig_j, "batch_count", &batches,
+                       "rows_per_batch", &rows, "seed", &seed, "tasks", &tasks, "task_started_ms", &task_started,
+                       "tasks_spawned", &spawned, "log", &log, "metrics", &metrics, "owner", &owner) != 0) {
         snprintf(err, errlen, "bad run record: %s", jerr.text);
         return NULL;
     }
@@ -89,12 +94,11 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
     message = json_string_value(msg_j);
     triggered = json_string_value(trig_j);
     if (version != RECORD_VERSION || !run_id_valid(id, strlen(id)) || st < 0 || batches < 1 ||
-        batches > CONFIG_MAX_BATCH_COUNT || rows < 1 || seed < 0 || seed > 4294967295LL ||
-        !json_is_array(tasks) || json_array_size(tasks) != (size_t)wf_task_count((int)batches) ||
-        !json_is_array(task_started) || json_array_size(task_started) != json_array_size(tasks) ||
-        !json_is_array(log) || strlen(job) >= sizeof(((run_t *)0)->job_name) ||
-        (!json_is_null(msg_j) && !message) || (!json_is_null(trig_j) && !triggered) || spawned < 0 ||
-        spawned > WF_MAX_TASKS) {
+        batches > CONFIG_MAX_BATCH_COUNT || rows < 1 || seed < 0 || seed > 4294967295LL || !json_is_array(tasks) ||
+        json_array_size(tasks) != (size_t)wf_task_count((int)batches) || !json_is_array(task_started) ||
+        json_array_size(task_started) != json_array_size(tasks) || !json_is_array(log) ||
+        strlen(job) >= sizeof(((run_t *)0)->job_name) || (!json_is_null(msg_j) && !message) ||
+        (!json_is_null(trig_j) && !triggered) || spawned < 0 || spawned > WF_MAX_TASKS) {
         snprintf(err, errlen, "bad run record: a field is out of range");
         return NULL;
     }
@@ -115,8 +119,8 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
             return NULL;
         }
     }
-    run_params_t params = {.batch_count = (int)batches, .rows_per_batch = (int)rows, .seed = (uint32_t)seed,
-                           .triggered_by = triggered};
+    run_params_t params = {
+        .batch_count = (int)batches, .rows_per_batch = (int)rows, .seed = (uint32_t)seed, .triggered_by = triggered};
     run_t *run = run_create(&params, "x");
     memcpy(run->id, id, RUN_ID_LEN + 1);
     snprintf(run->job_name, sizeof(run->job_name), "%s", job);

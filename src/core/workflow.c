@@ -32,7 +32,10 @@ int wf_task_index(int batches, wf_stage_t stage, int batch)
     return stage == STAGE_GENERATE ? batch - 1 : batches + batch - 1;
 }
 
-const char *wf_stage_name(wf_stage_t stage) { return stage < STAGE_COUNT ? stage_names[stage] : "UNKNOWN"; }
+const char *wf_stage_name(wf_stage_t stage)
+{
+    return stage < STAGE_COUNT ? stage_names[stage] : "UNKNOWN";
+}
 
 const char *wf_task_state_name(wf_task_state_t state)
 {
@@ -51,10 +54,8 @@ void wf_task_label(int batches, int task, char *out, size_t outlen)
 int wf_task_ready(int batches, const wf_task_state_t *states, int task)
 {
     switch (wf_task_stage(batches, task)) {
-    case STAGE_GENERATE:
-        return 1;
-    case STAGE_ANALYZE:
-        return states[task - batches] == TASK_SUCCEEDED;
+    case STAGE_GENERATE: return 1;
+    case STAGE_ANALYZE: return states[task - batches] == TASK_SUCCEEDED;
     default:
         for (int i = batches; i < 2 * batches; i++)
             if (states[i] != TASK_SUCCEEDED)
@@ -93,11 +94,8 @@ void wf_progress(int batches, const wf_task_state_t *states, wf_progress_t *out)
             s->running++;
             out->running++;
             break;
-        case TASK_FAILED:
-            s->failed++;
-            break;
-        default:
-            break;
+        case TASK_FAILED: s->failed++; break;
+        default: break;
         }
     }
     out->batches_generated = out->stages[STAGE_GENERATE].completed;
@@ -108,12 +106,9 @@ void wf_progress(int batches, const wf_task_state_t *states, wf_progress_t *out)
 static double task_duration(int batches, int task, const wf_durations_t *d)
 {
     switch (wf_task_stage(batches, task)) {
-    case STAGE_GENERATE:
-        return d->generate + d->overhead;
-    case STAGE_ANALYZE:
-        return d->analyze + d->overhead;
-    default:
-        return d->report + d->overhead;
+    case STAGE_GENERATE: return d->generate + d->overhead;
+    case STAGE_ANALYZE: return d->analyze + d->overhead;
+    default: return d->report + d->overhead;
     }
 }
 
@@ -152,8 +147,7 @@ double wf_estimate_seconds(int batches, const wf_durations_t *d)
     return simulate(batches, states, remaining, d);
 }
 
-double wf_estimate_remaining(int batches, const wf_task_state_t *states, const double *elapsed,
-                             const wf_durations_t *d)
+double wf_estimate_remaining(int batches, const wf_task_state_t *states, const double *elapsed, const wf_durations_t *d)
 {
     wf_task_state_t sim[WF_MAX_TASKS];
     double remaining[WF_MAX_TASKS] = {0};

@@ -33,7 +33,10 @@ typedef struct wf_progress {
 } wf_progress_t;
 
 /** Number of tasks of a run with `batches` batches: 2N + 1. */
-static inline int wf_task_count(int batches) { return 2 * batches + 1; }
+static inline int wf_task_count(int batches)
+{
+    return 2 * batches + 1;
+}
 
 wf_stage_t wf_task_stage(int batches, int task);
 /** The batch (1..N) a task works on, or 0 for REPORT. */

@@ -163,7 +163,10 @@ static void schedule(local_exec_t *ex)
     finish(ex, 1, NULL);
 }
 
-static void on_kick(uv_timer_t *t) { schedule(t->data); }
+static void on_kick(uv_timer_t *t)
+{
+    schedule(t->data);
+}
 
 static int local_start(executor_t *super, const exec_spec_t *spec)
 {

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#define LINE_READER_MAX 4096
+#define LINE_READER_MAX      4096
 #define LINE_READER_CUT_MARK " [line truncated]"
 
 typedef void (*line_reader_fn)(void *ctx, const char *line, size_t len);

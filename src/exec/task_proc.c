@@ -7,8 +7,8 @@
 
 #include "exec/line_reader.h"
 
-#define TAIL_LINES 3
-#define TAIL_LINE_MAX 240
+#define TAIL_LINES       3
+#define TAIL_LINE_MAX    240
 #define DRAIN_TIMEOUT_MS 2000 /* after exit, how long a grandchild may keep the pipes open */
 
 struct task_proc {
@@ -64,9 +64,9 @@ static void on_err_line(void *ctx, const char *line, size_t len)
 
 static void describe_failure(task_proc_t *p, char *out, size_t outlen)
 {
-    int n = p->term_signal ? snprintf(out, outlen, "killed by signal %d (%s)", p->term_signal,
-                                      strsignal(p->term_signal))
-                           : snprintf(out, outlen, "exit code %lld", (long long)p->exit_status);
+    int n = p->term_signal
+                ? snprintf(out, outlen, "killed by signal %d (%s)", p->term_signal, strsignal(p->term_signal))
+                : snprintf(out, outlen, "exit code %lld", (long long)p->exit_status);
     for (int i = 0; i < TAIL_LINES && n >= 0 && (size_t)n < outlen; i++) {
         const char *line = p->tail[(p->tail_next + i) % TAIL_LINES];
         if (line[0] != '\0')
@@ -191,4 +191,7 @@ void task_proc_signal(task_proc_t *proc, int sig)
         kill(-proc->pid, sig);
 }
 
-int task_proc_pid(const task_proc_t *proc) { return proc->pid; }
+int task_proc_pid(const task_proc_t *proc)
+{
+    return proc->pid;
+}

@@ -9,7 +9,10 @@ typedef struct pending {
     h2o_req_t *req;
 } pending_t;
 
-static void on_disposed(void *p) { orch_waiter_forget(&((pending_t *)p)->waiter); }
+static void on_disposed(void *p)
+{
+    orch_waiter_forget(&((pending_t *)p)->waiter);
+}
 
 orch_waiter_t *http_waiter(h2o_req_t *req)
 {
@@ -20,7 +23,10 @@ orch_waiter_t *http_waiter(h2o_req_t *req)
     return &p->waiter;
 }
 
-h2o_req_t *http_waiter_req(orch_waiter_t *w) { return ((pending_t *)w->data)->req; }
+h2o_req_t *http_waiter_req(orch_waiter_t *w)
+{
+    return ((pending_t *)w->data)->req;
+}
 
 void http_answer(orch_waiter_t *w, int status, json_t *body)
 {

@@ -46,8 +46,7 @@ void reply_send(h2o_req_t *req, int status, const char *content_type, const char
     req->res.status = status;
     req->res.reason = reply_reason(status);
     if (content_type)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
-                       strlen(content_type));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     if (h2o_find_header(&req->res.headers, H2O_TOKEN_ETAG, -1) >= 0)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
     else
@@ -80,4 +79,7 @@ void reply_detail(h2o_req_t *req, int status, const char *detail)
     reply_json(req, status, json_pack("{s:s}", "detail", detail));
 }
 
-void reply_validation(h2o_req_t *req, json_t *errors) { reply_json(req, 422, json_pack("{s:o}", "detail", errors)); }
+void reply_validation(h2o_req_t *req, json_t *errors)
+{
+    reply_json(req, 422, json_pack("{s:o}", "detail", errors));
+}

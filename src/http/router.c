@@ -61,7 +61,10 @@ static int match(const char *pattern, h2o_iovec_t path, h2o_iovec_t *seg)
     return i == path.len;
 }
 
-static int method_is(h2o_req_t *req, const char *m) { return h2o_memis(req->method.base, req->method.len, m, strlen(m)); }
+static int method_is(h2o_req_t *req, const char *m)
+{
+    return h2o_memis(req->method.base, req->method.len, m, strlen(m));
+}
 
 static const char *header_value(h2o_req_t *req, const char *name, size_t *len)
 {

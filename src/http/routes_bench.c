@@ -11,11 +11,12 @@ void route_bench_burst(http_server_t *srv, h2o_req_t *req, const char *param)
         return;
     }
     json_error_t jerr;
-    json_t *body = json_loadb(req->entity.base ? req->entity.base : "{}", req->entity.base ? req->entity.len : 2, 0,
-                              &jerr);
+    json_t *body =
+        json_loadb(req->entity.base ? req->entity.base : "{}", req->entity.base ? req->entity.len : 2, 0, &jerr);
     json_int_t count = 1000, size = 200, per_tick = 16;
-    if (body == NULL || json_unpack(body, "{s?I,s?I,s?I}", "count", &count, "size", &size, "per_tick", &per_tick) != 0 ||
-        count < 0 || size < 0 || bench_source_start(srv->deps.bench, (uint64_t)count, (size_t)size, (int)per_tick) != 0) {
+    if (body == NULL ||
+        json_unpack(body, "{s?I,s?I,s?I}", "count", &count, "size", &size, "per_tick", &per_tick) != 0 || count < 0 ||
+        size < 0 || bench_source_start(srv->deps.bench, (uint64_t)count, (size_t)size, (int)per_tick) != 0) {
         json_decref(body);
         reply_detail(req, 422, "expected {\"count\": 1..10000000, \"size\": 0..65536, \"per_tick\": 1..4096}");
         return;

@@ -14,7 +14,7 @@
 #include "util/ids.h"
 
 #define LOCAL_TASK_OVERHEAD 0.05 /* seconds to start a task process */
-#define POD_TASK_OVERHEAD 8.0    /* seconds to schedule and start a worker pod */
+#define POD_TASK_OVERHEAD   8.0  /* seconds to schedule and start a worker pod */
 
 /* An integer query parameter; on error the detail goes into `errors`. */
 static int query_int(h2o_req_t *req, const char *name, long long min, long long max, long long def, long long *out,
@@ -24,8 +24,8 @@ static int query_int(h2o_req_t *req, const char *name, long long min, long long 
     h2o_iovec_t q = route_query(req);
     int found = query_get(q.base, q.len, name, raw, sizeof(raw));
     if (found < 0) {
-        validate_add_error(errors, "query", name, "Input should be a valid integer, unable to parse string as an integer",
-                           "int_parsing");
+        validate_add_error(errors, "query", name,
+                           "Input should be a valid integer, unable to parse string as an integer", "int_parsing");
         return -1;
     }
     return validate_query_int(found ? raw : NULL, name, min, max, def, out, errors);
@@ -63,29 +63,29 @@ void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
         return;
     }
     json_decref(errors);
-    wf_resources_t res = {cfg->worker_cpu, cfg->worker_memory_gi, cfg->controller_cpu, cfg->controller_memory_gi,
-                          cfg->quota_cpu, cfg->quota_memory_gi};
+    wf_resources_t res = {cfg->worker_cpu,           cfg->worker_memory_gi, cfg->controller_cpu,
+                          cfg->controller_memory_gi, cfg->quota_cpu,        cfg->quota_memory_gi};
     wf_preview_t p;
     wf_preview((int)n, &res, &p);
     int k8s = cfg->executor == EXECUTOR_KUBERNETES;
-    wf_durations_t d = {.generate = cfg->generate_seconds, .analyze = cfg->analyze_seconds,
+    wf_durations_t d = {.generate = cfg->generate_seconds,
+                        .analyze = cfg->analyze_seconds,
                         .overhead = k8s ? POD_TASK_OVERHEAD : LOCAL_TASK_OVERHEAD,
                         .parallelism = k8s ? (int)n : cfg->local_parallelism};
     char description[200];
     snprintf(description, sizeof(description),
              "Scatter-gather over CSV batches: GENERATE x %lld -> ANALYZE x %lld -> REPORT", n, n);
     json_t *usage = json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:f}", "worker_cpu_per_pod", cfg->worker_cpu_str,
-                              "worker_memory_per_pod", cfg->worker_memory_str, "controller_cpu", cfg->controller_cpu_str,
-                              "controller_memory", cfg->controller_memory_str, "total_workers", p.total_workers,
-                              "peak_cpu", p.peak_cpu, "peak_memory_gi", p.peak_memory_gi);
+                              "worker_memory_per_pod", cfg->worker_memory_str, "controller_cpu",
+                              cfg->controller_cpu_str, "controller_memory", cfg->controller_memory_str, "total_workers",
+                              p.total_workers, "peak_cpu", p.peak_cpu, "peak_memory_gi", p.peak_memory_gi);
     json_t *quota = json_pack("{s:s,s:s,s:b,s:o}", "available_memory", cfg->quota_memory_str, "available_cpu",
                               cfg->quota_cpu_str, "fits_quota", p.fits_quota, "limiting_resource",
                               p.limiting_resource ? json_string(p.limiting_resource) : json_null());
     reply_json(req, 200,
-               json_pack("{s:s,s:s,s:I,s:i,s:f,s:o,s:o}", "workflow", "scatter-gather-demo", "description",
-                         description, "batch_count", (json_int_t)n, "expected_pods", p.expected_pods,
-                         "estimated_runtime_seconds", wf_estimate_seconds((int)n, &d), "resource_usage", usage,
-                         "homelab_quota", quota));
+               json_pack("{s:s,s:s,s:I,s:i,s:f,s:o,s:o}", "workflow", "scatter-gather-demo", "description", description,
+                         "batch_count", (json_int_t)n, "expected_pods", p.expected_pods, "estimated_runtime_seconds",
+                         wf_estimate_seconds((int)n, &d), "resource_usage", usage, "homelab_quota", quota));
 }
 
 /* ---- GET /status, /active ---------------------------------------------------------------------------------------- */

@@ -69,8 +69,8 @@ static void write_stream(FILE *f, const ws_hub_t *hub)
          offsetof(ws_hub_stats_t, broadcasts)},
         {"pipeline_websocket_deliveries_total", "Messages written to live-stream clients.",
          offsetof(ws_hub_stats_t, deliveries)},
-        {"pipeline_websocket_slow_clients_dropped_total", "Clients closed with 1008: their send queue passed the bound.",
-         offsetof(ws_hub_stats_t, slow_dropped)},
+        {"pipeline_websocket_slow_clients_dropped_total",
+         "Clients closed with 1008: their send queue passed the bound.", offsetof(ws_hub_stats_t, slow_dropped)},
         {"pipeline_websocket_dead_clients_dropped_total", "Clients closed because they stopped answering pings.",
          offsetof(ws_hub_stats_t, dead_dropped)},
         {"pipeline_websocket_rejected_total", "Clients closed with 1013: too many connections.",
@@ -93,8 +93,9 @@ static void write_process(FILE *f)
         unsigned long utime = 0, stime = 0, rss = 0;
         unsigned long long start = 0;
         /* fields after the name: state(3) ... utime(14) stime(15) ... starttime(22) vsize(23) rss(24) */
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %lu",
-                        &utime, &stime, &start, &rss) == 4) {
+        if (p &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %lu",
+                   &utime, &stime, &start, &rss) == 4) {
             family(f, "process_cpu_seconds_total", "counter", "CPU time used by the service, user and system.");
             fprintf(f, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / (double)ticks);
             family(f, "process_resident_memory_bytes", "gauge", "Resident memory of the service.");

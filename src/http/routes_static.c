@@ -8,7 +8,7 @@
 
 /* A page may use only what it was served with, and open a stream to where it came from. */
 #define PAGE_POLICY                                                                                                    \
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "      \
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "        \
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 static const struct {
@@ -19,9 +19,12 @@ static const char *content_type(const char *path)
 {
     static const struct {
         const char *ext, *type;
-    } types[] = {{".html", "text/html; charset=utf-8"},      {".js", "text/javascript; charset=utf-8"},
-                 {".css", "text/css; charset=utf-8"},        {".json", "application/json; charset=utf-8"},
-                 {".svg", "image/svg+xml"},                  {".png", "image/png"}};
+    } types[] = {{".html", "text/html; charset=utf-8"},
+                 {".js", "text/javascript; charset=utf-8"},
+                 {".css", "text/css; charset=utf-8"},
+                 {".json", "application/json; charset=utf-8"},
+                 {".svg", "image/svg+xml"},
+                 {".png", "image/png"}};
     const char *dot = strrchr(path, '.');
     for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
         if (strcmp(dot, types[i].ext) == 0)
@@ -82,8 +85,8 @@ void route_static(http_server_t *srv, h2o_req_t *req, const web_asset_t *asset)
     if (strncmp(type, "text/html", 9) == 0)
         reply_header(req, "content-security-policy", PAGE_POLICY);
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
-    if (i >= 0 && h2o_memis(req->headers.entries[i].value.base, req->headers.entries[i].value.len, etag,
-                            strlen(etag))) {
+    if (i >= 0 &&
+        h2o_memis(req->headers.entries[i].value.base, req->headers.entries[i].value.len, etag, strlen(etag))) {
         reply_send(req, 304, NULL, NULL, 0);
         return;
     }

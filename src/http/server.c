@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include "http/reply.h"
 #include "core/metrics.h"
+#include "http/reply.h"
 #include "http/router.h"
 #include "util/log.h"
 
@@ -169,7 +169,10 @@ static int bind_listener(http_server_t *srv, char *err, size_t errlen)
     return 0;
 }
 
-static void on_failed_listener_closed(uv_handle_t *h) { http_server_destroy(h->data); }
+static void on_failed_listener_closed(uv_handle_t *h)
+{
+    http_server_destroy(h->data);
+}
 
 http_server_t *http_server_start(uv_loop_t *loop, const http_deps_t *deps, char *err, size_t errlen)
 {

@@ -12,8 +12,7 @@ void validate_add_error(json_t *errors, const char *where, const char *field, co
     json_array_append_new(errors, json_pack("{s:o,s:s,s:s}", "loc", loc, "msg", msg, "type", type));
 }
 
-static int check_range(long long v, const char *where, const char *field, long long min, long long max,
-                       json_t *errors)
+static int check_range(long long v, const char *where, const char *field, long long min, long long max, json_t *errors)
 {
     char msg[96];
     if (v < min) {
@@ -74,7 +73,8 @@ int validate_run_body(const char *body, size_t len, const validate_limits_t *lim
         }
         if (!json_is_object(doc)) {
             json_decref(doc);
-            validate_add_error(errors, "body", NULL, "Input should be a valid dictionary or object to extract fields from",
+            validate_add_error(errors, "body", NULL,
+                               "Input should be a valid dictionary or object to extract fields from",
                                "model_attributes_type");
             return -1;
         }
@@ -92,8 +92,7 @@ int validate_run_body(const char *body, size_t len, const validate_limits_t *lim
         if (!json_is_string(tb)) {
             validate_add_error(errors, "body", "triggered_by", "Input should be a valid string", "string_type");
             rc = -1;
-        } else if (utf8_chars(json_string_value(tb)) > TRIGGERED_BY_MAX ||
-                   json_string_length(tb) >= buf_size) {
+        } else if (utf8_chars(json_string_value(tb)) > TRIGGERED_BY_MAX || json_string_length(tb) >= buf_size) {
             validate_add_error(errors, "body", "triggered_by", "String should have at most 128 characters",
                                "string_too_long");
             rc = -1;
@@ -116,8 +115,8 @@ int validate_run_body(const char *body, size_t len, const validate_limits_t *lim
     return 0;
 }
 
-int validate_query_int(const char *raw, const char *name, long long min, long long max, long long def,
-                       long long *out, json_t *errors)
+int validate_query_int(const char *raw, const char *name, long long min, long long max, long long def, long long *out,
+                       json_t *errors)
 {
     if (raw == NULL) {
         *out = def;
@@ -127,8 +126,8 @@ int validate_query_int(const char *raw, const char *name, long long min, long lo
     errno = 0;
     long long v = strtoll(raw, &end, 10);
     if (*raw == '\0' || *end != '\0' || errno != 0 || isspace((unsigned char)*raw) || *raw == '+') {
-        validate_add_error(errors, "query", name, "Input should be a valid integer, unable to parse string as an integer",
-                           "int_parsing");
+        validate_add_error(errors, "query", name,
+                           "Input should be a valid integer, unable to parse string as an integer", "int_parsing");
         return -1;
     }
     if (check_range(v, "query", name, min, max, errors) != 0)

@@ -30,8 +30,8 @@ int validate_run_body(const char *body, size_t len, const validate_limits_t *lim
  * Reads an integer query parameter: `raw` is its decoded value or NULL when absent (then `def`). On success
  * stores it in `*out` and returns 0; otherwise appends an error detail and returns -1.
  */
-int validate_query_int(const char *raw, const char *name, long long min, long long max, long long def,
-                       long long *out, json_t *errors);
+int validate_query_int(const char *raw, const char *name, long long min, long long max, long long def, long long *out,
+                       json_t *errors);
 
 /** Appends one error detail to `errors`. `field` NULL gives loc [where] alone. */
 void validate_add_error(json_t *errors, const char *where, const char *field, const char *msg, const char *type);

@@ -8,9 +8,9 @@
 #include "http/ws_hub_internal.h"
 #include "util/log.h"
 
-#define WS_MAX_IOV 256              /* frames per write */
-#define WS_MAX_CLIENT_MESSAGE 65536 /* client messages are ignored, but bounded */
-#define WS_SOCKET_SNDBUF (256 * 1024) /* kernel buffering per client; the default autotunes up to 4 MiB */
+#define WS_MAX_IOV            256          /* frames per write */
+#define WS_MAX_CLIENT_MESSAGE 65536        /* client messages are ignored, but bounded */
+#define WS_SOCKET_SNDBUF      (256 * 1024) /* kernel buffering per client; the default autotunes up to 4 MiB */
 
 /* ---- the send queue -------------------------------------------------------------------------------------------- */
 
@@ -47,7 +47,10 @@ void ws_client_send_first(ws_client_t *c, ws_frame_t **frames, int count)
     ws_hub__client_dirty(c->hub, c);
 }
 
-static ws_frame_t *queue_at(const ws_client_t *c, uint32_t i) { return c->queue[(c->head + i) % c->cap]; }
+static ws_frame_t *queue_at(const ws_client_t *c, uint32_t i)
+{
+    return c->queue[(c->head + i) % c->cap];
+}
 
 static void queue_pop(ws_client_t *c)
 {
@@ -113,7 +116,10 @@ void ws_client_abort(ws_client_t *c)
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
-static void on_close_timeout(uv_timer_t *t) { ws_client_abort(t->data); }
+static void on_close_timeout(uv_timer_t *t)
+{
+    ws_client_abort(t->data);
+}
 
 /* The handshake is over once both close frames have crossed and ours is on the wire. */
 static void maybe_finish(ws_client_t *c)

@@ -23,15 +23,15 @@ typedef struct ws_client {
     struct ws_client *prev, *next;   /* every client of the hub */
     struct ws_client *dprev, *dnext; /* the hub's list of clients with frames to flush */
     wslay_event_context_ptr wslay;
-    const uint8_t *rx;               /* bytes read and not yet handed to wslay */
+    const uint8_t *rx; /* bytes read and not yet handed to wslay */
     size_t rx_len;
-    ws_frame_t **queue;              /* a ring of frames to send, oldest at head */
+    ws_frame_t **queue; /* a ring of frames to send, oldest at head */
     uint32_t cap, head, count;
-    size_t head_off;                 /* bytes of the head frame already written */
-    size_t queued_bytes;             /* bytes queued and not yet written */
-    size_t inflight_bytes;           /* bytes handed to the uv_write under way */
+    size_t head_off;       /* bytes of the head frame already written */
+    size_t queued_bytes;   /* bytes queued and not yet written */
+    size_t inflight_bytes; /* bytes handed to the uv_write under way */
     int open_handles;
-    struct ws_snapshot *snapshot;    /* the status snapshot being fetched; nothing is written before it */
+    struct ws_snapshot *snapshot; /* the status snapshot being fetched; nothing is written before it */
     unsigned dirty : 1, writing : 1, closing : 1, closed : 1, counted : 1, ping_outstanding : 1;
 } ws_client_t;
 
@@ -49,9 +49,9 @@ void ws_client_send_first(ws_client_t *c, ws_frame_t **frames, int count);
 void ws_client_flush(ws_client_t *c);
 
 /* How long a close handshake may take before the connection is cut */
-#define WS_CLOSE_REPLY_MS 3000  /* the client closed: our reply */
-#define WS_CLOSE_SLOW_MS 15000  /* a slow client: it may still read its backlog and the 1008 */
-#define WS_CLOSE_REJECT_MS 3000 /* 1013 */
+#define WS_CLOSE_REPLY_MS    3000  /* the client closed: our reply */
+#define WS_CLOSE_SLOW_MS     15000 /* a slow client: it may still read its backlog and the 1008 */
+#define WS_CLOSE_REJECT_MS   3000  /* 1013 */
 #define WS_CLOSE_SHUTDOWN_MS 1000
 
 /** Starts the close handshake with `code`: queued frames not yet on the wire are dropped; after `timeout_ms`

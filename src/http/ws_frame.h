@@ -12,8 +12,8 @@ enum { WS_OP_TEXT = 0x1, WS_OP_CLOSE = 0x8, WS_OP_PING = 0x9, WS_OP_PONG = 0xa }
 
 typedef struct ws_frame {
     uint32_t refs;
-    uint64_t seq;  /* the broadcast's seq; 0 for frames that are not broadcasts */
-    size_t len;    /* bytes in data: header and payload */
+    uint64_t seq; /* the broadcast's seq; 0 for frames that are not broadcasts */
+    size_t len;   /* bytes in data: header and payload */
     uint8_t data[];
 } ws_frame_t;
 

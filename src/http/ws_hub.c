@@ -22,7 +22,7 @@ struct ws_hub {
     ws_client_t *dirty;   /* clients with frames to flush */
     uv_idle_t flusher;
     uv_timer_t keepalive;
-    ws_frame_t **ring;    /* the last broadcasts, oldest at ring_head */
+    ws_frame_t **ring; /* the last broadcasts, oldest at ring_head */
     uint32_t ring_head, ring_count;
     size_t ring_bytes;
     uint64_t last_seq;
@@ -141,9 +141,18 @@ void ws_hub__client_dirty(ws_hub_t *hub, ws_client_t *c)
         uv_idle_start(&hub->flusher, flush_dirty);
 }
 
-void ws_hub__delivered(ws_hub_t *hub) { hub->stats.deliveries++; }
-void ws_hub__slow_client(ws_hub_t *hub) { hub->stats.slow_dropped++; }
-size_t ws_hub__queue_limit(const ws_hub_t *hub) { return (size_t)hub->cfg->ws_send_queue_bytes; }
+void ws_hub__delivered(ws_hub_t *hub)
+{
+    hub->stats.deliveries++;
+}
+void ws_hub__slow_client(ws_hub_t *hub)
+{
+    hub->stats.slow_dropped++;
+}
+size_t ws_hub__queue_limit(const ws_hub_t *hub)
+{
+    return (size_t)hub->cfg->ws_send_queue_bytes;
+}
 
 /* ---- the replay ring ------------------------------------------------------------------------------------------- */
 
@@ -225,8 +234,8 @@ static void on_snapshot(orch_waiter_t *w, int status, json_t *body)
     }
     ws_frame_t *frames[2];
     int n = 0;
-    json_t *resync = snap->resync ? json_pack("{s:s,s:O}", "status", "resync", "run", json_object_get(body, "run"))
-                                  : NULL;
+    json_t *resync =
+        snap->resync ? json_pack("{s:s,s:O}", "status", "resync", "run", json_object_get(body, "run")) : NULL;
     if ((frames[n] = private_status(hub, body, snap->seq)) != NULL)
         n++;
     if (resync && (frames[n] = private_status(hub, resync, snap->seq)) != NULL)
@@ -338,8 +347,8 @@ static void on_keepalive(uv_timer_t *t)
         return;
     /* A heartbeat of this replica, not a broadcast: it repeats the last seq (so no client sees a gap), is not
      * kept for replay, and counts this replica's clients. */
-    ws_frame_t *status = private_status(hub, json_pack("{s:s,s:i}", "status", "keep-alive", "connected_clients",
-                                                       hub->connected), hub->last_seq);
+    ws_frame_t *status = private_status(
+        hub, json_pack("{s:s,s:i}", "status", "keep-alive", "connected_clients", hub->connected), hub->last_seq);
     ws_frame_t *ping = ws_frame_new(WS_OP_PING, "keep-alive", 10, 0);
     for (ws_client_t *c = hub->clients, *next; c; c = next) {
         next = c->next;
@@ -357,9 +366,15 @@ static void on_keepalive(uv_timer_t *t)
 
 /* ---- life cycle ------------------------------------------------------------------------------------------------ */
 
-int ws_hub_client_count(const ws_hub_t *hub) { return hub->connected; }
+int ws_hub_client_count(const ws_hub_t *hub)
+{
+    return hub->connected;
+}
 
-const ws_hub_stats_t *ws_hub_stats(const ws_hub_t *hub) { return &hub->stats; }
+const ws_hub_stats_t *ws_hub_stats(const ws_hub_t *hub)
+{
+    return &hub->stats;
+}
 
 ws_hub_t *ws_hub_create(uv_loop_t *loop, const config_t *cfg, events_t *events, orch_t *orch)
 {

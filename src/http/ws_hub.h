@@ -16,16 +16,16 @@
 #include "core/orchestrator.h"
 
 #define WS_RING_MAX_FRAMES 16384
-#define WS_RING_MAX_BYTES (32u * 1024 * 1024)
+#define WS_RING_MAX_BYTES  (32u * 1024 * 1024)
 
 typedef struct ws_hub ws_hub_t;
 
 typedef struct ws_hub_stats {
-    uint64_t broadcasts;     /* events sent to the stream */
-    uint64_t deliveries;     /* frames written to clients */
-    uint64_t slow_dropped;   /* clients closed with 1008 */
-    uint64_t dead_dropped;   /* clients that stopped answering pings */
-    uint64_t rejected;       /* clients closed with 1013 (too many) */
+    uint64_t broadcasts;   /* events sent to the stream */
+    uint64_t deliveries;   /* frames written to clients */
+    uint64_t slow_dropped; /* clients closed with 1008 */
+    uint64_t dead_dropped; /* clients that stopped answering pings */
+    uint64_t rejected;     /* clients closed with 1013 (too many) */
 } ws_hub_stats_t;
 
 /** Subscribes to `events`. */

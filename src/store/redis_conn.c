@@ -13,7 +13,7 @@ struct redis_conn {
     char name[16];
     redis_conn_callbacks_t cbs;
     redisAsyncContext *ac;
-    int ready;           /* connected, AUTH and SELECT done */
+    int ready; /* connected, AUTH and SELECT done */
     int closing;
     uint64_t backoff_ms;
     uint64_t pending;    /* commands sent and not yet answered */
@@ -33,7 +33,10 @@ typedef struct pending_cmd {
 
 static void start_connect(redis_conn_t *c);
 
-static void on_retry(uv_timer_t *t) { start_connect(t->data); }
+static void on_retry(uv_timer_t *t)
+{
+    start_connect(t->data);
+}
 
 static void schedule_reconnect(redis_conn_t *c)
 {
@@ -229,9 +232,15 @@ redis_conn_t *redis_conn_create(uv_loop_t *loop, const redis_url_t *url, const c
     return c;
 }
 
-int redis_conn_is_ready(const redis_conn_t *c) { return c->ready; }
+int redis_conn_is_ready(const redis_conn_t *c)
+{
+    return c->ready;
+}
 
-int redis_conn_pending(const redis_conn_t *c) { return (int)c->pending; }
+int redis_conn_pending(const redis_conn_t *c)
+{
+    return (int)c->pending;
+}
 
 int redis_conn_command(redis_conn_t *c, redis_reply_fn fn, void *privdata, int argc, const char **argv,
                        const size_t *argvlen)

@@ -12,9 +12,9 @@
 #include "store/redis_url.h"
 
 #define REDIS_CONNECT_TIMEOUT_MS 2000
-#define REDIS_REPLY_TIMEOUT_MS 3000
-#define REDIS_BACKOFF_MIN_MS 100
-#define REDIS_BACKOFF_MAX_MS 3000
+#define REDIS_REPLY_TIMEOUT_MS   3000
+#define REDIS_BACKOFF_MIN_MS     100
+#define REDIS_BACKOFF_MAX_MS     3000
 
 typedef struct redis_conn redis_conn_t;
 

@@ -62,26 +62,24 @@ static const char SCRIPT_FINISH[] =
     "return 1\n";
 
 /* KEYS: active, history, lock. ARGV: prefix. {active record or "", newest finished record or "", lock held (0/1)}. */
-static const char SCRIPT_LOAD_STATUS[] =
-    "local id = redis.call('GET', KEYS[1])\n"
-    "local rec = id and redis.call('GET', ARGV[1] .. 'run:' .. id)\n"
-    "local last = false\n"
-    "for _, h in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do\n"
-    "  local r = redis.call('GET', ARGV[1] .. 'run:' .. h)\n"
-    "  if r then last = r break end\n"
-    "end\n"
-    "return {rec or '', last or '', redis.call('EXISTS', KEYS[3])}\n";
+static const char SCRIPT_LOAD_STATUS[] = "local id = redis.call('GET', KEYS[1])\n"
+                                         "local rec = id and redis.call('GET', ARGV[1] .. 'run:' .. id)\n"
+                                         "local last = false\n"
+                                         "for _, h in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do\n"
+                                         "  local r = redis.call('GET', ARGV[1] .. 'run:' .. h)\n"
+                                         "  if r then last = r break end\n"
+                                         "end\n"
+                                         "return {rec or '', last or '', redis.call('EXISTS', KEYS[3])}\n";
 
 /* KEYS: history. ARGV: prefix, limit. The records of the newest finished runs; ids whose record expired go. */
-static const char SCRIPT_LOAD_HISTORY[] =
-    "local out = {}\n"
-    "for _, h in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
-    "  local r = redis.call('GET', ARGV[1] .. 'run:' .. h)\n"
-    "  if r then\n"
-    "    if #out < tonumber(ARGV[2]) then out[#out + 1] = r end\n"
-    "  else redis.call('LREM', KEYS[1], 0, h) end\n"
-    "end\n"
-    "return out\n";
+static const char SCRIPT_LOAD_HISTORY[] = "local out = {}\n"
+                                          "for _, h in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
+                                          "  local r = redis.call('GET', ARGV[1] .. 'run:' .. h)\n"
+                                          "  if r then\n"
+                                          "    if #out < tonumber(ARGV[2]) then out[#out + 1] = r end\n"
+                                          "  else redis.call('LREM', KEYS[1], 0, h) end\n"
+                                          "end\n"
+                                          "return out\n";
 
 /* KEYS: seq, events channel. ARGV: type, run id, ts ms, data, replica. Numbers the event and publishes
  * "<seq> <ts> <type> <run id> <replica> <data>". */
@@ -100,13 +98,12 @@ static const char SCRIPT_SEQ_AT_LEAST[] =
 /* KEYS: active, lock. ARGV: candidate id (or ""), token, lease ms, prefix.
  * An active run without a lock is an orphan: {id, ""} when it is not the candidate; when it is, it is claimed (its
  * lock taken with the token) and {id, record} returned. {"", ""} when there is no orphan. */
-static const char SCRIPT_FIND_ORPHAN[] =
-    "local id = redis.call('GET', KEYS[1])\n"
-    "if not id or redis.call('EXISTS', KEYS[2]) == 1 then return {'', ''} end\n"
-    "if id ~= ARGV[1] then return {id, ''} end\n"
-    "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
-    "local rec = redis.call('GET', ARGV[4] .. 'run:' .. id)\n"
-    "if not rec then redis.call('DEL', KEYS[1]) redis.call('DEL', KEYS[2]) end\n"
-    "return {id, rec or ''}\n";
+static const char SCRIPT_FIND_ORPHAN[] = "local id = redis.call('GET', KEYS[1])\n"
+                                         "if not id or redis.call('EXISTS', KEYS[2]) == 1 then return {'', ''} end\n"
+                                         "if id ~= ARGV[1] then return {id, ''} end\n"
+                                         "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
+                                         "local rec = redis.call('GET', ARGV[4] .. 'run:' .. id)\n"
+                                         "if not rec then redis.call('DEL', KEYS[1]) redis.call('DEL', KEYS[2]) end\n"
+                                         "return {id, rec or ''}\n";
 
 #endif

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(int c) { return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1; }
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
 
 /* Copies s[0..len) into out, decoding %XX; -1 when it does not fit or an escape is bad. */
 static int copy_decoded(char *out, size_t cap, const char *s, size_t len)

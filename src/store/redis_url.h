@@ -6,10 +6,10 @@
 
 typedef struct redis_url {
     char host[256];
-    int port;          /* 6379 when absent */
-    char user[128];    /* empty: none (AUTH with the password alone) */
-    char password[256];/* empty: no AUTH */
-    int db;            /* 0 when absent */
+    int port;           /* 6379 when absent */
+    char user[128];     /* empty: none (AUTH with the password alone) */
+    char password[256]; /* empty: no AUTH */
+    int db;             /* 0 when absent */
 } redis_url_t;
 
 /** Parses `url` (percent-escapes in user and password are decoded). Returns 0, or -1 with `err` filled. */

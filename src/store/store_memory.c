@@ -13,7 +13,10 @@ typedef struct store_memory {
     char holder[RUN_ID_LEN + 1]; /* empty: free */
 } store_memory_t;
 
-static void mem_set_listener(store_t *store, const store_listener_t *listener) { (void)store, (void)listener; }
+static void mem_set_listener(store_t *store, const store_listener_t *listener)
+{
+    (void)store, (void)listener;
+}
 
 static void mem_acquire(store_t *store, const run_t *run, store_acquire_cb cb, void *data)
 {
@@ -31,7 +34,10 @@ static void mem_renew(store_t *store, const run_t *run, store_renew_cb cb, void 
     cb(data, strcmp(((store_memory_t *)store)->holder, run->id) == 0);
 }
 
-static void mem_save_active(store_t *store, const run_t *run) { (void)store, (void)run; }
+static void mem_save_active(store_t *store, const run_t *run)
+{
+    (void)store, (void)run;
+}
 
 static void mem_save_finished(store_t *store, const run_t *run, const char *report_json, int ours)
 {
@@ -47,7 +53,10 @@ static int mem_publish(store_t *store, const event_t *ev)
     return -1; /* nobody else to tell: events are delivered locally */
 }
 
-static void mem_request_cancel(store_t *store, const char *run_id) { (void)store, (void)run_id; }
+static void mem_request_cancel(store_t *store, const char *run_id)
+{
+    (void)store, (void)run_id;
+}
 
 static void mem_load_status(store_t *store, store_status_cb cb, void *data)
 {
@@ -103,7 +112,10 @@ static uint64_t mem_last_seq(const store_t *store)
     return 0;
 }
 
-static void mem_destroy(store_t *store) { free(store); }
+static void mem_destroy(store_t *store)
+{
+    free(store);
+}
 
 static const store_ops_t memory_ops = {
     .name = "memory",

@@ -12,7 +12,7 @@
 
 /* The longest valid line is 9 + 1 + 3 + 1 + 2 = 16 characters; anything longer is rejected unread, so a
  * broken file without newlines cannot make the reader grow. */
-#define ANALYZE_LINE_MAX 64
+#define ANALYZE_LINE_MAX  64
 #define ANALYZE_BATCH_MAX 999999999
 
 enum { OPT_IN, OPT_BATCH, OPT_SLEEP, OPT_OUT, OPT_COUNT };
@@ -91,8 +91,10 @@ static int analyze_batch_from_name(const char *base, int64_t *batch)
 int task_analyze_main(int argc, char **argv)
 {
     task_opt_t opts[OPT_COUNT] = {
-        [OPT_IN] = {"--in", NULL}, [OPT_BATCH] = {"--batch", NULL},
-        [OPT_SLEEP] = {"--sleep", NULL}, [OPT_OUT] = {"--out", NULL},
+        [OPT_IN] = {"--in", NULL},
+        [OPT_BATCH] = {"--batch", NULL},
+        [OPT_SLEEP] = {"--sleep", NULL},
+        [OPT_OUT] = {"--out", NULL},
     };
     int npos;
     task_args_result_t r = task_args_parse(argc, argv, opts, OPT_COUNT, &npos);
@@ -195,8 +197,8 @@ int task_analyze_main(int argc, char **argv)
     }
     if (task_file_write_json(out, stats, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0)
         goto out;
-    task_log("Analyzed %s: %" PRId64 " lines, sum %" PRId64 ", average %.2f, written to %s", label, lines, sum,
-             average, task_file_name(out));
+    task_log("Analyzed %s: %" PRId64 " lines, sum %" PRId64 ", average %.2f, written to %s", label, lines, sum, average,
+             task_file_name(out));
     rc = TASK_EXIT_OK;
 out:
     if (fp)

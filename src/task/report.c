@@ -116,8 +116,7 @@ int task_report_main(int argc, char **argv)
             goto out;
         int overflow = __builtin_add_overflow(total_records, json_integer_value(json_object_get(stats, "lines")),
                                               &total_records) ||
-                       __builtin_add_overflow(total_sum, json_integer_value(json_object_get(stats, "sum")),
-                                              &total_sum);
+                       __builtin_add_overflow(total_sum, json_integer_value(json_object_get(stats, "sum")), &total_sum);
         if (json_array_append_new(batches, stats) != 0 || overflow) {
             task_error(overflow ? "%s: totals too large" : "%s: out of memory", argv[i]);
             goto out;
@@ -131,8 +130,8 @@ int task_report_main(int argc, char **argv)
     clock_format_rfc3339(clock_now_ms(), ts);
     double average = task_average2(total_sum, total_records);
     report = json_pack("{s:O, s:s, s:i, s:I, s:I, s:f}", "batches", batches, "timestamp", ts, "total_batches", npos,
-                       "total_records", (json_int_t)total_records, "total_sum", (json_int_t)total_sum,
-                       "average_value", average);
+                       "total_records", (json_int_t)total_records, "total_sum", (json_int_t)total_sum, "average_value",
+                       average);
     if (!report) {
         task_error("out of memory");
         goto out;

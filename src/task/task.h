@@ -5,9 +5,9 @@
 #include <stdint.h>
 
 /* Exit statuses, shared with the service which reads them as task results. */
-#define TASK_EXIT_OK 0
-#define TASK_EXIT_FAIL 1     /* bad or unreadable input, I/O error */
-#define TASK_EXIT_USAGE 2    /* bad command line */
+#define TASK_EXIT_OK     0
+#define TASK_EXIT_FAIL   1   /* bad or unreadable input, I/O error */
+#define TASK_EXIT_USAGE  2   /* bad command line */
 #define TASK_EXIT_ORPHAN 70  /* the parent named by PIPELINE_PARENT_PID is gone */
 #define TASK_EXIT_NOEXEC 127 /* exec: PROGRAM could not be run */
 

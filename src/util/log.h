@@ -11,8 +11,8 @@ void log_setup(int json, log_level_t min_level);
 void log_msg(log_level_t level, const char *area, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_debug(area, ...) log_msg(LOG_DEBUG, area, __VA_ARGS__)
-#define log_info(area, ...) log_msg(LOG_INFO, area, __VA_ARGS__)
-#define log_warn(area, ...) log_msg(LOG_WARN, area, __VA_ARGS__)
+#define log_info(area, ...)  log_msg(LOG_INFO, area, __VA_ARGS__)
+#define log_warn(area, ...)  log_msg(LOG_WARN, area, __VA_ARGS__)
 #define log_error(area, ...) log_msg(LOG_ERROR, area, __VA_ARGS__)
 
 #endif

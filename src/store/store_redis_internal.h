@@ -1,0 +1,86 @@
+/* What the files of the Redis store share (store_redis.c, store_redis_util.c, store_redis_read.c,
+ * store_redis_channel.c); not for other modules. */
+#ifndef STORE_STORE_REDIS_INTERNAL_H
+#define STORE_STORE_REDIS_INTERNAL_H
+
+#include <hiredis/hiredis.h>
+
+#include "store/redis_conn.h"
+#include "store/store_redis.h"
+
+typedef struct pending_finish {
+    struct pending_finish *next;
+    char id[RUN_ID_LEN + 1];
+    char *token, *record, *report;
+} pending_finish_t;
+
+typedef struct store_redis {
+    store_t super;
+    uv_loop_t *loop;
+    redis_conn_t *cmd, *sub;
+    int subscribed;
+    int cmd_was_ready; /* the command connection has been up before: a ready now is a reconnect */
+    store_listener_t listener;
+    char prefix[64];
+    char replica[64];
+    long long lease_ms, ttl_ms;
+    int history_limit;
+    uint64_t last_seq;
+    char dirty_id[RUN_ID_LEN + 1]; /* save_active that waits for Redis */
+    char *dirty_record;
+    pending_finish_t *finished, **finished_tail; /* save_finished that wait for Redis, in order */
+    int finished_count;
+} store_redis_t;
+
+/* One call in flight: what to call back when its reply comes. */
+typedef struct op {
+    store_redis_t *r;
+    void *data;
+    union {
+        store_acquire_cb acquire;
+        store_status_cb status;
+        store_runs_cb runs;
+        store_text_cb text;
+        store_renew_cb renew;
+        store_orphan_cb orphan;
+    } cb;
+    char id[RUN_ID_LEN + 1];
+} op_t;
+
+/* ---- store_redis_util.c: keys, commands, replies ---- */
+
+extern uint64_t store_redis__errors; /* commands that failed or got no answer (one store per process) */
+
+op_t *store_redis__op(store_redis_t *r, void *data);
+/** `<prefix><name><id>` into `out`. */
+void store_redis__key(const store_redis_t *r, char *out, size_t len, const char *name, const char *id);
+/** The lock token of this replica for a run. */
+void store_redis__token(const store_redis_t *r, const char *run_id, char *out, size_t len);
+/** 1 (and counts it) when the reply is missing or an error. */
+int store_redis__error(const redisReply *reply, const char *what);
+/** Sends a command; one that cannot be sent counts as an error. 0 or -1 (then `fn` never fires). */
+int store_redis__command(store_redis_t *r, int argc, const char **argv, redis_reply_fn fn, void *privdata);
+/** EVAL `script` with its keys and args. */
+int store_redis__eval(store_redis_t *r, const char *script, int nkeys, const char *const *keys, int nargs,
+                      const char *const *args, redis_reply_fn fn, void *privdata);
+/** A run from a record, or NULL (logged) when there is none or it is bad. */
+run_t *store_redis__record(const char *text, size_t len, const char *what);
+/** Element `i` of an array reply when it has `type`, else NULL. */
+const redisReply *store_redis__element(const redisReply *reply, size_t i, int type);
+
+/* ---- store_redis_read.c ---- */
+void store_redis__load_status(store_t *store, store_status_cb cb, void *data);
+void store_redis__load_history(store_t *store, int limit, store_runs_cb cb, void *data);
+void store_redis__load_run(store_t *store, const char *run_id, store_runs_cb cb, void *data);
+void store_redis__load_report(store_t *store, const char *run_id, store_text_cb cb, void *data);
+
+/* ---- store_redis_channel.c ---- */
+int store_redis__publish(store_t *store, const event_t *ev);
+void store_redis__request_cancel(store_t *store, const char *run_id);
+/** The pub/sub connection is up: subscribe to the events and control channels. */
+void store_redis__sub_ready(void *data, redis_conn_t *conn);
+void store_redis__sub_lost(void *data, redis_conn_t *conn);
+/** A write whose reply only matters when it is an error (`privdata`: what it was). */
+void store_redis__write_reply(redis_conn_t *conn, redisReply *reply, void *privdata);
+
+#endif

@@ -1,0 +1,89 @@
+/* The Redis store's small helpers: key names, sending commands and scripts, reading replies. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/run_codec.h"
+#include "store/store_redis_internal.h"
+#include "util/log.h"
+
+op_t *store_redis__op(store_redis_t *r, void *data)
+{
+    op_t *op = calloc(1, sizeof(*op));
+    if (op == NULL)
+        abort();
+    op->r = r;
+    op->data = data;
+    return op;
+}
+
+void store_redis__key(const store_redis_t *r, char *out, size_t len, const char *name, const char *id)
+{
+    snprintf(out, len, "%s%s%s", r->prefix, name, id ? id : "");
+}
+
+void store_redis__token(const store_redis_t *r, const char *run_id, char *out, size_t len)
+{
+    snprintf(out, len, "%s|%s", r->replica, run_id);
+}
+
+uint64_t store_redis__errors; /* one store per process */
+
+int store_redis__error(const redisReply *reply, const char *what)
+{
+    if (reply == NULL) {
+        store_redis__errors++;
+        return 1;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        log_warn("redis", "%s failed: %s", what, reply->str);
+        store_redis__errors++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Sends a command; one that cannot be sent (Redis is away) counts as an error. */
+int store_redis__command(store_redis_t *r, int argc, const char **argv, redis_reply_fn fn, void *privdata)
+{
+    int rc = redis_conn_command(r->cmd, fn, privdata, argc, argv, NULL);
+    if (rc != 0)
+        store_redis__errors++;
+    return rc;
+}
+
+/* EVAL script with its keys and args (NUL-terminated strings). */
+int store_redis__eval(store_redis_t *r, const char *script, int nkeys, const char *const *keys, int nargs,
+                      const char *const *args, redis_reply_fn fn, void *privdata)
+{
+    const char *argv[16];
+    char numkeys[8];
+    int argc = 0;
+    snprintf(numkeys, sizeof(numkeys), "%d", nkeys);
+    argv[argc++] = "EVAL";
+    argv[argc++] = script;
+    argv[argc++] = numkeys;
+    for (int i = 0; i < nkeys; i++)
+        argv[argc++] = keys[i];
+    for (int i = 0; i < nargs; i++)
+        argv[argc++] = args[i];
+    return store_redis__command(r, argc, argv, fn, privdata);
+}
+
+run_t *store_redis__record(const char *text, size_t len, const char *what)
+{
+    if (text == NULL || len == 0)
+        return NULL;
+    char err[200];
+    run_t *run = run_from_record_text(text, len, err, sizeof(err));
+    if (run == NULL)
+        log_warn("redis", "ignoring the %s: %s", what, err);
+    return run;
+}
+
+const redisReply *store_redis__element(const redisReply *reply, size_t i, int type)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements <= i || reply->element[i]->type != type)
+        return NULL;
+    return reply->element[i];
+}
