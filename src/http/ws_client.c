@@ -14,36 +14,39 @@
 
 /* ---- the send queue -------------------------------------------------------------------------------------------- */
 
+/* Makes room for one more frame (the ring doubles, oldest first again). */
+static void queue_reserve(ws_client_t *c)
+{
+    if (c->count < c->cap)
+        return;
+    uint32_t cap = c->cap ? c->cap * 2 : 8;
+    ws_frame_t **q = malloc(cap * sizeof(*q));
+    if (q == NULL)
+        abort();
+    for (uint32_t i = 0; i < c->count; i++)
+        q[i] = c->queue[(c->head + i) % c->cap];
+    free(c->queue);
+    c->queue = q;
+    c->cap = cap;
+    c->head = 0;
+}
+
 static void queue_push(ws_client_t *c, ws_frame_t *f)
 {
-    if (c->count == c->cap) {
-        uint32_t cap = c->cap ? c->cap * 2 : 8;
-        ws_frame_t **q = malloc(cap * sizeof(*q));
-        if (q == NULL)
-            abort();
-        for (uint32_t i = 0; i < c->count; i++)
-            q[i] = c->queue[(c->head + i) % c->cap];
-        free(c->queue);
-        c->queue = q;
-        c->cap = cap;
-        c->head = 0;
-    }
+    queue_reserve(c);
     c->queue[(c->head + c->count++) % c->cap] = f;
     c->queued_bytes += f->len;
 }
 
 void ws_client_send_first(ws_client_t *c, ws_frame_t **frames, int count)
 {
-    for (int i = 0; i < count; i++)
-        queue_push(c, frames[i]); /* makes room; then rotate the new ones to the front */
-    for (int i = 0; i < count; i++) {
-        ws_frame_t *f = c->queue[(c->head + c->count - 1) % c->cap];
-        for (uint32_t k = c->count - 1; k > 0; k--)
-            c->queue[(c->head + k) % c->cap] = c->queue[(c->head + k - 1) % c->cap];
-        c->queue[c->head] = f;
+    for (int i = count - 1; i >= 0; i--) { /* the head moves back: the last one goes in first */
+        queue_reserve(c);
+        c->head = (c->head + c->cap - 1) % c->cap;
+        c->queue[c->head] = ws_frame_ref(frames[i]);
+        c->count++;
+        c->queued_bytes += frames[i]->len;
     }
-    for (int i = 0; i < count; i++)
-        ws_frame_ref(frames[i]);
     ws_hub__client_dirty(c->hub, c);
 }
 
