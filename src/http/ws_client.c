@@ -284,8 +284,10 @@ static void feed(ws_client_t *c, const uint8_t *bytes, size_t len)
         return;
     }
     wslay_event_send(c->wslay);
-    if (wslay_event_get_close_received(c->wslay) && !c->closing) {
-        c->closing = 1; /* wslay queued its close reply; close once it is written */
+    if (!wslay_event_want_read(c->wslay) && !c->closing) {
+        /* the peer closed, or broke the protocol and wslay queued a close (1002, 1009): it ends here, once our
+         * close frame is written and (for a bounded time) the peer's is read */
+        c->closing = 1;
         ws_hub__client_leaving(c->hub, c);
         uv_timer_start(&c->close_timer, on_close_timeout, WS_CLOSE_REPLY_MS, 0);
     }

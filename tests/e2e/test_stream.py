@@ -345,3 +345,21 @@ def test_lifecycle_messages_carry_the_run_and_complete_every_task(start_service,
     assert states[("REPORT", 0)] == "cancelled" and states[("ANALYZE", 1)] == "cancelled"
     status = svc.get("/api/v1/demo/status").json()
     assert status["seq"] == messages[-1]["seq"]
+
+
+def test_protocol_errors_and_oversized_messages_close_the_client(service):
+    # an unmasked client frame is a protocol error (1002)
+    bad = RawClient(service.port)
+    bad.frame()
+    bad.sock.sendall(bytes([0x81, 0x02]) + b"hi")
+    texts, code = bad.messages_until_close()
+    assert code == 1002
+    bad.close()
+    # a message over 64 KiB (client messages are ignored, but bounded) is 1009
+    big = RawClient(service.port)
+    big.frame()
+    big.send(0x1, b"x" * (65536 + 1))
+    texts, code = big.messages_until_close()
+    assert code == 1009
+    big.close()
+    assert wait_until(lambda: service.get("/api/v1/demo/status").json()["connected_clients"] == 0)
