@@ -58,7 +58,8 @@ json_t *orch_estimated_completion(orch_t *orch, const run_t *run);
 void orch_emit(orch_t *orch, const run_t *run, event_type_t type, json_t *data);
 void orch_end_orphan(orch_t *orch, run_t *orphan, int ours);
 void orch_cancel_local(orch_t *orch);
-/** Answers the cancels that wait for `run` (it has ended): here or relayed from its owner's complete message. */
+/** Answers the cancels that wait for `run_id`: it ended with `status` (here, or on its owner: its complete
+ *  message), or (NULL) it never started. */
 void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status);
 
 /* orch_shared.c */

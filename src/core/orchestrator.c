@@ -121,7 +121,7 @@ static void answer_no_active_run(orch_waiter_t *w)
 }
 
 /* Answers the cancels waiting for `run_id`: the run ended with `status`, or (NULL) it never started. */
-static void answer_cancels_for(orch_t *orch, const char *run_id, const char *status)
+void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status)
 {
     orch_waiter_t *keep = NULL;
     while (orch->cancel_waiters) {
@@ -147,11 +147,6 @@ static void answer_cancels_for(orch_t *orch, const char *run_id, const char *sta
     }
 }
 
-void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status)
-{
-    answer_cancels_for(orch, run_id, status);
-}
-
 /* ---- ending a run ---------------------------------------------------------------------------------------------- */
 
 static void mark_unfinished_tasks(run_t *run, run_status_t status)
@@ -167,7 +162,8 @@ static void end_run(orch_t *orch, run_status_t status)
 {
     run_t *run = orch->active;
     mark_unfinished_tasks(run, status);
-    run->finished_ms = clock_now_ms();
+    if (run->finished_ms == 0)
+        run->finished_ms = clock_now_ms();
     if (orch->lock_lost) {
         /* another replica ended this run already and told everyone: only our own state changes */
         log_warn("orch", "run %s: %s -> %s locally (its lock went to another replica)", run->id,
@@ -191,7 +187,7 @@ static void end_run(orch_t *orch, run_status_t status)
     orch->active = NULL;
     history_add(&orch->history, run);
     fs_remove_tree(orch->work_dir);
-    answer_cancels_for(orch, run->id, run_status_name(run->status));
+    orch_answer_cancels(orch, run->id, run_status_name(run->status));
     answer_run_waiters(orch, run);
     if (orch->shutting_down && orch->shutdown_cb) {
         void (*cb)(void *) = orch->shutdown_cb;
@@ -228,7 +224,7 @@ static int read_metrics(orch_t *orch, run_t *run)
         return -1;
     }
     run->metrics.worker_pods_spawned = run->tasks_spawned;
-    run->metrics.execution_time_seconds = run_duration_seconds(run, clock_now_ms());
+    run->metrics.execution_time_seconds = run_duration_seconds(run, 0);
     snprintf(run->metrics.report_path, sizeof(run->metrics.report_path), "results/%s/report.json", run->id);
     run->has_metrics = 1;
     return 0;
@@ -288,6 +284,7 @@ static void on_exec_done(void *data, int ok, const char *detail)
 {
     orch_t *orch = data;
     run_t *run = orch->active;
+    run->finished_ms = clock_now_ms(); /* the same end for duration_seconds and execution_time_seconds */
     run_status_t status;
     if (orch->cancel_requested) {
         status = RUN_CANCELLED;
@@ -377,7 +374,7 @@ static void on_lock(void *data, store_acquire_result_t result, run_t *holder, ru
         log_warn("orch", "run %s not started: %s", run->id, detail);
         fail_run_waiters(orch, 503, detail);
     }
-    answer_cancels_for(orch, run->id, NULL);
+    orch_answer_cancels(orch, run->id, NULL);
     run_destroy(holder);
     run_destroy(run);
 }

@@ -111,3 +111,11 @@ def test_large_batches_stream_through(service):
     detail = service.wait_finished(run["run_id"], timeout=120)
     assert detail["status"] == "succeeded", detail
     assert detail["demo_metrics"]["total_records"] == 2000000
+
+
+def test_duration_and_execution_time_agree(service):
+    run = service.run(batch_count=1)
+    detail = service.wait_finished(run["run_id"])
+    assert detail["duration_seconds"] == detail["demo_metrics"]["execution_time_seconds"]
+    entry = service.get("/api/v1/demo/history").json()[0]
+    assert entry["duration_seconds"] == detail["duration_seconds"]
