@@ -2,6 +2,7 @@
 (tests/node/dashboard.mjs, Playwright with Debian's chromium) against the real service."""
 import html.parser
 import pathlib
+import posixpath
 import re
 import stat
 
@@ -15,6 +16,8 @@ PAGE_POLICY = ("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' 
 # Namespace names are identifiers, never fetched.
 NAMESPACES = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink")
 URL = re.compile(r"https?://[^\s\"'`)<>]*")
+# Static imports of an ES module: `import … from "./x.js"`, `export … from "./x.js"`, `import "./x.js"`.
+IMPORT = re.compile(r"""^\s*(?:(?:import|export)\b[^"';]*?\bfrom|import)\s*["']([^"']+)["']""", re.M)
 
 
 class References(html.parser.HTMLParser):
@@ -39,6 +42,20 @@ def parse_page(text):
     parser = References()
     parser.feed(text)
     return parser
+
+
+def module_graph(entry, read):
+    """The path of every module reachable from `entry` through static imports, `entry` first. `read(path)` gives
+    a module's text; imports must be relative ("./x.js") and stay inside the service."""
+    found = [entry]
+    for path in found:
+        for spec in IMPORT.findall(strip_block_comments(read(path))):
+            assert spec.startswith(("./", "../")), f"{path} imports {spec!r}: only relative imports resolve here"
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), spec))
+            assert target.startswith("/") and not target.startswith("//"), f"{path} imports outside: {spec}"
+            if target not in found:
+                found.append(target)
+    return found
 
 
 def node(scenario, service, timeout=150):
@@ -70,8 +87,11 @@ def test_page_is_served_with_its_policy(service):
     assert r.headers["Content-Type"].startswith("text/html")
     assert r.headers["Content-Security-Policy"] == PAGE_POLICY
     assert r.headers["X-Content-Type-Options"] == "nosniff"
-    assert '<script src="/app.js" defer></script>' in r.text
-    for path, kind in (("/app.js", "text/javascript"), ("/style.css", "text/css"), ("/favicon.svg", "image/svg+xml")):
+    assert '<script type="module" src="/app.js"></script>' in r.text
+    modules = module_graph("/app.js", lambda path: (WEB / path.lstrip("/")).read_text())
+    assert len(modules) > 1, "app.js imports no modules"
+    assets = [(m, "text/javascript") for m in modules] + [("/style.css", "text/css"), ("/favicon.svg", "image/svg+xml")]
+    for path, kind in assets:
         asset = service.get(path)
         assert asset.status_code == 200, path
         assert asset.headers["Content-Type"].startswith(kind), (path, asset.headers["Content-Type"])
@@ -86,6 +106,16 @@ def test_every_reference_of_the_page_exists(service):
         assert ref.startswith("/") and not ref.startswith("//"), f"<{tag}> refers outside the service: {ref}"
         r = service.get(ref)
         assert r.status_code == 200, f"<{tag}> {ref} answers {r.status_code}"
+    # The modules app.js imports, and theirs, as the browser would load them.
+    def served(path):
+        r = service.get(path)
+        assert r.status_code == 200, f"module {path} answers {r.status_code}"
+        assert r.headers["Content-Type"].startswith("text/javascript"), (path, r.headers["Content-Type"])
+        return r.text
+
+    for tag, ref in local:
+        if tag == "script":
+            module_graph(ref, served)
 
 
 def test_no_inline_script_or_handler_attributes(service):
@@ -115,6 +145,9 @@ def test_the_page_needs_no_external_url():
     page = parse_page(html_text)
     assert page.absolute == [], f"absolute URLs in index.html attributes: {page.absolute}"
     names = {ref.lstrip("/") for _, ref in page.refs if ref.startswith("/") and "." in ref}
+    for tag, ref in page.refs:
+        if tag == "script":
+            names |= {m.lstrip("/") for m in module_graph(ref, lambda path: (WEB / path.lstrip("/")).read_text())}
     for name in sorted(names | {"favicon.svg"}):
         text = (WEB / name).read_text()
         if name.endswith(".js"):

@@ -249,6 +249,9 @@ async function scenarioRun({ page }) {
   await openDashboard(page, BASE);
   await chooseBatches(page, 3);
   const runId = await pressRun(page);
+  // the run id may arrive through the stream before the POST's answer puts up the notice: wait for it
+  await page.waitForFunction((id) => document.getElementById("notice-text").textContent.includes(id), runId,
+    { timeout: STEP_MS }).catch(() => {});
   const notice = await page.locator("#notice-text").textContent();
   check(notice.includes(runId), `no notice about the new run (notice: "${notice}")`);
   await waitAllDone(page, 3);
