@@ -107,3 +107,17 @@ int task_args_seconds(const char *opt, const char *s, double *out)
     *out = v;
     return 0;
 }
+
+int task_args_parse_options(int argc, char **argv, task_opt_t *opts, size_t nopts, const char *required)
+{
+    int npos;
+    task_args_result_t r = task_args_parse(argc, argv, opts, nopts, &npos);
+    if (r != TASK_ARGS_OK)
+        return task_args_exit(r);
+    if (npos > 0)
+        return task_usage_error("unexpected argument '%s'", argv[1]);
+    for (size_t i = 0; i < nopts; i++)
+        if (strcmp(opts[i].name, required) == 0 && opts[i].value == NULL)
+            return task_usage_error("missing option %s", required);
+    return -1;
+}

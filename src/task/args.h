@@ -24,6 +24,12 @@ typedef enum {
  */
 task_args_result_t task_args_parse(int argc, char **argv, task_opt_t *opts, size_t nopts, int *npos);
 
+/**
+ * For a subcommand without positional arguments: parses, and requires the option `required`. Returns -1 when all
+ * is well, else the exit status to leave with (help shown, or the mistake reported).
+ */
+int task_args_parse_options(int argc, char **argv, task_opt_t *opts, size_t nopts, const char *required);
+
 /** The exit status for a result other than TASK_ARGS_OK (the help's, for TASK_ARGS_HELP). */
 int task_args_exit(task_args_result_t r);
 

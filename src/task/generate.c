@@ -43,14 +43,9 @@ int task_generate_main(int argc, char **argv)
         [OPT_BATCH] = {"--batch", NULL}, [OPT_ROWS] = {"--rows", NULL}, [OPT_SEED] = {"--seed", NULL},
         [OPT_SLEEP] = {"--sleep", NULL}, [OPT_OUT] = {"--out", NULL},
     };
-    int npos;
-    task_args_result_t r = task_args_parse(argc, argv, opts, OPT_COUNT, &npos);
-    if (r != TASK_ARGS_OK)
-        return task_args_exit(r);
-    if (npos > 0)
-        return task_usage_error("unexpected argument '%s'", argv[1]);
-    if (!opts[OPT_BATCH].value)
-        return task_usage_error("missing option --batch");
+    int exit_status = task_args_parse_options(argc, argv, opts, OPT_COUNT, "--batch");
+    if (exit_status >= 0)
+        return exit_status;
 
     int64_t batch, rows = 100, seed = 42;
     double pause = 0;

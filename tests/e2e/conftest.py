@@ -271,3 +271,11 @@ def run_node(script, *args, timeout=120, env=None):
     full_env.update(env or {})
     return subprocess.run(["node", str(ROOT / "tests" / "node" / script), *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, env=full_env)
+
+
+def write_wrapper(path, body):
+    """An executable shell script (a TASK_PROGRAM wrapper) with `body` after the #! line."""
+    import stat
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path

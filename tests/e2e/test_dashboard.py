@@ -4,10 +4,9 @@ import html.parser
 import pathlib
 import posixpath
 import re
-import stat
 
 
-from conftest import ROOT, TASK_BIN, run_node
+from conftest import ROOT, TASK_BIN, run_node, write_wrapper
 
 OUTPUT = ROOT / "tests" / "e2e" / "output" / "dashboard"
 WEB = ROOT / "web"
@@ -208,13 +207,11 @@ def test_dashboard_cancels_a_run(start_service):
 
 
 def test_dashboard_shows_a_failed_task(start_service, tmp_path):
-    wrapper = tmp_path / "failing-task.sh"
-    wrapper.write_text("#!/bin/sh\n"
-                       'if [ "$1" = analyze ] && echo "$*" | grep -q -- "--batch=2"; then\n'
-                       "  echo 'boom: disk on fire' >&2; exit 3\n"
-                       "fi\n"
-                       f'exec "{TASK_BIN}" "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    wrapper = write_wrapper(tmp_path / "failing-task.sh",
+                            'if [ "$1" = analyze ] && echo "$*" | grep -q -- "--batch=2"; then\n'
+                            "  echo 'boom: disk on fire' >&2; exit 3\n"
+                            "fi\n"
+                            f'exec "{TASK_BIN}" "$@"\n')
     svc = start_service({"GENERATE_SECONDS": "0.5", "ANALYZE_SECONDS": "0.5", "TASK_PROGRAM": str(wrapper)})
     out = node("failure", svc)
     assert_png(out / "failed.png")

@@ -1,16 +1,11 @@
 """Failures, cancel, shutdown and the service's own death: runs always end, processes never outlive them."""
 import os
 import signal
-import stat
 import time
 
-from conftest import TASK_BIN, processes_mentioning, wait_until
+from conftest import write_wrapper, TASK_BIN, processes_mentioning, wait_until
 
 
-def write_wrapper(path, body):
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return path
 
 
 def test_cancel_stops_every_task_process(start_service):

@@ -1,12 +1,11 @@
 """/metrics (Prometheus text, checked by promtool) and /api/v1/demo/metrics (JSON aggregates over history)."""
 import re
 import shutil
-import stat
 import subprocess
 
 import pytest
 
-from conftest import TASK_BIN
+from conftest import write_wrapper, TASK_BIN
 from wsutil import RawClient
 
 
@@ -35,10 +34,6 @@ def promtool_check(text):
     assert p.stdout.strip() == "" and p.stderr.strip() == "", p.stdout + p.stderr  # no lint warning either
 
 
-def write_wrapper(path, body):
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
 
 
 def test_prometheus_exposition_after_runs(start_service, tmp_path):

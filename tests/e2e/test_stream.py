@@ -2,7 +2,6 @@
 import asyncio
 import json
 import re
-import stat
 import struct
 import threading
 import time
@@ -11,7 +10,7 @@ import pytest
 import requests
 import websockets
 
-from conftest import TASK_BIN, wait_until
+from conftest import write_wrapper, TASK_BIN, wait_until
 from wsutil import RawClient, collect
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -31,10 +30,6 @@ def post_run_soon(svc, body, delay=0.3):
     return t
 
 
-def write_wrapper(path, body):
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
 
 
 def test_snapshot_first_then_envelope_and_seq(start_service):
