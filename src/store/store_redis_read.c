@@ -80,18 +80,24 @@ void store_redis__load_history(store_t *store, int limit, store_runs_cb cb, void
     }
 }
 
+/* GET <prefix><name><run id>, answered by `fn` with `op`. Returns 0, or -1 (op freed) when it cannot be sent. */
+static int get_key(store_redis_t *r, const char *name, const char *run_id, redis_reply_fn fn, op_t *op)
+{
+    char k[128];
+    store_redis__key(r, k, sizeof(k), name, run_id);
+    const char *argv[] = {"GET", k};
+    if (store_redis__command(r, 2, argv, fn, op) == 0)
+        return 0;
+    free(op);
+    return -1;
+}
+
 void store_redis__load_run(store_t *store, const char *run_id, store_runs_cb cb, void *data)
 {
-    store_redis_t *r = (store_redis_t *)store;
-    char run_key[128];
-    store_redis__key(r, run_key, sizeof(run_key), "run:", run_id);
-    const char *argv[] = {"GET", run_key};
-    op_t *op = store_redis__op(r, data);
+    op_t *op = store_redis__op((store_redis_t *)store, data);
     op->cb.runs = cb;
-    if (store_redis__command(r, 2, argv, on_runs_reply, op) != 0) {
-        free(op);
+    if (get_key((store_redis_t *)store, "run:", run_id, on_runs_reply, op) != 0)
         cb(data, 0, NULL, 0);
-    }
 }
 
 static void on_text_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
@@ -110,14 +116,8 @@ static void on_text_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
 
 void store_redis__load_report(store_t *store, const char *run_id, store_text_cb cb, void *data)
 {
-    store_redis_t *r = (store_redis_t *)store;
-    char report[128];
-    store_redis__key(r, report, sizeof(report), "report:", run_id);
-    const char *argv[] = {"GET", report};
-    op_t *op = store_redis__op(r, data);
+    op_t *op = store_redis__op((store_redis_t *)store, data);
     op->cb.text = cb;
-    if (store_redis__command(r, 2, argv, on_text_reply, op) != 0) {
-        free(op);
+    if (get_key((store_redis_t *)store, "report:", run_id, on_text_reply, op) != 0)
         cb(data, 0, NULL, 0);
-    }
 }
