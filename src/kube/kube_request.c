@@ -20,6 +20,7 @@ struct kube_request {
     kube_xfer_t *x;
     uv_timer_t timer;
     unsigned attempt;
+    int released; /* freed once its timer has closed: a second release (client closing) does nothing */
 };
 
 static const char *method_name(kube_method_t m)
@@ -94,6 +95,9 @@ static void free_request(uv_handle_t *h)
 
 static void release(kube_request_t *r)
 {
+    if (r->released)
+        return;
+    r->released = 1;
     kube_op_unlink(&r->op);
     kube_xfer_abort(r->x);
     r->x = NULL;
