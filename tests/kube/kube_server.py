@@ -190,6 +190,8 @@ class Handler(BaseHTTPRequestHandler):
             gv, rest = "batch/v1", parts[3:]
         else:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if gv == "v1" and rest[:1] == ["namespaces"] and len(rest) <= 2 and method == "GET":
+            return self.namespace(rest[1] if len(rest) == 2 else None)
         ns = None
         if rest[:1] == ["namespaces"] and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
@@ -228,6 +230,23 @@ class Handler(BaseHTTPRequestHandler):
                 policy = "Orphan"
             return self.send_json(200, store.delete(resource, ns, name, policy))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def namespace(self, name):
+        def obj(n):
+            return {"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": n, "uid": "00000000-0000-0000-0000-%012d" % (sum(map(ord, n)) % 10**12),
+                                 "resourceVersion": "1", "creationTimestamp": "2024-01-01T00:00:00Z",
+                                 "labels": {"kubernetes.io/metadata.name": n}},
+                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+        store = self.kube.store
+        if name is None:
+            items = [obj(n) for n in sorted(store.namespaces)]
+            for it in items:
+                del it["apiVersion"], it["kind"]
+            return self.send_json(200, {"kind": "NamespaceList", "apiVersion": "v1",
+                                        "metadata": {"resourceVersion": str(store.rv)}, "items": items})
+        store.check_namespace(name)
+        return self.send_json(200, obj(name))
 
     # ---- list and watch ----
     def list(self, resource, ns, q):
