@@ -17,9 +17,11 @@ static void done(access_check_t *a, int ok, const char *detail)
 {
     kube_access_cb cb = a->cb;
     void *data = a->data;
+    char copy[1024]; /* `detail` may live in `a` */
+    snprintf(copy, sizeof(copy), "%s", detail);
     kube_op_unlink(&a->op);
     free(a);
-    cb(data, ok, detail);
+    cb(data, ok, copy);
 }
 
 static void on_pods(void *data, const kube_response_t *res)
