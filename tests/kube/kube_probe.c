@@ -129,8 +129,8 @@ static void on_watch_synced(void *data)
 static void on_watch_error(void *data, const kube_response_t *res)
 {
     (void)data;
-    print_json(json_pack("{s:s, s:i, s:s}", "event", "watch_error", "status", (int)res->status, "message",
-                         res->message));
+    print_json(
+        json_pack("{s:s, s:i, s:s}", "event", "watch_error", "status", (int)res->status, "message", res->message));
 }
 
 static void on_log_line(void *data, const char *ts, const char *line, size_t len)
@@ -185,11 +185,9 @@ static int start(int argc, char **argv)
         return kube_delete(client, argv[2], argc >= 4 ? argv[3] : NULL, on_response, NULL) ? 0 : -1;
     }
     if (strcmp(cmd, "watch") == 0 && argc >= 6) {
-        kube_watch_opts_t o = {.api_version = argv[2],
-                               .resource = argv[3],
-                               .label_selector = strcmp(argv[4], "-") ? argv[4] : NULL};
-        kube_watch_callbacks_t cb = {
-            .event = on_watch_event, .synced = on_watch_synced, .error = on_watch_error};
+        kube_watch_opts_t o = {
+            .api_version = argv[2], .resource = argv[3], .label_selector = strcmp(argv[4], "-") ? argv[4] : NULL};
+        kube_watch_callbacks_t cb = {.event = on_watch_event, .synced = on_watch_synced, .error = on_watch_error};
         remaining = atoi(argv[5]);
         watch = kube_watch_start(client, &o, &cb);
         return watch ? 0 : -1;
