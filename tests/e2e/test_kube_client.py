@@ -358,6 +358,20 @@ def test_watch_survives_a_drop_and_an_expired_resource_version_without_loss_or_r
     assert any("watch=1" in r[1] and r[2] == 200 for r in kube.requests)
 
 
+def test_requests_started_from_inside_watch_callbacks(kube):
+    """An executor reacts to a watch event with a request (a get, a log stream): curl refuses new transfers from
+    inside its callbacks, so the client must hand them over afterwards."""
+    for n in ("a", "b"):
+        kube.store.create("configmaps", NS, cm(n, {"app": "x"}))
+    p = Probe({**url_env(kube), "KUBE_PROBE_GET_ON_EVENT": "1"}, "watch", "v1", "configmaps", "app=x", "3")
+    p.wait_for(lambda x: x["event"] == "synced")
+    assert wait_until(lambda: kube.watches_started == 1)
+    kube.store.create("configmaps", NS, cm("c", {"app": "x"}))  # an event from the stream (a write callback)
+    assert p.finish() == 0, p.seen
+    gets = sorted((x["name"], x["status"]) for x in p.seen if x["event"] == "get")
+    assert gets == [("a", 200), ("b", 200), ("c", 200)]
+
+
 def test_watch_keeps_trying_when_the_list_fails(kube):
     kube.store.create("configmaps", NS, cm("a", {"app": "x"}))
     kube.inject("GET", "configmaps", 403, count=1, watch=False, message="configmaps is forbidden")
