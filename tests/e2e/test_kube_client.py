@@ -294,6 +294,20 @@ def test_get_is_retried_after_429_500_and_a_dropped_connection(kube):
     assert [g[2] for g in gets] == [500, 429, 0, 200]
 
 
+def test_connections_are_reused(kube):
+    rc, out = probe(url_env(kube), "get", PODS, "5", "20")
+    assert rc == 0 and len([x for x in out if x["event"] == "response"]) == 5
+    assert kube.connections == 1
+
+
+def test_a_request_that_gets_no_answer_times_out(kube):
+    kube.inject("POST", "configmaps", 0, hang=True)
+    rc, out = probe({**url_env(kube), "KUBE_TIMEOUT_SECONDS": "1"}, "create", f"/api/v1/namespaces/{NS}/configmaps",
+                    json.dumps(cm("slow")))
+    r = last(out, "response")
+    assert rc == 1 and r["status"] == 0 and "timed out" in r["message"].lower()
+
+
 def test_retries_are_bounded(kube):
     kube.inject("GET", "pods", 503, count=100)
     rc, out = probe(url_env(kube), "get", PODS)
