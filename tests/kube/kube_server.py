@@ -73,6 +73,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet; the request log is kept in srv.requests
         pass
 
+    def setup(self):
+        super().setup()
+        # headers and body go out as two writes: without this, Nagle waits for the client's delayed ACK (40 ms)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     @property
     def kube(self):
         return self.server.kube
