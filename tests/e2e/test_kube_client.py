@@ -1,6 +1,5 @@
 """Black-box tests of the Kubernetes client (src/kube/): build/tests/kube_probe, which drives the client exactly as
 the service does (the API found from the environment), against the Kubernetes API test server (tests/kube/)."""
-import base64
 import json
 import os
 import pathlib
