@@ -19,7 +19,7 @@ CFLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -f
 CFLAGS   := -std=gnu11 $(WARN) $(CFLAGS_$(MODE)) $(EXTRA_CFLAGS)
 LDFLAGS  := $(if $(filter asan,$(MODE)),-fsanitize=address$(comma)undefined)
 
-SERVICE_LIBS := -lh2o -luv -lwslay -lssl -lcrypto -lhiredis -lcurl -ljansson -lm
+SERVICE_LIBS := -lh2o -luv -lwslay -lssl -lcrypto -lhiredis -lcurl -lyaml -ljansson -lm
 TASK_LIBS    := -ljansson -lm
 
 UTIL_SRC    := $(wildcard src/util/*.c)
@@ -92,7 +92,7 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 
 # ---- set-up -------------------------------------------------------------------------------------------------
 APT_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
-                libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server valgrind \
+                libcurl4-openssl-dev libyaml-dev libssl-dev libcmocka-dev redis-server valgrind \
                 python3-pytest python3-requests python3-websockets python3-redis python3-yaml \
                 chromium prometheus
 
