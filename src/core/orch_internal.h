@@ -51,6 +51,8 @@ orch_waiter_t *orch_call_done(orch_call_t *call);
 void orch_waiter_link(orch_waiter_t **list, orch_waiter_t *w);
 json_t *orch_status_json(orch_t *orch, const run_t *run, int connected_clients);
 json_t *orch_run_answer(const run_t *run, int attached);
+/** The folder where a run's results are seen by this service: the executor's results root, else DATA_DIR/results. */
+void orch_results_dir(const orch_t *orch, const char *run_id, char *out, size_t cap);
 /** When the run should end, from the configured task durations and how long its running tasks have run. */
 json_t *orch_estimated_completion(orch_t *orch, const run_t *run);
 

@@ -217,6 +217,8 @@ void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
 
 static int read_metrics(orch_t *orch, run_t *run)
 {
+    if (orch->exec->results_unseen)
+        return 0; /* the results are on a volume this service does not mount: no demo_metrics */
     char path[1200], err[512];
     snprintf(path, sizeof(path), "%s/report.json", orch->results_dir);
     if (report_read_metrics(path, &run->metrics, err, sizeof(err)) != 0) {
@@ -276,7 +278,10 @@ static void on_task_log(void *data, int task, int is_stderr, const char *line, s
     } else {
         ts = -1;
     }
-    wf_task_label(orch->active->batch_count, task, label, sizeof(label));
+    if (task == EXEC_TASK_CONTROLLER)
+        snprintf(label, sizeof(label), "nextflow");
+    else
+        wf_task_label(orch->active->batch_count, task, label, sizeof(label));
     add_log_line(orch, msg, label, is_stderr, ts);
 }
 
@@ -307,14 +312,14 @@ static void on_exec_done(void *data, int ok, const char *detail)
 static void begin_run(orch_t *orch)
 {
     run_t *run = orch->active;
-    snprintf(orch->results_dir, sizeof(orch->results_dir), "%s/results/%s", orch->cfg->data_dir, run->id);
+    orch_results_dir(orch, run->id, orch->results_dir, sizeof(orch->results_dir));
     snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
     orch_shared_run_started(orch);
     set_status(orch, RUN_STARTING);
     say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
         run->rows_per_batch, run->seed, orch->exec->ops->name);
 
-    int rc = fs_mkdir_p(orch->results_dir);
+    int rc = orch->exec->results_root || orch->exec->results_unseen ? 0 : fs_mkdir_p(orch->results_dir);
     if (rc == 0)
         rc = fs_mkdir_p(orch->work_dir);
     const char *what = "cannot create the run's folders";
@@ -393,7 +398,7 @@ void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w
     orch_waiter_link(&orch->run_waiters, w);
     if (orch->active)
         return; /* the lock is being taken for a queued run: answer together */
-    orch->active = run_create(params, orch->cfg->executor == EXECUTOR_KUBERNETES ? "nextflow-run" : "local-run");
+    orch->active = run_create(params, orch->cfg->executor == EXECUTOR_LOCAL ? "local-run" : "nextflow-run");
     orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
     orch->store->ops->acquire(orch->store, orch->active, on_lock, orch);
 }

@@ -216,30 +216,27 @@ nextflow_line_kind_t nextflow_log_parse(nextflow_log_t *p, const char *line, siz
     return out->kind = NEXTFLOW_LINE_TEXT;
 }
 
-int nextflow_log_failure(const nextflow_log_t *p, char *out, size_t cap)
+int nextflow_log_cause(const nextflow_log_t *p, char *out, size_t cap)
 {
     if (!p->has_error)
         return -1;
-    size_t used = 0;
-#define PUT(...)                                                                                                       \
-    do {                                                                                                               \
-        int w_ = snprintf(out + used, cap - used, __VA_ARGS__);                                                        \
-        if (w_ > 0)                                                                                                    \
-            used = (size_t)w_ < cap - used ? used + (size_t)w_ : cap - 1;                                              \
-    } while (0)
-    out[0] = '\0';
-    if (p->error_task[0] == '\0') {
-        PUT("Nextflow failed: %s", p->cause[0] ? p->cause : "unknown error");
-        return 0;
-    }
-    PUT("%s failed: ", p->error_task);
-    if (p->exit_status > 0 && (p->cause[0] == '\0' || strstr(p->cause, "exit status")))
-        PUT("exit code %d", p->exit_status);
+    int n = p->exit_status > 0 && (p->cause[0] == '\0' || strstr(p->cause, "exit status"))
+                ? snprintf(out, cap, "exit code %d", p->exit_status)
+                : snprintf(out, cap, "%s", p->cause[0] ? p->cause : "unknown error");
+    for (int i = 0; i < p->stderr_count && i < 3 && n >= 0 && (size_t)n < cap; i++)
+        n += snprintf(out + n, cap - (size_t)n, ": %s", p->stderr_lines[i]);
+    return 0;
+}
+
+int nextflow_log_failure(const nextflow_log_t *p, char *out, size_t cap)
+{
+    char cause[1024];
+    if (nextflow_log_cause(p, cause, sizeof(cause)) != 0)
+        return -1;
+    if (p->error_task[0] == '\0')
+        snprintf(out, cap, "Nextflow failed: %s", cause);
     else
-        PUT("%s", p->cause[0] ? p->cause : "unknown error");
-    for (int i = 0; i < p->stderr_count && i < 3; i++)
-        PUT(": %s", p->stderr_lines[i]);
-#undef PUT
+        snprintf(out, cap, "%s failed: %s", p->error_task, cause);
     return 0;
 }
 

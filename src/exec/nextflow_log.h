@@ -80,6 +80,9 @@ nextflow_line_kind_t nextflow_log_parse(nextflow_log_t *p, const char *line, siz
  * named, "ERROR ~ cause". Returns 0, or -1 when no error was seen.
  */
 int nextflow_log_failure(const nextflow_log_t *p, char *out, size_t cap);
+/** The cause alone ("exit code 3: boom: disk on fire"), as the failure message puts it after the task's name;
+ *  `error_task` names the task. Returns 0, or -1 when no error was seen. */
+int nextflow_log_cause(const nextflow_log_t *p, char *out, size_t cap);
 
 /**
  * The task index of a Nextflow task name ("GENERATE (1)", "REPORT") or of the pod label Nextflow derives from it
