@@ -34,7 +34,7 @@ typedef struct kube_blob {
 typedef struct kube_config {
     char server[512];       /* "https://host:port" without a trailing slash */
     char namespace_[64];    /* the namespace to work in, resolved (KUBE_NAMESPACE, context, service account, ...) */
-    char source[1200];      /* for logs: "KUBE_API_URL", "kubeconfig /path (context x)", "in-cluster" */
+    char source[1400];      /* for logs: "KUBE_API_URL", "kubeconfig /path (context x)", "in-cluster" */
     char token[8192];       /* bearer token ("" when none, or when token_file is used) */
     char token_file[1024];  /* re-read when it changes (in-cluster projected tokens rotate; kubeconfig tokenFile) */
     kube_blob_t ca;         /* CA bundle; empty: the system's */
