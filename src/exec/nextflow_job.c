@@ -33,6 +33,7 @@ char *nextflow_job_config_text(const config_t *cfg, const char *ns, const exec_s
                      "    serviceAccount = '%s'\n"
                      "    storageClaimName = '%s'\n"
                      "    storageMountPath = '" WORK_DIR "'\n"
+                     "    computeResourceType = 'Pod'\n"
                      "}\n"
                      "workDir = '" WORK_DIR "/work'\n",
                      spec->run_id, spec->generate_seconds, spec->analyze_seconds, cfg->app_image, cpus < 1 ? 1 : cpus,
@@ -85,15 +86,15 @@ json_t *nextflow_job_object(const config_t *cfg, const char *ns, const exec_spec
     json_t *init = json_pack("{s:s,s:s,s:[s,s,s,s],s:[{s:s,s:s}]}", "name", "workflows", "image", cfg->app_image,
                              "command", "cp", "-R", WORKFLOWS_DIR "/.", "/mnt/workflows/", "volumeMounts", "name",
                              "workflows", "mountPath", "/mnt/workflows");
-    json_t *main = json_pack(
-        "{s:s,s:s,s:[s],s:o,s:s,s:[{s:s,s:s}],s:o,s:[{s:s,s:s,s:b},{s:s,s:s,s:b},{s:s,s:s}]}", "name", "nextflow",
-        "image", cfg->nextflow_image, "command", "nextflow", "args", controller_args(spec), "workingDir", WORK_DIR,
-        "env", "name", "NXF_ANSI_LOG", "value", "false", "resources", resources(cfg), "volumeMounts", "name",
-        "workflows", "mountPath", WORKFLOWS_DIR, "readOnly", 1, "name", "config", "mountPath", CONFIG_DIR, "readOnly", 1,
-        "name", "work", "mountPath", WORK_DIR);
-    json_t *volumes = json_pack("[{s:s,s:{}},{s:s,s:{s:s}},{s:s,s:{s:s}}]", "name", "workflows", "emptyDir", "name",
-                                "config", "configMap", "name", cm, "name", "work", "persistentVolumeClaim",
-                                "claimName", cfg->work_pvc);
+    json_t *main =
+        json_pack("{s:s,s:s,s:[s],s:o,s:s,s:[{s:s,s:s}],s:o,s:[{s:s,s:s,s:b},{s:s,s:s,s:b},{s:s,s:s}]}", "name",
+                  "nextflow", "image", cfg->nextflow_image, "command", "nextflow", "args", controller_args(spec),
+                  "workingDir", WORK_DIR, "env", "name", "NXF_ANSI_LOG", "value", "false", "resources", resources(cfg),
+                  "volumeMounts", "name", "workflows", "mountPath", WORKFLOWS_DIR, "readOnly", 1, "name", "config",
+                  "mountPath", CONFIG_DIR, "readOnly", 1, "name", "work", "mountPath", WORK_DIR);
+    json_t *volumes =
+        json_pack("[{s:s,s:{}},{s:s,s:{s:s}},{s:s,s:{s:s}}]", "name", "workflows", "emptyDir", "name", "config",
+                  "configMap", "name", cm, "name", "work", "persistentVolumeClaim", "claimName", cfg->work_pvc);
     json_t *job = json_pack(
         "{s:s,s:s,s:{s:s,s:s,s:o},s:{s:i,s:i,s:i,s:{s:{s:o},s:{s:s,s:s,s:[o],s:[o],s:o}}}}", "apiVersion", "batch/v1",
         "kind", "Job", "metadata", "name", name, "namespace", ns, "labels", labels(spec), "spec", "backoffLimit", 0,

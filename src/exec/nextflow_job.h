@@ -21,7 +21,7 @@
 
 #define NEXTFLOW_JOB_PREFIX       "nextflow-run-"
 #define NEXTFLOW_CONFIGMAP_PREFIX "nextflow-config-"
-#define NEXTFLOW_RUN_LABEL        "pipeline/run-id"    /* on the Job, its pod and the ConfigMap */
+#define NEXTFLOW_RUN_LABEL        "pipeline/run-id"     /* on the Job, its pod and the ConfigMap */
 #define NEXTFLOW_WORKER_LABEL     "nextflow.io/runName" /* on every worker pod Nextflow starts */
 #define NEXTFLOW_TASK_LABEL       "nextflow.io/taskName"
 
