@@ -217,9 +217,22 @@ static void conclude(nextflow_exec_t *ex)
     finish(ex, 0, detail);
 }
 
-void nextflow_controller_log_ended(nextflow_exec_t *ex)
+/* Whether a finished Job has shown all it will: every log stream followed has ended and, when the Job completed,
+ * every task's pod has been seen succeeding (the watches trail the Job's condition a little). */
+static int settled(const nextflow_exec_t *ex)
 {
-    if (ex->job_ended)
+    if (!nextflow_follow_logs_ended(ex))
+        return 0;
+    if (ex->job_result > 0)
+        for (int t = 0; t < wf_task_count(ex->spec.batches); t++)
+            if (ex->states[t] != TASK_SUCCEEDED)
+                return 0;
+    return 1;
+}
+
+void nextflow_something_ended(nextflow_exec_t *ex)
+{
+    if (ex->job_ended && settled(ex))
         conclude(ex);
 }
 
@@ -262,8 +275,8 @@ void nextflow_job_ended(nextflow_exec_t *ex, int result, const char *detail)
     ex->job_ended = 1;
     ex->job_result = result;
     snprintf(ex->job_detail, sizeof(ex->job_detail), "%s", detail ? detail : "");
-    /* the end of the controller's log may still be on its way (the error report names the failed task) */
-    if (ex->controller.logs_ended || ex->controller.logs == NULL)
+    /* the end of the logs may still be on its way (the controller's error report names the failed task) */
+    if (settled(ex))
         conclude(ex);
     else
         uv_timer_start(&ex->drain_timer, on_drained, NEXTFLOW_DRAIN_BOUND_MS, 0);

@@ -45,6 +45,14 @@ static void on_log_line(void *data, const char *ts, const char *line, size_t len
         else if (kind == NEXTFLOW_LINE_SUBMITTED)
             log_debug("nextflow", "run %s: Nextflow submitted %s", ex->run_id, parsed.task);
     } else {
+        int64_t own;
+        size_t used;
+        if (clock_parse_iso8601_prefix(line, len, &own, &used) == 0) {
+            while (used < len && line[used] == ' ')
+                used++;
+            line += used; /* the task's own time: the kubelet's, in front, is the line's */
+            len -= used;
+        }
         keep_tail(s, line, len);
     }
     /* the line with its kubelet timestamp in front: the orchestrator takes it as the line's time */
@@ -72,8 +80,7 @@ static void on_log_end(void *data, const kube_response_t *res)
     if (res->status != 200)
         log_warn("nextflow", "run %s: the log of pod %s ended: %s", ex->run_id, s->name,
                  res->message ? res->message : "no answer");
-    if (s->task == EXEC_TASK_CONTROLLER)
-        nextflow_controller_log_ended(ex);
+    nextflow_something_ended(ex);
 }
 
 static void follow_logs(nextflow_slot_t *s)
@@ -139,6 +146,7 @@ static void on_worker_event(void *data, kube_event_t type, json_t *obj)
         case POD_SUCCEEDED:
             follow_logs(s); /* a short task may end before its first look: its log is still there */
             nextflow_report_finished(ex, task, TASK_SUCCEEDED, NULL);
+            nextflow_something_ended(ex);
             break;
         case POD_FAILED:
             follow_logs(s);
@@ -220,6 +228,16 @@ void nextflow_follow_stop(nextflow_exec_t *ex)
 static int running(const nextflow_slot_t *s)
 {
     return s->live && (s->phase == POD_PENDING || s->phase == POD_RUNNING || s->phase == POD_UNKNOWN);
+}
+
+int nextflow_follow_logs_ended(const nextflow_exec_t *ex)
+{
+    if (ex->controller.logs && !ex->controller.logs_ended)
+        return 0;
+    for (int t = 0; t < WF_MAX_TASKS; t++)
+        if (ex->workers[t].logs && !ex->workers[t].logs_ended)
+            return 0;
+    return 1;
 }
 
 int nextflow_follow_quiet(const nextflow_exec_t *ex)

@@ -68,6 +68,8 @@ void nextflow_follow_start(nextflow_exec_t *ex);
 void nextflow_follow_stop(nextflow_exec_t *ex);
 /** 1 when no pod of the run is running any more (deleted, or its containers have ended). */
 int nextflow_follow_quiet(const nextflow_exec_t *ex);
+/** 1 when every log stream started has ended. */
+int nextflow_follow_logs_ended(const nextflow_exec_t *ex);
 /** Fails the run when a pod has been Pending longer than POD_START_TIMEOUT_SECONDS. */
 void nextflow_follow_check_pending(nextflow_exec_t *ex);
 
@@ -78,8 +80,8 @@ void nextflow_report_finished(nextflow_exec_t *ex, int task, wf_task_state_t sta
 void nextflow_worker_failed(nextflow_exec_t *ex, int task);
 /** The Job finished (1 Complete, -1 Failed with `detail`), or went away (0). */
 void nextflow_job_ended(nextflow_exec_t *ex, int result, const char *detail);
-/** The controller's log is over: a finished Job can be concluded now. */
-void nextflow_controller_log_ended(nextflow_exec_t *ex);
+/** A log stream ended or a task's pod succeeded: a finished Job may be concluded now. */
+void nextflow_something_ended(nextflow_exec_t *ex);
 /** Ends the run failed with `detail` (deleting what it created first). */
 void nextflow_fail(nextflow_exec_t *ex, const char *detail);
 /** Something the stop waits for happened: a pod went away, a delete answered, the controller's log ended. */

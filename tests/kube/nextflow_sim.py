@@ -18,6 +18,7 @@ cancels by deleting the Job), Nextflow deletes its worker pods, as its shutdown 
     {"pending": {"task": "GENERATE (1)", "reason": "ImagePullBackOff"}}    a worker pod never starts
     {"controller_pending": "Unschedulable"}                                 the controller pod never starts
     {"hold": true}                                                          workers run until deleted (cancel)
+    {"gate": threading.Event()}                                             workers wait for it, then work
 """
 import copy
 import hashlib
@@ -192,6 +193,11 @@ class NextflowSim:
             for line in fail.get("stderr", []):
                 cluster.log(ns, name, line)
             return fail.get("exit_code", 1)
+        gate = self.scenario.get("gate")
+        if gate is not None:
+            while not gate.wait(0.05):
+                if not cluster.pod_alive(pod):
+                    return 143
         if self.scenario.get("hold"):
             while cluster.pod_alive(pod):
                 time.sleep(0.05)
