@@ -34,7 +34,7 @@ TASK_OBJ    := $(call obj,$(TASK_SRC))
 .PHONY: all asan debug deps run test unit e2e e2e-asan clean bench node-tools
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
+all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task $(BUILD)/tests/kube_probe
 
 asan:
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
@@ -111,6 +111,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJ) $(SERVICE_LIBS) -lcmocka
+
+# The Kubernetes client's test driver (tests/e2e/test_kube_client.py runs it against tests/kube/kube_server.py).
+$(BUILD)/tests/kube_probe: tests/kube/kube_probe.c $(UNIT_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJ) $(SERVICE_LIBS)
 
 unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do ./$$t || failed=$$((failed + 1)); done; \
