@@ -147,14 +147,22 @@ static void on_stop_bound(uv_timer_t *t)
     finish(ex, 0, ex->fail_detail[0] ? ex->fail_detail : "stopped");
 }
 
+static void on_stop_kick(uv_timer_t *t)
+{
+    nextflow_exec_t *ex = t->data;
+    if (ex->req == NULL) /* else the create in flight answers first, and deletes what it made */
+        delete_next(ex);
+}
+
+/* The deletes start from the loop: a stop decided inside a watch's callback runs inside libcurl's, where a new
+ * transfer cannot be added (CURLM_RECURSIVE_API_CALL). */
 static void begin_stop(nextflow_exec_t *ex)
 {
     if (ex->stopping || ex->ending)
         return;
     ex->stopping = 1;
     uv_timer_start(&ex->stop_timer, on_stop_bound, NEXTFLOW_STOP_BOUND_MS, 0);
-    if (ex->req == NULL) /* else the create in flight answers first, and deletes what it made */
-        delete_next(ex);
+    uv_timer_start(&ex->kick_timer, on_stop_kick, 0, 0);
 }
 
 void nextflow_fail(nextflow_exec_t *ex, const char *detail)

@@ -137,6 +137,8 @@ static void on_worker_event(void *data, kube_event_t type, json_t *obj)
     nextflow_slot_t *s = &ex->workers[task];
     if (track(s, type, &pod) != 0)
         return;
+    log_debug("nextflow", "run %s: worker pod %s (%s): event %d, phase %d", ex->run_id, pod.name, pod.task_name,
+              (int)type, (int)pod.phase);
     if (type != KUBE_DELETED || pod.phase != POD_PENDING) {
         switch (pod.phase) {
         case POD_RUNNING:
@@ -168,6 +170,8 @@ static void on_controller_event(void *data, kube_event_t type, json_t *obj)
     nextflow_slot_t *s = &ex->controller;
     if (track(s, type, &pod) != 0)
         return;
+    log_debug("nextflow", "run %s: controller pod %s: event %d, phase %d", ex->run_id, pod.name, (int)type,
+              (int)pod.phase);
     if (pod.phase == POD_RUNNING || pod.phase == POD_SUCCEEDED || pod.phase == POD_FAILED)
         follow_logs(s);
     nextflow_progressed(ex);
@@ -232,8 +236,8 @@ static int running(const nextflow_slot_t *s)
 
 int nextflow_follow_logs_ended(const nextflow_exec_t *ex)
 {
-    if (ex->controller.logs && !ex->controller.logs_ended)
-        return 0;
+    if (!ex->controller.logs || !ex->controller.logs_ended)
+        return 0; /* Nextflow's last words (its error report) are in the controller's log */
     for (int t = 0; t < WF_MAX_TASKS; t++)
         if (ex->workers[t].logs && !ex->workers[t].logs_ended)
             return 0;

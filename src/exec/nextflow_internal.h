@@ -68,7 +68,7 @@ void nextflow_follow_start(nextflow_exec_t *ex);
 void nextflow_follow_stop(nextflow_exec_t *ex);
 /** 1 when no pod of the run is running any more (deleted, or its containers have ended). */
 int nextflow_follow_quiet(const nextflow_exec_t *ex);
-/** 1 when every log stream started has ended. */
+/** 1 when the controller's log has been read to its end, and every worker's log stream started has ended. */
 int nextflow_follow_logs_ended(const nextflow_exec_t *ex);
 /** Fails the run when a pod has been Pending longer than POD_START_TIMEOUT_SECONDS. */
 void nextflow_follow_check_pending(nextflow_exec_t *ex);

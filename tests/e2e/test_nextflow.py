@@ -237,3 +237,34 @@ def test_startup_fails_with_exit_2_when_the_api_is_unreachable_or_forbidden(clus
     svc2.start(wait=False)
     assert svc2.proc.wait(timeout=30) == 2
     assert 'pods is forbidden: User "x" cannot list resource "pods"' in svc2.log()
+
+
+def test_nextflow_error_without_a_task_fails_the_run(cluster, start_service):
+    cluster.nf.scenario = {"controller_error": "Unable to parse config file: '/etc/nextflow-run/nextflow.config'"}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert detail["message"].endswith("Nextflow failed: Unable to parse config file: "
+                                      "'/etc/nextflow-run/nextflow.config'"), detail["message"]
+
+
+def test_job_deleted_by_someone_else_fails_the_run(cluster, start_service):
+    cluster.nf.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    wait_until(lambda: cluster.objects("pods", f"nextflow.io/runName={run_id}"), timeout=30)
+    cluster.srv.store.delete("jobs", NS, f"nextflow-run-{run_id}", "Background")
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert f"Job nextflow-run-{run_id} was deleted before it finished" in detail["message"]
+
+
+def test_sigterm_during_a_run_deletes_its_job(cluster, start_service):
+    cluster.nf.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=2)["run_id"]
+    wait_until(lambda: len(cluster.objects("pods", f"nextflow.io/runName={run_id}")) == 2, timeout=30)
+    assert svc.stop() == 0
+    assert cluster.objects("jobs") == [] and cluster.objects("configmaps") == []
+    assert cluster.objects("pods", f"nextflow.io/runName={run_id}") == []

@@ -19,6 +19,7 @@ cancels by deleting the Job), Nextflow deletes its worker pods, as its shutdown 
     {"controller_pending": "Unschedulable"}                                 the controller pod never starts
     {"hold": true}                                                          workers run until deleted (cancel)
     {"gate": threading.Event()}                                             workers wait for it, then work
+    {"controller_error": "text"}                                            Nextflow stops before any task
 """
 import copy
 import hashlib
@@ -82,6 +83,11 @@ class NextflowSim:
         say = lambda line: cluster.log(ns, name, line)
         say(f"N E X T F L O W  ~  version {VERSION}")
         say(f"Launching `/workflows/demo.nf` [{run}] DSL2 - revision: {hashlib.sha1(run.encode()).hexdigest()[:10]}")
+        if self.scenario.get("controller_error"):
+            say("ERROR ~ " + self.scenario["controller_error"])
+            say("")
+            say(" -- Check '.nextflow.log' file for details")
+            return 1
         session = str(uuid.uuid4())
         results = os.path.join(self.volume, "results", run)
         os.makedirs(results, exist_ok=True)
