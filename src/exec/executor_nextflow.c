@@ -394,7 +394,7 @@ static int nextflow_start(executor_t *super, const exec_spec_t *spec)
     snprintf(ex->job_name, sizeof(ex->job_name), NEXTFLOW_JOB_PREFIX "%s", ex->run_id);
     snprintf(ex->cm_name, sizeof(ex->cm_name), NEXTFLOW_CONFIGMAP_PREFIX "%s", ex->run_id);
     ex->job_uid[0] = ex->fail_detail[0] = ex->job_detail[0] = '\0';
-    ex->stopping = ex->ending = ex->job_ended = ex->job_result = 0;
+    ex->stopping = ex->ending = ex->job_ended = ex->job_result = ex->job_seen = 0;
     ex->cm_created = ex->job_created = ex->cm_deleted = ex->job_deleted = 0;
     memset(ex->states, 0, sizeof(ex->states));
     memset(ex->started, 0, sizeof(ex->started));

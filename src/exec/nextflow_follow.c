@@ -182,6 +182,7 @@ static void on_job_event(void *data, kube_event_t type, json_t *obj)
     nextflow_exec_t *ex = data;
     if (ex->ending)
         return;
+    ex->job_seen = 1;
     if (type == KUBE_DELETED) {
         nextflow_job_ended(ex, 0, NULL);
         return;
@@ -190,6 +191,14 @@ static void on_job_event(void *data, kube_event_t type, json_t *obj)
     int result = nextflow_job_finished(obj, detail, sizeof(detail));
     if (result != 0)
         nextflow_job_ended(ex, result, detail);
+}
+
+/* The first list of the Job is in: without the Job in it, it was deleted before the watch began. */
+static void on_job_synced(void *data)
+{
+    nextflow_exec_t *ex = data;
+    if (!ex->job_seen && !ex->ending)
+        nextflow_job_ended(ex, 0, NULL);
 }
 
 static void on_watch_error(void *data, const kube_response_t *res)
@@ -208,8 +217,9 @@ void nextflow_follow_start(nextflow_exec_t *ex)
     kube_watch_opts_t job = {.api_version = "batch/v1", .resource = "jobs", .field_selector = job_field};
     kube_watch_opts_t controller = {.api_version = "v1", .resource = "pods", .label_selector = run_label};
     kube_watch_opts_t workers = {.api_version = "v1", .resource = "pods", .label_selector = worker_label};
-    kube_watch_callbacks_t cbs = {.data = ex, .event = on_job_event, .error = on_watch_error};
+    kube_watch_callbacks_t cbs = {.data = ex, .event = on_job_event, .synced = on_job_synced, .error = on_watch_error};
     ex->job_watch = kube_watch_start(ex->kube, &job, &cbs);
+    cbs.synced = NULL;
     cbs.event = on_controller_event;
     ex->controller_watch = kube_watch_start(ex->kube, &controller, &cbs);
     cbs.event = on_worker_event;

@@ -43,6 +43,7 @@ struct nextflow_exec {
     char results_root[1100];
     /* the current run */
     int active, stopping, ending, job_ended;
+    int job_seen; /* the Job's watch has reported it at least once */
     exec_spec_t spec;
     char run_id[32], job_name[96], cm_name[96], job_uid[128];
     int cm_created, job_created, cm_deleted, job_deleted; /* what exists, what has been deleted */
