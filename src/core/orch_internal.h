@@ -59,6 +59,9 @@ json_t *orch_estimated_completion(orch_t *orch, const run_t *run);
 /* orchestrator.c */
 void orch_emit(orch_t *orch, const run_t *run, event_type_t type, json_t *data);
 void orch_end_orphan(orch_t *orch, run_t *orphan, int ours);
+/** Takes over a claimed orphan whose work outlives its replica (the executor can reattach): 0, and the run is
+ *  ours and active; -1 (the run untouched) when it cannot be. */
+int orch_adopt_orphan(orch_t *orch, run_t *run);
 void orch_cancel_local(orch_t *orch);
 /** Answers the cancels that wait for `run_id`: it ended with `status` (here, or on its owner: its complete
  *  message), or (NULL) it never started. */

@@ -24,6 +24,14 @@ typedef struct exec_spec {
     const char *results_dir; /* where the CSVs, stats and report.json land */
 } exec_spec_t;
 
+/** What was already reported of a run another replica started (a takeover): the executor reports only what
+ *  happens from here on. Times are Unix ms; 0: none known. */
+typedef struct exec_resume {
+    wf_task_state_t states[WF_MAX_TASKS];
+    int64_t log_since_ms[WF_MAX_TASKS]; /* each task's output up to this time was sent */
+    int64_t controller_log_since_ms;    /* the same for EXEC_TASK_CONTROLLER */
+} exec_resume_t;
+
 typedef struct exec_listener {
     void *data;
     /** A task's process (or pod) started. */
@@ -52,6 +60,9 @@ typedef struct executor_ops {
     void (*stop)(executor_t *ex);
     /** Frees the executor; only when no run is going (after done()). */
     void (*destroy)(executor_t *ex);
+    /** Takes over a run whose replica died (shared store), when what runs it outlives a replica (a Job in the
+     *  cluster); like start() otherwise. NULL: not possible (local tasks die with their replica). */
+    int (*reattach)(executor_t *ex, const exec_spec_t *spec, const exec_resume_t *resume);
 } executor_ops_t;
 
 struct executor {

@@ -382,11 +382,9 @@ static void on_pending_tick(uv_timer_t *t)
     nextflow_follow_check_pending(t->data);
 }
 
-static int nextflow_start(executor_t *super, const exec_spec_t *spec)
+/* A clean slate for a run. */
+static void reset(nextflow_exec_t *ex, const exec_spec_t *spec)
 {
-    nextflow_exec_t *ex = (nextflow_exec_t *)super;
-    if (ex->active)
-        return -EBUSY;
     ex->spec = *spec;
     snprintf(ex->run_id, sizeof(ex->run_id), "%s", spec->run_id);
     ex->spec.run_id = ex->run_id;
@@ -405,8 +403,82 @@ static int nextflow_start(executor_t *super, const exec_spec_t *spec)
     ex->controller = (nextflow_slot_t){.owner = ex, .task = EXEC_TASK_CONTROLLER, .exit_code = -1};
     nextflow_log_init(&ex->nflog);
     ex->active = 1;
-    uv_timer_start(&ex->kick_timer, on_kick, 0, 0);
     uv_timer_start(&ex->pending_timer, on_pending_tick, 1000, 1000);
+}
+
+static int nextflow_start(executor_t *super, const exec_spec_t *spec)
+{
+    nextflow_exec_t *ex = (nextflow_exec_t *)super;
+    if (ex->active)
+        return -EBUSY;
+    reset(ex, spec);
+    uv_timer_start(&ex->kick_timer, on_kick, 0, 0);
+    return 0;
+}
+
+/* ---- taking over a run whose replica died ---------------------------------------------------------------------- */
+
+static void on_job_found(void *data, const kube_response_t *res)
+{
+    nextflow_exec_t *ex = data;
+    ex->req = NULL;
+    json_t *job = json_array_get(json_object_get(res->body, "items"), 0);
+    const char *name = json_string_value(json_object_get(json_object_get(job, "metadata"), "name"));
+    char msg[900];
+    if (failed(res) || name == NULL) {
+        char why[600];
+        if (failed(res))
+            api_error(res, why, sizeof(why));
+        else
+            snprintf(why, sizeof(why), "no Job has the label " NEXTFLOW_RUN_LABEL "=%s", ex->run_id);
+        snprintf(msg, sizeof(msg), "cannot take over run %s: %s", ex->run_id, why);
+        ex->job_created = 0; /* nothing of ours to delete but the ConfigMap */
+        nextflow_fail(ex, msg);
+        return;
+    }
+    snprintf(ex->job_name, sizeof(ex->job_name), "%s", name);
+    log_info("nextflow", "run %s: following Job %s again, taken over from a replica that stopped", ex->run_id,
+             ex->job_name);
+    if (ex->stopping) {
+        delete_next(ex);
+        return;
+    }
+    nextflow_follow_start(ex);
+}
+
+static void on_find_kick(uv_timer_t *t)
+{
+    nextflow_exec_t *ex = t->data;
+    if (ex->stopping) {
+        delete_next(ex);
+        return;
+    }
+    char path[400], selector[128];
+    snprintf(selector, sizeof(selector), NEXTFLOW_RUN_LABEL "=%s", ex->run_id);
+    kube_path(path, sizeof(path), "batch/v1", ex->ns, "jobs", NULL, NULL);
+    kube_path_query(path, sizeof(path), "labelSelector", selector);
+    ex->req = kube_get(ex->kube, path, on_job_found, ex);
+    if (ex->req == NULL)
+        finish(ex, 0, "the Kubernetes client is closing");
+}
+
+static int nextflow_reattach(executor_t *super, const exec_spec_t *spec, const exec_resume_t *resume)
+{
+    nextflow_exec_t *ex = (nextflow_exec_t *)super;
+    if (ex->active)
+        return -EBUSY;
+    reset(ex, spec);
+    /* the Job and its ConfigMap exist: a stop deletes them (a missing one answers 404) */
+    ex->job_created = ex->cm_created = 1;
+    for (int t = 0; t < wf_task_count(spec->batches); t++) {
+        ex->states[t] = resume->states[t];
+        ex->started[t] = resume->states[t] != TASK_PENDING;
+        ex->workers[t].since_ms = resume->log_since_ms[t];
+        /* a finished task's log was sent in full */
+        ex->workers[t].no_logs = resume->states[t] == TASK_SUCCEEDED || resume->states[t] == TASK_FAILED;
+    }
+    ex->controller.since_ms = resume->controller_log_since_ms;
+    uv_timer_start(&ex->kick_timer, on_find_kick, 0, 0);
     return 0;
 }
 
@@ -450,6 +522,7 @@ static const executor_ops_t nextflow_ops = {
     .start = nextflow_start,
     .stop = nextflow_stop,
     .destroy = nextflow_destroy,
+    .reattach = nextflow_reattach,
 };
 
 executor_t *executor_nextflow_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,

@@ -29,6 +29,8 @@ typedef struct nextflow_slot {
     int exit_code;
     char reason[512];
     kube_logs_t *logs; /* the followed log, once the container has started */
+    int64_t since_ms;  /* taken over: lines up to this time were sent already (0: none) */
+    int no_logs;       /* taken over: its log was sent in full */
     int logs_ended;
     char tail[NEXTFLOW_TAIL_LINES][200];
     int tail_count;

@@ -268,3 +268,42 @@ def test_sigterm_during_a_run_deletes_its_job(cluster, start_service):
     assert svc.stop() == 0
     assert cluster.objects("jobs") == [] and cluster.objects("configmaps") == []
     assert cluster.objects("pods", f"nextflow.io/runName={run_id}") == []
+
+
+def test_a_replica_takes_over_the_job_of_a_dead_owner(cluster, start_service, redis_server):
+    """Redis: the owner dies mid-run; another replica finds the run without a lease, finds its Job by label and
+    follows it to the end, resuming the logs after the lines already sent (none is sent twice)."""
+    import signal
+    gate = threading.Event()
+    cluster.nf.scenario = {"gate": gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="nf1:", LOCK_LEASE_SECONDS="1")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    seen = []  # what a browser on b sees, live
+
+    async def keep(message, ws):
+        seen.append(message)
+
+    watcher = threading.Thread(target=lambda: asyncio.run(
+        collect(stream_url(b), until_type="complete", timeout=90, on_message=keep)), daemon=True)
+    watcher.start()
+    assert wait_until(lambda: seen, timeout=10)  # connected: the snapshot came
+    run_id = a.run(batch_count=2)["run_id"]
+    label = f"nextflow.io/runName={run_id}"
+    wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                            if p["status"].get("phase") == "Running"]) == 2, timeout=30)
+    # the owner dies once its broadcasts have shown Nextflow's first lines on b
+    assert wait_until(lambda: any("Submitted process > GENERATE (2)" in line["message"]
+                                  for line in log_lines(list(seen))), timeout=30)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
+    gate.set()
+    detail = b.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", b.log()
+    assert detail["demo_metrics"]["total_batches"] == 2
+    watcher.join(timeout=60)
+    controller = [line["message"] for line in log_lines(seen) if line["source"] == "nextflow"]
+    for text in ("N E X T F L O W", "Submitted process > GENERATE (1)", "Submitted process > ANALYZE (2)",
+                 "Submitted process > REPORT"):
+        assert len([m for m in controller if text in m]) == 1, (text, controller)
+    assert [m["data"]["status"] for m in seen if m["type"] == "complete"] == ["succeeded"]
