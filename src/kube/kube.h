@@ -32,12 +32,12 @@ typedef struct kube_blob {
 } kube_blob_t;
 
 typedef struct kube_config {
-    char server[512];       /* "https://host:port" without a trailing slash */
-    char namespace_[64];    /* the namespace to work in, resolved (KUBE_NAMESPACE, context, service account, ...) */
-    char source[1400];      /* for logs: "KUBE_API_URL", "kubeconfig /path (context x)", "in-cluster" */
-    char token[8192];       /* bearer token ("" when none, or when token_file is used) */
-    char token_file[1024];  /* re-read when it changes (in-cluster projected tokens rotate; kubeconfig tokenFile) */
-    kube_blob_t ca;         /* CA bundle; empty: the system's */
+    char server[512];        /* "https://host:port" without a trailing slash */
+    char namespace_[64];     /* the namespace to work in, resolved (KUBE_NAMESPACE, context, service account, ...) */
+    char source[1400];       /* for logs: "KUBE_API_URL", "kubeconfig /path (context x)", "in-cluster" */
+    char token[8192];        /* bearer token ("" when none, or when token_file is used) */
+    char token_file[1024];   /* re-read when it changes (in-cluster projected tokens rotate; kubeconfig tokenFile) */
+    kube_blob_t ca;          /* CA bundle; empty: the system's */
     kube_blob_t client_cert; /* client certificate + key (mutual TLS); empty: none */
     kube_blob_t client_key;
     int insecure;           /* skip TLS verification (KUBE_INSECURE=1, insecure-skip-tls-verify) */
@@ -149,7 +149,7 @@ void kube_watch_stop(kube_watch_t *w);
 /* ---- pod logs --------------------------------------------------------------------------------------------------- */
 
 typedef struct kube_logs_opts {
-    const char *ns;         /* NULL: the client's namespace */
+    const char *ns; /* NULL: the client's namespace */
     const char *pod;
     const char *container;  /* NULL: the pod's only container */
     const char *since_time; /* NULL, or an RFC 3339 time: lines at or before it are skipped (sent to the API with
@@ -181,8 +181,7 @@ void kube_logs_stop(kube_logs_t *l);
 
 /** Splits "2024-05-01T10:00:00.123456789Z text" into the timestamp and the text. Returns 0, or -1 (and leaves the
  *  outputs alone) when the line does not start with an RFC 3339 timestamp followed by a space. */
-int kube_log_split(const char *line, size_t len, const char **ts, size_t *ts_len, const char **text,
-                   size_t *text_len);
+int kube_log_split(const char *line, size_t len, const char **ts, size_t *ts_len, const char **text, size_t *text_len);
 
 /* ---- start-up check --------------------------------------------------------------------------------------------- */
 

@@ -17,9 +17,11 @@ static void done(access_check_t *a, int ok, const char *detail)
 {
     kube_access_cb cb = a->cb;
     void *data = a->data;
+    char copy[1024]; /* `detail` may live in `a` */
+    snprintf(copy, sizeof(copy), "%s", detail);
     kube_op_unlink(&a->op);
     free(a);
-    cb(data, ok, detail);
+    cb(data, ok, copy);
 }
 
 static void on_pods(void *data, const kube_response_t *res)
@@ -35,7 +37,8 @@ static void on_pods(void *data, const kube_response_t *res)
     if (res->status == 0)
         snprintf(detail, sizeof(detail), "cannot reach the Kubernetes API at %s: %s", a->c->auth.server, res->message);
     else
-        snprintf(detail, sizeof(detail), "the Kubernetes API at %s refused to list pods in namespace \"%s\" (HTTP %ld%s%s): %s",
+        snprintf(detail, sizeof(detail),
+                 "the Kubernetes API at %s refused to list pods in namespace \"%s\" (HTTP %ld%s%s): %s",
                  a->c->auth.server, a->c->ns, res->status, res->reason[0] ? " " : "", res->reason, res->message);
     done(a, 0, detail);
 }
@@ -58,8 +61,7 @@ static void on_version(void *data, const kube_response_t *res)
     }
     snprintf(a->version, sizeof(a->version), "%s", v);
     if (kube_path(path, sizeof(path), "v1", a->c->ns, "pods", NULL, NULL) != 0 ||
-        kube_path_query(path, sizeof(path), "limit", "1") != 0 ||
-        (a->req = kube_get(a->c, path, on_pods, a)) == NULL)
+        kube_path_query(path, sizeof(path), "limit", "1") != 0 || (a->req = kube_get(a->c, path, on_pods, a)) == NULL)
         done(a, 0, "cannot start the list of pods");
 }
 

@@ -41,7 +41,10 @@ kube_client_t *kube_client_create(uv_loop_t *loop, const kube_config_t *kc, char
     return c;
 }
 
-const char *kube_client_namespace(const kube_client_t *c) { return c->ns; }
+const char *kube_client_namespace(const kube_client_t *c)
+{
+    return c->ns;
+}
 
 void kube_op_link(kube_client_t *c, kube_op_t *op, void (*cancel)(kube_op_t *op))
 {

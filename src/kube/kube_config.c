@@ -131,8 +131,10 @@ static int from_kubeconfig(kube_config_t *kc, const config_t *cfg, const char *p
     } else if (k.client_key[0] && read_blob(&kc->client_key, k.client_key, "the client-key", err, errlen) != 0)
         goto out;
     if ((kc->client_cert.len == 0) != (kc->client_key.len == 0)) {
-        snprintf(err, errlen, "kubeconfig %s: user \"%s\" has a client certificate without its key, or a key "
-                 "without its certificate", path, k.user);
+        snprintf(err, errlen,
+                 "kubeconfig %s: user \"%s\" has a client certificate without its key, or a key "
+                 "without its certificate",
+                 path, k.user);
         goto out;
     }
     if (k.token) {
@@ -209,8 +211,10 @@ int kube_config_resolve(kube_config_t *kc, const config_t *cfg, char *err, size_
     } else if (cfg->kubernetes_service_host[0])
         rc = from_cluster(kc, cfg, err, errlen);
     else {
-        snprintf(err, errlen, "no Kubernetes API: set KUBE_API_URL, or KUBECONFIG (no %s), or run in a pod "
-                 "(KUBERNETES_SERVICE_HOST is not set)", path);
+        snprintf(err, errlen,
+                 "no Kubernetes API: set KUBE_API_URL, or KUBECONFIG (no %s), or run in a pod "
+                 "(KUBERNETES_SERVICE_HOST is not set)",
+                 path);
         rc = -1;
     }
     if (rc != 0) {

@@ -53,9 +53,9 @@ typedef void (*kube_xfer_done_fn)(void *owner, CURLcode rc, long status, const c
 typedef struct kube_xfer_opts {
     const char *method; /* "GET", "POST", ... */
     const char *path;
-    const char *body;   /* NULL: none */
+    const char *body; /* NULL: none */
     const char *content_type;
-    long timeout_ms;    /* 0: none (streams) */
+    long timeout_ms;           /* 0: none (streams) */
     kube_xfer_data_fn on_data; /* NULL: the answer is collected whole */
     kube_xfer_done_fn on_done;
     void *owner;
@@ -65,10 +65,10 @@ struct kube_client {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
-    int open_handles; /* libuv handles not closed yet (the timer, socket polls, operations' timers) */
-    int dispatching;  /* inside curl or reporting ended transfers: aborted transfers are freed afterwards */
-    int closing;      /* kube_client_close() was called */
-    int closed;       /* the transport is closed; waiting for the handles */
+    int open_handles;   /* libuv handles not closed yet (the timer, socket polls, operations' timers) */
+    int dispatching;    /* inside curl or reporting ended transfers: aborted transfers are freed afterwards */
+    int closing;        /* kube_client_close() was called */
+    int closed;         /* the transport is closed; waiting for the handles */
     kube_xfer_t *xfers; /* live transfers */
     kube_op_t ops;      /* sentinel of the live operations */
     kube_auth_t auth;

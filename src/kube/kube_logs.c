@@ -27,9 +27,9 @@ struct kube_logs {
     int follow, max_waits, waits;
     unsigned failures;
     kube_logs_callbacks_t cb;
-    char last[TS_NORM_LEN + 1];   /* the last timestamp handed over (normalised), "" before any */
-    char last_raw[64];            /* the same, as the kubelet wrote it (for sinceTime) */
-    int any_line;                 /* a line came in some stream */
+    char last[TS_NORM_LEN + 1]; /* the last timestamp handed over (normalised), "" before any */
+    char last_raw[64];          /* the same, as the kubelet wrote it (for sinceTime) */
+    int any_line;               /* a line came in some stream */
     kube_xfer_t *x;
     line_split_t ls;
     uv_timer_t timer;
@@ -118,12 +118,15 @@ static int on_data(void *owner, const char *data, size_t len)
     return line_split_feed(&l->ls, data, len, on_line, l);
 }
 
-static void on_timer(uv_timer_t *t) { start_stream(t->data); }
+static void on_timer(uv_timer_t *t)
+{
+    start_stream(t->data);
+}
 
 static int waiting_to_start(const kube_response_t *res)
 {
-    return res->status == 400 && (strstr(res->message, "waiting to start") || strstr(res->message, "ContainerCreating") ||
-                                  strstr(res->message, "PodInitializing"));
+    return res->status == 400 && (strstr(res->message, "waiting to start") ||
+                                  strstr(res->message, "ContainerCreating") || strstr(res->message, "PodInitializing"));
 }
 
 static void on_done(void *owner, CURLcode rc, long status, const char *body, size_t body_len, const char *errtext,
@@ -152,8 +155,7 @@ static void on_done(void *owner, CURLcode rc, long status, const char *body, siz
         uv_timer_start(&l->timer, on_timer, LOGS_WAIT_MS, 0);
     } else if (kube_retryable(rc, status) && l->failures < LOGS_MAX_FAILURES) {
         uint64_t ms = kube_backoff_ms(l->failures++, LOGS_BASE_MS, LOGS_CAP_MS, retry_after, kube_random(l->c));
-        log_debug("kube", "log of pod %s broke (%s): resuming in %llu ms", l->pod, res.message,
-                  (unsigned long long)ms);
+        log_debug("kube", "log of pod %s broke (%s): resuming in %llu ms", l->pod, res.message, (unsigned long long)ms);
         uv_timer_start(&l->timer, on_timer, ms, 0);
     } else
         finish(l, &res);

@@ -219,8 +219,8 @@ kube_request_t *kube_delete(kube_client_t *c, const char *path, const char *prop
 {
     json_t *opts = NULL;
     if (propagation)
-        opts = json_pack("{s:s, s:s, s:s}", "kind", "DeleteOptions", "apiVersion", "v1", "propagationPolicy",
-                         propagation);
+        opts =
+            json_pack("{s:s, s:s, s:s}", "kind", "DeleteOptions", "apiVersion", "v1", "propagationPolicy", propagation);
     kube_request_t *r = kube_request(c, KUBE_DELETE, path, opts, cb, data);
     json_decref(opts);
     return r;
@@ -228,7 +228,10 @@ kube_request_t *kube_delete(kube_client_t *c, const char *path, const char *prop
 
 /* ---- paths ---- */
 
-static int safe_segment(const char *s) { return s && s[0] && strpbrk(s, "/?#&% ") == NULL; }
+static int safe_segment(const char *s)
+{
+    return s && s[0] && strpbrk(s, "/?#&% ") == NULL;
+}
 
 int kube_path(char *buf, size_t cap, const char *api_version, const char *ns, const char *resource, const char *name,
               const char *subresource)

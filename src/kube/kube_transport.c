@@ -28,7 +28,8 @@ struct kube_xfer {
     size_t body_len, body_cap, body_max;
     int status_checked; /* a stream's status has been looked at: data goes to on_data only for a 2xx */
     int streaming;
-    int dead; /* aborted inside curl: remove after curl_multi_socket_action() */
+    int dead;    /* aborted inside curl: remove after curl_multi_socket_action() */
+    int pending; /* started while curl was running: handed to the multi handle afterwards */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -138,8 +139,26 @@ static void check_done(kube_client_t *c)
     }
 }
 
+/* Hands the transfers started during a dispatch to curl (curl refuses new handles from inside its callbacks). */
+static void add_pending(kube_client_t *c)
+{
+    for (kube_xfer_t *x = c->xfers; x; x = x->next) {
+        if (!x->pending || x->dead)
+            continue;
+        x->pending = 0;
+        if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+            void *owner = x->owner;
+            x->owner = NULL;
+            x->dead = 1;
+            c->dispatching++; /* the owner may start or abort transfers: they wait, as in a dispatch */
+            x->on_done(owner, CURLE_FAILED_INIT, 0, "", 0, "cannot add the transfer to curl", 0);
+            c->dispatching--;
+        }
+    }
+}
+
 /* Runs curl for one socket (or the timeout); transfers that ended are reported, then freed. Code called from
- * here may abort transfers or close the client: both wait until the dispatch is over. */
+ * here may start or abort transfers or close the client: all of that waits until the dispatch is over. */
 static void socket_action(kube_client_t *c, curl_socket_t fd, int flags)
 {
     int running;
@@ -147,10 +166,18 @@ static void socket_action(kube_client_t *c, curl_socket_t fd, int flags)
     curl_multi_socket_action(c->multi, fd, flags, &running);
     check_done(c);
     c->dispatching--;
-    if (c->dispatching == 0) {
+    while (c->dispatching == 0) {
         sweep(c);
-        if (c->closing)
+        if (c->closing) {
             kube_client_finish_close(c);
+            return;
+        }
+        int again = 0;
+        for (kube_xfer_t *x = c->xfers; x; x = x->next)
+            again |= x->pending && !x->dead;
+        if (!again)
+            return;
+        add_pending(c);
     }
 }
 
@@ -323,7 +350,9 @@ kube_xfer_t *kube_xfer_start(kube_client_t *c, const kube_xfer_opts_t *o)
     x->headers = h;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
 
-    if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+    if (c->dispatching)
+        x->pending = 1; /* inside curl's callbacks (or reporting ended transfers): added once that is over */
+    else if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
         goto fail;
     x->next = c->xfers;
     if (c->xfers)

@@ -56,7 +56,10 @@ static int object_key(json_t *obj, char *buf, size_t cap)
     return (size_t)snprintf(buf, cap, "%s/%s", ns ? ns : "", name) < cap ? 0 : -1;
 }
 
-static int same_str(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+static int same_str(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
 
 /* Reports one change, unless it was already reported. Returns -1 when the watch was stopped meanwhile. */
 static int report(kube_watch_t *w, kube_event_t type, json_t *obj)
@@ -102,8 +105,14 @@ static void wait_then(kube_watch_t *w, void (*fn)(uv_timer_t *t), long retry_aft
     uv_timer_start(&w->timer, fn, ms, 0);
 }
 
-static void on_list_timer(uv_timer_t *t) { start_list(t->data); }
-static void on_stream_timer(uv_timer_t *t) { start_stream(t->data); }
+static void on_list_timer(uv_timer_t *t)
+{
+    start_list(t->data);
+}
+static void on_stream_timer(uv_timer_t *t)
+{
+    start_stream(t->data);
+}
 
 static int build_path(kube_watch_t *w, char *buf, size_t cap)
 {
@@ -223,8 +232,7 @@ static int on_line(void *ctx, const char *line, size_t len, int cut)
 {
     kube_watch_t *w = ctx;
     if (cut) {
-        log_warn("kube", "watch of %s: an event longer than %d bytes: listing again", w->resource,
-                 KUBE_WATCH_LINE_MAX);
+        log_warn("kube", "watch of %s: an event longer than %d bytes: listing again", w->resource, KUBE_WATCH_LINE_MAX);
         w->relist = 1;
         return -1;
     }
@@ -318,7 +326,10 @@ static void start_stream(kube_watch_t *w)
 
 /* ---- life ---- */
 
-static char *dup_opt(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_opt(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
 static void free_watch(uv_handle_t *h)
 {
@@ -351,7 +362,10 @@ static void cancel_op(kube_op_t *op)
         stop((kube_watch_t *)op);
 }
 
-static void on_first_list(uv_timer_t *t) { start_list(t->data); }
+static void on_first_list(uv_timer_t *t)
+{
+    start_list(t->data);
+}
 
 kube_watch_t *kube_watch_start(kube_client_t *c, const kube_watch_opts_t *opts, const kube_watch_callbacks_t *cbs)
 {

@@ -12,7 +12,10 @@ typedef struct walk {
     size_t errlen;
 } walk_t;
 
-static yaml_node_t *node(walk_t *w, int id) { return id ? yaml_document_get_node(w->doc, id) : NULL; }
+static yaml_node_t *node(walk_t *w, int id)
+{
+    return id ? yaml_document_get_node(w->doc, id) : NULL;
+}
 
 static const char *scalar(yaml_node_t *n)
 {
@@ -32,7 +35,10 @@ static yaml_node_t *get(walk_t *w, yaml_node_t *map, const char *key)
     return NULL;
 }
 
-static const char *get_str(walk_t *w, yaml_node_t *map, const char *key) { return scalar(get(w, map, key)); }
+static const char *get_str(walk_t *w, yaml_node_t *map, const char *key)
+{
+    return scalar(get(w, map, key));
+}
 
 /* The entry named `name` of the list `key` ("clusters", "contexts", "users"): its inner mapping (`inner`). */
 static yaml_node_t *find_named(walk_t *w, yaml_node_t *root, const char *key, const char *inner, const char *name)
@@ -75,9 +81,15 @@ static int copy_path(walk_t *w, char *dst, size_t cap, const char *src, const ch
     return 0;
 }
 
-static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s)
+{
+    return s && s[0] ? strdup(s) : NULL;
+}
 
-static int is_true(const char *s) { return s && (strcmp(s, "true") == 0 || strcmp(s, "True") == 0); }
+static int is_true(const char *s)
+{
+    return s && (strcmp(s, "true") == 0 || strcmp(s, "True") == 0);
+}
 
 static int pick(walk_t *w, kubeconfig_t *kc, yaml_node_t *root, const char *context, const char *dir)
 {
@@ -107,8 +119,8 @@ static int pick(walk_t *w, kubeconfig_t *kc, yaml_node_t *root, const char *cont
 
     yaml_node_t *cl = cluster ? find_named(w, root, "clusters", "cluster", cluster) : NULL;
     if (cl == NULL) {
-        snprintf(w->err, w->errlen, "kubeconfig: context \"%s\" names cluster \"%s\", which is not in the file", context,
-                 cluster ? cluster : "");
+        snprintf(w->err, w->errlen, "kubeconfig: context \"%s\" names cluster \"%s\", which is not in the file",
+                 context, cluster ? cluster : "");
         return -1;
     }
     if (copy(w, kc->server, sizeof(kc->server), get_str(w, cl, "server"), "the server") != 0 ||

@@ -109,14 +109,34 @@ static const char *event_name(kube_event_t t)
     return t == KUBE_ADDED ? "ADDED" : t == KUBE_MODIFIED ? "MODIFIED" : "DELETED";
 }
 
+static int outstanding; /* GETs started from watch events, not answered yet */
+static const char *watch_api_version, *watch_resource;
+
+static void on_event_get(void *data, const kube_response_t *res)
+{
+    (void)data;
+    json_t *meta = json_object_get(res->body, "metadata");
+    print_json(json_pack("{s:s, s:i, s:O?}", "event", "get", "status", (int)res->status, "name",
+                         json_object_get(meta, "name")));
+    if (--outstanding == 0 && remaining <= 0)
+        finish(0);
+}
+
 static void on_watch_event(void *data, kube_event_t type, json_t *obj)
 {
     (void)data;
     json_t *meta = json_object_get(obj, "metadata");
+    char path[512];
+    /* KUBE_PROBE_GET_ON_EVENT: a request started from inside a watch callback (as an executor does) */
+    if (getenv("KUBE_PROBE_GET_ON_EVENT") && type != KUBE_DELETED &&
+        kube_path(path, sizeof(path), watch_api_version, kube_client_namespace(client), watch_resource,
+                  json_string_value(json_object_get(meta, "name")), NULL) == 0 &&
+        kube_get(client, path, on_event_get, NULL))
+        outstanding++;
     print_json(json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "event", "watch", "type", event_name(type), "name",
                          json_object_get(meta, "name"), "rv", json_object_get(meta, "resourceVersion"), "phase",
                          json_object_get(json_object_get(obj, "status"), "phase")));
-    if (--remaining <= 0)
+    if (--remaining <= 0 && outstanding == 0)
         finish(0);
 }
 
@@ -129,8 +149,8 @@ static void on_watch_synced(void *data)
 static void on_watch_error(void *data, const kube_response_t *res)
 {
     (void)data;
-    print_json(json_pack("{s:s, s:i, s:s}", "event", "watch_error", "status", (int)res->status, "message",
-                         res->message));
+    print_json(
+        json_pack("{s:s, s:i, s:s}", "event", "watch_error", "status", (int)res->status, "message", res->message));
 }
 
 static void on_log_line(void *data, const char *ts, const char *line, size_t len)
@@ -185,12 +205,12 @@ static int start(int argc, char **argv)
         return kube_delete(client, argv[2], argc >= 4 ? argv[3] : NULL, on_response, NULL) ? 0 : -1;
     }
     if (strcmp(cmd, "watch") == 0 && argc >= 6) {
-        kube_watch_opts_t o = {.api_version = argv[2],
-                               .resource = argv[3],
-                               .label_selector = strcmp(argv[4], "-") ? argv[4] : NULL};
-        kube_watch_callbacks_t cb = {
-            .event = on_watch_event, .synced = on_watch_synced, .error = on_watch_error};
+        kube_watch_opts_t o = {
+            .api_version = argv[2], .resource = argv[3], .label_selector = strcmp(argv[4], "-") ? argv[4] : NULL};
+        kube_watch_callbacks_t cb = {.event = on_watch_event, .synced = on_watch_synced, .error = on_watch_error};
         remaining = atoi(argv[5]);
+        watch_api_version = argv[2];
+        watch_resource = argv[3];
         watch = kube_watch_start(client, &o, &cb);
         return watch ? 0 : -1;
     }

@@ -9,7 +9,8 @@
     srv.stop()
 
 Served: GET /version and discovery (/api, /api/v1, /apis, /apis/batch/v1: enough for kubectl); for pods,
-configmaps, resourcequotas (v1) and jobs (batch/v1) in a namespace: create (POST), get, list (labelSelector,
+configmaps, resourcequotas (v1; status.used follows the pods, a pod over a quota is refused with 403 "exceeded
+quota") and jobs (batch/v1) in a namespace: create (POST), get, list (labelSelector,
 fieldSelector, limit/continue), watch (watch=1&resourceVersion=, chunked JSON lines; 200 + one ERROR event with a
 410 Status when the resourceVersion is gone), delete (propagationPolicy from DeleteOptions or the query; a Job
 orphans its pods by default), merge patch; pods/<name>/log (follow, timestamps, sinceTime, container; a pod not on
@@ -31,6 +32,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from kube_quota import QuotaController  # noqa: E402
 from kube_sim import ClusterSim  # noqa: E402
 from kube_store import GROUP_OF, RESOURCES, ApiError, Store, merge_patch  # noqa: E402, F401
 
@@ -70,6 +72,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet; the request log is kept in srv.requests
         pass
+
+    def setup(self):
+        super().setup()
+        # headers and body go out as two writes: without this, Nagle waits for the client's delayed ACK (40 ms)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     @property
     def kube(self):
@@ -116,8 +123,7 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
+        raw = self.raw_body
         if not raw:
             return None
         try:
@@ -156,6 +162,8 @@ class Handler(BaseHTTPRequestHandler):
         return False
 
     def handle_api(self, method):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.raw_body = self.rfile.read(n) if n else b""  # read first: an error answer leaves the connection clean
         url = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/") if p]
@@ -190,6 +198,8 @@ class Handler(BaseHTTPRequestHandler):
             gv, rest = "batch/v1", parts[3:]
         else:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if gv == "v1" and rest[:1] == ["namespaces"] and len(rest) <= 2 and method == "GET":
+            return self.namespace(rest[1] if len(rest) == 2 else None)
         ns = None
         if rest[:1] == ["namespaces"] and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
@@ -228,6 +238,23 @@ class Handler(BaseHTTPRequestHandler):
                 policy = "Orphan"
             return self.send_json(200, store.delete(resource, ns, name, policy))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def namespace(self, name):
+        def obj(n):
+            return {"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": n, "uid": "00000000-0000-0000-0000-%012d" % (sum(map(ord, n)) % 10**12),
+                                 "resourceVersion": "1", "creationTimestamp": "2024-01-01T00:00:00Z",
+                                 "labels": {"kubernetes.io/metadata.name": n}},
+                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+        store = self.kube.store
+        if name is None:
+            items = [obj(n) for n in sorted(store.namespaces)]
+            for it in items:
+                del it["apiVersion"], it["kind"]
+            return self.send_json(200, {"kind": "NamespaceList", "apiVersion": "v1",
+                                        "metadata": {"resourceVersion": str(store.rv)}, "items": items})
+        store.check_namespace(name)
+        return self.send_json(200, obj(name))
 
     # ---- list and watch ----
     def list(self, resource, ns, q):
@@ -379,7 +406,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["inject"] and method == "POST":
             srv.inject(body["method"], body["resource"], int(body["status"]), count=int(body.get("count", 1)),
                        message=body.get("message"), reason=body.get("reason"), retry_after=body.get("retry_after"),
-                       drop=bool(body.get("drop")), watch=body.get("watch"))
+                       drop=bool(body.get("drop")), watch=body.get("watch"), hang=bool(body.get("hang")))
         elif parts == ["drop"] and method == "POST":
             srv.drop_watches()
         elif parts == ["expire"] and method == "POST":
@@ -399,6 +426,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def process_request(self, request, client_address):
+        self.kube.connections += 1  # connections accepted: a client that reuses its connections opens few
+        super().process_request(request, client_address)
+
     def handle_error(self, request, client_address):
         pass  # a client that goes away mid-answer is normal here
 
@@ -410,10 +441,12 @@ class KubeApiServer:
         self.token_file = None  # when set, the token is read from this file (rotation)
         self.store = Store(namespaces)
         self.sim = ClusterSim(self.store)
+        self.quota = QuotaController(self.store)
         self.requests = []  # (method, path, status)
         self.injected = []
         self.drop_gen = 0
         self.watches_started = 0
+        self.connections = 0
         self.stopping = False
         self._certs_dir = certs_dir
         self._tmp = None
@@ -483,13 +516,14 @@ class KubeApiServer:
         self.requests.append((method, path, status))
 
     def inject(self, method, resource, status, count=1, message=None, reason=None, retry_after=None, drop=False,
-               watch=None):
-        """The next `count` requests `method` on `resource` ("pods", "jobs", "version", ...) answer `status` with a
-        Status (or, with drop=True, the connection is closed without an answer). watch=True/False: only watches,
-        only non-watches; None: both."""
+               watch=None, hang=False):
+        """The next `count` requests `method` on `resource` ("pods", "jobs", "version", "log", ...) answer `status`
+        with a Status (with drop=True the connection is closed without an answer; with hang=True nothing is
+        answered until the client gives up or the server stops). watch=True/False: only watches, only
+        non-watches; None: both."""
         self.injected.append({"method": method, "resource": resource, "status": status, "count": count,
                               "message": message, "reason": reason, "retry_after": retry_after, "drop": drop,
-                              "watch": watch})
+                              "watch": watch, "hang": hang})
 
     def check_injected(self, method, parts, q, handler):
         resource = next((p for p in parts if p in RESOURCES), parts[0] if parts else "")
@@ -502,6 +536,20 @@ class KubeApiServer:
             if rule["watch"] is not None and bool(rule["watch"]) != is_watch:
                 continue
             rule["count"] -= 1
+            if rule.get("hang"):
+                self.note(method, handler.path, 0)
+                deadline = time.monotonic() + 60
+                while not self.stopping and time.monotonic() < deadline:
+                    try:  # until the client closes its end
+                        handler.connection.settimeout(0.2)
+                        if handler.connection.recv(1, socket.MSG_PEEK) == b"":
+                            break
+                    except (socket.timeout, ssl.SSLWantReadError):
+                        continue
+                    except OSError:
+                        break
+                handler.drop()
+                raise ConnectionResetError("hung by injection")
             if rule["drop"]:
                 self.note(method, handler.path, 0)
                 handler.drop()

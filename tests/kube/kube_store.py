@@ -157,6 +157,7 @@ class Store:
         self.listeners = []  # fn(type, resource, obj) called (under the lock) after each change
         self.gc_delay = 0.0  # seconds before a Background delete removes the dependents
         self.defaulters = {}  # resource -> fn(obj) filling the defaults the API server fills on create
+        self.admitters = {}  # resource -> [fn(ns, obj)] that may refuse a create with an ApiError
 
     # ---- resourceVersions and events ----
     def _next_rv(self):
@@ -259,6 +260,8 @@ class Store:
                 raise ApiError(409, "AlreadyExists", f'{what} "{name}" already exists',
                                {"name": name, "group": group, "kind": resource} if group else
                                {"name": name, "kind": resource})
+            for admit in self.admitters.get(resource, []):
+                admit(ns, obj)
             obj["apiVersion"], obj["kind"] = api_version, kind
             meta["namespace"] = ns
             meta["uid"] = str(uuid.uuid4())
