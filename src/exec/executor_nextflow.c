@@ -214,10 +214,14 @@ static void conclude(nextflow_exec_t *ex)
     char cause[1024], detail[1200];
     int task = failed_task(ex, cause, sizeof(cause));
     if (task >= 0) {
-        nextflow_report_finished(ex, task, TASK_FAILED, cause);
         char label[32];
         wf_task_label(ex->spec.batches, task, label, sizeof(label));
         snprintf(detail, sizeof(detail), "%s failed: %s", label, cause);
+        nextflow_report_finished(ex, task, TASK_FAILED, cause);
+        if (!ex->job_ended) { /* Nextflow said nothing in time: its Job goes, as on cancel */
+            nextflow_fail(ex, detail);
+            return;
+        }
     } else if (nextflow_log_failure(&ex->nflog, detail, sizeof(detail)) != 0) {
         snprintf(detail, sizeof(detail), "Job %s failed%s%s", ex->job_name, ex->job_detail[0] ? ": " : "",
                  ex->job_detail);

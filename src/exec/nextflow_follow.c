@@ -144,7 +144,13 @@ static void on_worker_event(void *data, kube_event_t type, json_t *obj)
         return;
     log_debug("nextflow", "run %s: worker pod %s (%s): event %d, phase %d", ex->run_id, pod.name, pod.task_name,
               (int)type, (int)pod.phase);
-    if (type != KUBE_DELETED || pod.phase != POD_PENDING) {
+    if (type == KUBE_DELETED) {
+        if (pod.phase == POD_SUCCEEDED) { /* its last change may come with its deletion (after a re-list) */
+            nextflow_report_finished(ex, task, TASK_SUCCEEDED, NULL);
+            nextflow_something_ended(ex);
+        } else if (pod.phase == POD_FAILED)
+            nextflow_worker_failed(ex, task);
+    } else {
         switch (pod.phase) {
         case POD_RUNNING:
             nextflow_report_started(ex, task);

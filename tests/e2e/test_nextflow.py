@@ -157,6 +157,18 @@ def test_task_failure_names_the_task_and_cause(cluster, start_service):
     assert "ERROR ~ Error executing process > 'ANALYZE (2)'" in lines
 
 
+def test_task_failure_without_a_word_from_nextflow_still_ends_the_run(cluster, start_service):
+    """A worker pod failed and the controller hangs: after a bound the pod's failure is the run's, and the Job
+    is deleted."""
+    cluster.nf.scenario = {"fail": {"task": "ANALYZE (1)", "exit_code": 3, "stderr": ["boom"]}, "silent": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert detail["message"] == "ANALYZE (1) failed: exit code 3: boom", detail["message"]
+    assert cluster.objects("jobs") == [] and cluster.objects("configmaps") == []
+
+
 @pytest.mark.parametrize("method,resource,status,reason,message", [
     ("POST", "configmaps", 403, "Forbidden",
      'configmaps is forbidden: User "system:serviceaccount:pipeline:pipeline-orchestrator" cannot create resource '

@@ -20,6 +20,7 @@ cancels by deleting the Job), Nextflow deletes its worker pods, as its shutdown 
     {"hold": true}                                                          workers run until deleted (cancel)
     {"gate": threading.Event()}                                             workers wait for it, then work
     {"controller_error": "text"}                                            Nextflow stops before any task
+    {"silent": true}                                                        with "fail": the controller hangs
 """
 import copy
 import hashlib
@@ -162,6 +163,10 @@ class NextflowSim:
                     elif task == "REPORT":
                         return 0
                 elif ph in ("Failed", "Gone"):
+                    if self.scenario.get("silent"):  # a controller that hangs instead of reporting
+                        while not stopped():
+                            time.sleep(0.05)
+                        return 143
                     self._error_report(say, task, pods[task])
                     running = [t for t in pods if t not in done and t != task and phase(t) in ("Pending", "Running")]
                     if running:
