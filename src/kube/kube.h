@@ -152,8 +152,9 @@ typedef struct kube_logs_opts {
     const char *ns; /* NULL: the client's namespace */
     const char *pod;
     const char *container;  /* NULL: the pod's only container */
-    const char *since_time; /* NULL, or an RFC 3339 time: lines at or before it are skipped (sent to the API with
-                               whole-second precision, the rest is filtered here) */
+    const char *since_time; /* NULL, or an RFC 3339 UTC time ("...Z", as the kubelet writes them; anything else
+                               makes kube_logs_start() return NULL): lines at or before it are skipped (sent to
+                               the API with whole-second precision, the rest is filtered here) */
     int follow;             /* 1: follow=true, the stream lasts as long as the container runs */
     int max_waits;          /* how many times an empty answer (pod not on a node yet) or a "waiting to start" 400
                                is asked again, one second apart (0: 600) */

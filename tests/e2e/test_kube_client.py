@@ -1,6 +1,5 @@
 """Black-box tests of the Kubernetes client (src/kube/): build/tests/kube_probe, which drives the client exactly as
 the service does (the API found from the environment), against the Kubernetes API test server (tests/kube/)."""
-import base64
 import json
 import os
 import pathlib
@@ -205,6 +204,18 @@ def test_kubeconfig_tls_without_the_ca_is_refused(kube_tls, tmp_path):
     kc.write_text(yaml.safe_dump(cfg))
     rc, out = probe({"KUBECONFIG": str(kc)}, "access")
     assert rc == 0, out
+
+
+def test_api_url_over_tls_with_a_ca_file_or_insecure(kube_tls):
+    env = {"KUBE_API_URL": kube_tls.url, "KUBE_TOKEN": "s3cret"}
+    rc, out = probe(env, "access")
+    assert rc == 1 and "cannot reach" in last(out, "access")["detail"]  # the system's CAs do not know ours
+    rc, out = probe({**env, "KUBE_CA_FILE": kube_tls.ca_file}, "access")
+    assert rc == 0, out
+    rc, out = probe({**env, "KUBE_INSECURE": "1"}, "access")
+    assert rc == 0, out
+    rc, out = probe({**env, "KUBE_INSECURE": "yes"}, "access")
+    assert rc == 2 and "KUBE_INSECURE" in last(out, "config_error")["message"]
 
 
 def test_kubeconfig_exec_user_and_bad_yaml_stop_with_a_clear_message(kube_tls, tmp_path):
@@ -430,6 +441,15 @@ def test_followed_log_resumes_after_a_drop_without_repeating_lines(kube):
     assert p.finish() == 0, p.seen
     assert [x["text"] for x in p.seen if x["event"] == "line"] == ["one", "two", "three"]
     assert len([r for r in kube.requests if "/log" in r[1]]) >= 2
+
+
+def test_an_overlong_log_line_is_cut_at_the_bound(kube):
+    kube.add_behaviour({"name_prefix": "long"}, {"logs": ["x" * 40000, "after"]})
+    kube.store.create("pods", NS, pod("long-1"))
+    rc, out = probe(url_env(kube), "logs", "long-1")
+    got = [x for x in out if x["event"] == "line"]
+    assert rc == 0 and [len(x["ts"]) for x in got] == [30, 30]
+    assert got[0]["text"] == "x" * (16384 - 31) and got[1]["text"] == "after"  # KUBE_LOG_LINE_MAX, timestamp included
 
 
 def test_log_of_a_missing_pod_ends_with_the_api_message(kube):

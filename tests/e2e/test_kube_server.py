@@ -2,7 +2,6 @@
 as the real API does (objects with defaults, Status errors, selectors, watches, Jobs, pods, logs, quotas)."""
 import json
 import sys
-import time
 
 import pytest
 import requests

@@ -19,11 +19,9 @@ A control API (/_control/...) does what the Python methods do, for a server run 
 """
 import argparse
 import json
-import os
 import pathlib
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,38 +30,15 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from kube_certs import make_certs  # noqa: E402
+from kube_discovery import discovery  # noqa: E402
 from kube_quota import QuotaController  # noqa: E402
 from kube_sim import ClusterSim  # noqa: E402
-from kube_store import GROUP_OF, RESOURCES, ApiError, Store, merge_patch  # noqa: E402, F401
+from kube_store import GROUP_OF, RESOURCES, ApiError, Store  # noqa: E402
 
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
            409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
            500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
-VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-
-
-def make_certs(folder):
-    """A CA, a server certificate for 127.0.0.1/localhost and a client certificate (CN=tester, O=system:masters),
-    made with the openssl program. Returns a dict of paths."""
-    d = pathlib.Path(folder)
-    d.mkdir(parents=True, exist_ok=True)
-    p = {k: str(d / k) for k in ("ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key")}
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-    def run(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
-    run("req", "-x509", *ec, "-keyout", p["ca.key"], "-out", p["ca.crt"], "-days", "2", "-subj", "/CN=test-kube-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    for name, subj, ext in (("server", "/CN=kube-apiserver",
-                             "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"),
-                            ("client", "/O=system:masters/CN=tester", "extendedKeyUsage=clientAuth")):
-        csr = str(d / f"{name}.csr")
-        extfile = d / f"{name}.ext"
-        extfile.write_text(ext + "\n")
-        run("req", "-new", *ec, "-keyout", p[f"{name}.key"], "-out", csr, "-subj", subj)
-        run("x509", "-req", "-in", csr, "-CA", p["ca.crt"], "-CAkey", p["ca.key"], "-CAcreateserial", "-days", "2",
-            "-out", p[f"{name}.crt"], "-extfile", str(extfile))
-    return p
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -228,8 +203,8 @@ class Handler(BaseHTTPRequestHandler):
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
             if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
                 raise ApiError(415, "UnsupportedMediaType",
-                               f'the body of the request was in an unknown format - accepted media types include: '
-                               f'application/merge-patch+json, application/strategic-merge-patch+json')
+                               'the body of the request was in an unknown format - accepted media types include: '
+                               'application/merge-patch+json, application/strategic-merge-patch+json')
             return self.send_json(200, store.patch(resource, ns, name, self.read_body()))
         if method == "DELETE":
             body = self.read_body() or {}
@@ -585,34 +560,7 @@ class KubeApiServer:
         self.sim.pod_hooks.insert(0, hook)
 
     def discovery(self, parts):
-        if parts == ["api"]:
-            return {"kind": "APIVersions", "versions": ["v1"],
-                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
-        if parts == ["apis"]:
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                {"name": "batch", "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
-                 "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}}]}
-        if parts == ["apis", "batch"]:
-            return {"kind": "APIGroup", "apiVersion": "v1", "name": "batch",
-                    "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
-                    "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}}
-        gv = {("api", "v1"): "v1", ("apis", "batch", "v1"): "batch/v1"}.get(tuple(parts))
-        if gv is None:
-            return None
-        res = []
-        for r in GROUP_OF[gv]:
-            kind = RESOURCES[r][1]
-            res.append({"name": r, "singularName": kind.lower(), "namespaced": True, "kind": kind, "verbs": VERBS,
-                        **({"shortNames": {"pods": ["po"], "configmaps": ["cm"], "resourcequotas": ["quota"]}[r]}
-                           if r in ("pods", "configmaps", "resourcequotas") else {}),
-                        **({"categories": ["all"]} if r in ("pods", "jobs") else {})})
-            if r == "pods":
-                res.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
-                            "verbs": ["get"]})
-        if gv == "v1":
-            res.append({"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace",
-                        "verbs": ["get", "list"], "shortNames": ["ns"]})
-        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": res}
+        return discovery(parts)
 
     def write_kubeconfig(self, path, context="test", namespace=None, user="token", data=True):
         """A kubeconfig for this server: user "token" (the bearer token), "cert" (the client certificate) or

@@ -52,6 +52,8 @@ class ClusterSim:
         key = (meta.get("namespace", ""), meta["name"])
         if resource == "pods" and etype == "ADDED":
             self.logs[key] = PodLog()
+            self.held.pop(key, None)  # a new pod of an old name starts afresh
+            self.finish_codes.pop(key, None)
             t = threading.Thread(target=self._run_pod, args=(copy.deepcopy(obj),), daemon=True)
             self.threads[key] = t
             threading.Timer(0, t.start).start()  # after the create has answered
@@ -94,9 +96,7 @@ class ClusterSim:
     def finish_pod(self, ns, name, exit_code=0, reason=None):
         """Ends a pod held Running ({"hold": True})."""
         self.finish_codes[(ns, name)] = (exit_code, reason)
-        ev = self.held.get((ns, name))
-        if ev:
-            ev.set()
+        self.held.setdefault((ns, name), threading.Event()).set()  # the pod may not have reached its hold yet
 
     def pod_alive(self, pod):
         meta = pod["metadata"]

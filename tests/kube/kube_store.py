@@ -238,7 +238,7 @@ class Store:
             else:
                 for k, v in (meta.get("labels") or {}).items():
                     if not isinstance(v, str) or len(v) > 63 or not LABEL_VALUE.match(v):
-                        problem = (f"metadata.labels", f'Invalid value: "{v}"',
+                        problem = (f"metadata.labels.{k}", f'Invalid value: "{v}"',
                                    "a valid label must be an empty string or consist of alphanumeric characters, "
                                    "'-', '_' or '.', and must start and end with an alphanumeric character")
                         break
