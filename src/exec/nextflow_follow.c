@@ -217,6 +217,13 @@ static void on_watch_error(void *data, const kube_response_t *res)
     nextflow_exec_t *ex = data;
     log_warn("nextflow", "run %s: a watch could not list (HTTP %ld: %s); retrying", ex->run_id, res->status,
              res->message ? res->message : "no answer");
+    if (res->status == 401 || res->status == 403) { /* retrying will not help: the run cannot be followed */
+        char msg[900];
+        snprintf(msg, sizeof(msg), "cannot follow the run's Job and pods: HTTP %ld%s%s: %s", res->status,
+                 res->reason && res->reason[0] ? " " : "", res->reason ? res->reason : "",
+                 res->message ? res->message : "");
+        nextflow_fail(ex, msg);
+    }
 }
 
 void nextflow_follow_start(nextflow_exec_t *ex)

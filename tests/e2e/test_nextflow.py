@@ -195,6 +195,18 @@ def test_create_error_fails_the_run_with_the_api_message(cluster, start_service,
     assert cluster.objects("configmaps") == [] and cluster.objects("jobs") == []
 
 
+def test_a_watch_refused_fails_the_run(cluster, start_service):
+    cluster.nf.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    message = 'pods is forbidden: User "system:serviceaccount:pipeline:x" cannot list resource "pods"'
+    cluster.srv.inject("GET", "pods", 403, message=message, watch=False)
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert message in detail["message"], detail["message"]
+    assert cluster.objects("jobs") == [] and cluster.objects("configmaps") == []
+
+
 def test_unreachable_api_fails_the_run(cluster, start_service):
     svc = start_service(cluster.env(KUBE_TIMEOUT_SECONDS="2"))
     cluster.srv.inject("POST", "configmaps", 0, drop=True, count=10)
