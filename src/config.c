@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "store/redis_url.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 typedef enum { VAR_INT, VAR_SECONDS, VAR_STRING, VAR_CHOICE, VAR_CPU, VAR_MEMORY } var_type_t;
@@ -32,7 +35,7 @@ static const var_spec_t specs[] = {
     {"HOST", VAR_STRING, S(host), "0.0.0.0", 0, 0, NULL, 0},
     {"PORT", VAR_INT, F(port), 0, "8000", 1, 65535, NULL, 0},
     {"DATA_DIR", VAR_STRING, S(data_dir), "./var", 0, 0, NULL, 0},
-    {"EXECUTOR", VAR_CHOICE, F(executor), 0, "local", 0, 0, "local|kubernetes", 0},
+    {"EXECUTOR", VAR_CHOICE, F(executor), 0, "local", 0, 0, "local|kubernetes|nextflow", 0},
     {"DEFAULT_BATCH_COUNT", VAR_INT, F(default_batch_count), 0, "5", 1, CONFIG_MAX_BATCH_COUNT, NULL, 0},
     {"MAX_BATCH_COUNT", VAR_INT, F(max_batch_count), 0, "12", 1, CONFIG_MAX_BATCH_COUNT, NULL, 0},
     {"GENERATE_SECONDS", VAR_SECONDS, F(generate_seconds), 0, "5", 0, 3600, NULL, 0},
@@ -75,6 +78,15 @@ static const var_spec_t specs[] = {
     {"KUBERNETES_SERVICE_HOST", VAR_STRING, S(kubernetes_service_host), "", 0, 0, NULL, 0},
     {"KUBERNETES_SERVICE_PORT", VAR_STRING, S(kubernetes_service_port), "443", 0, 0, NULL, 0},
     {"KUBE_TIMEOUT_SECONDS", VAR_SECONDS, F(kube_timeout_seconds), 0, "30", 1, 600, NULL, 0},
+    /* EXECUTOR=nextflow */
+    {"APP_IMAGE", VAR_STRING, S(app_image), "pipeline-orchestrator:latest", 0, 0, NULL, 0},
+    {"NEXTFLOW_IMAGE", VAR_STRING, S(nextflow_image), "nextflow/nextflow:24.10.0", 0, 0, NULL, 0},
+    {"NEXTFLOW_SERVICE_ACCOUNT", VAR_STRING, S(nextflow_service_account), "nextflow-runner", 0, 0, NULL, 0},
+    {"WORK_PVC", VAR_STRING, S(work_pvc), "nextflow-work-pvc", 0, 0, NULL, 0},
+    {"WORK_MOUNT", VAR_STRING, S(work_mount), "", 0, 0, NULL, 0},
+    {"JOB_ACTIVE_DEADLINE_SECONDS", VAR_INT, F(job_active_deadline_seconds), 0, "900", 1, 604800, NULL, 0},
+    {"JOB_TTL_SECONDS", VAR_INT, F(job_ttl_seconds), 0, "900", 0, 604800, NULL, 0},
+    {"POD_START_TIMEOUT_SECONDS", VAR_SECONDS, F(pod_start_timeout_seconds), 0, "300", 1, 86400, NULL, 0},
 };
 
 /* Splits a quantity into its number and its suffix; the number must be finite and >= 0. */
@@ -138,17 +150,16 @@ static int parse_int(const char *s, long long *out)
     return 0;
 }
 
+/* Plain decimals only ("2", "0.5"): the form pipeline-task takes, so every accepted value can reach a task. */
 static int parse_seconds(const char *s, double *out)
 {
-    if (*s == '\0' || isspace((unsigned char)*s))
+    size_t digits = strspn(s, "0123456789"), frac = 0;
+    if (s[digits] == '.')
+        frac = strspn(s + digits + 1, "0123456789");
+    if (digits == 0 || s[digits + (s[digits] == '.' ? 1 + frac : 0)] != '\0' || (s[digits] == '.' && frac == 0))
         return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end != '\0' || errno != 0 || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
+    *out = strtod(s, NULL);
+    return isfinite(*out) ? 0 : -1;
 }
 
 static int choice_index(const char *choices, const char *value)
@@ -182,7 +193,7 @@ static int apply_spec(config_t *cfg, const var_spec_t *v, const char *value, cha
         return 0;
     case VAR_SECONDS:
         if (parse_seconds(value, &dv) != 0 || dv < (double)v->min || dv > (double)v->max) {
-            snprintf(err, errlen, "%s=\"%s\" is invalid: expected a number of seconds from %lld to %lld", v->name,
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected a decimal number of seconds from %lld to %lld", v->name,
                      value, v->min, v->max);
             return -1;
         }
@@ -229,6 +240,18 @@ static int is_dns_label(const char *s)
     return 1;
 }
 
+/* One origin as a browser sends it: http(s)://host[:port], nothing after, no blanks. */
+static int origin_valid(const char *s, size_t len)
+{
+    size_t scheme = len > 8 && strncmp(s, "https://", 8) == 0 ? 8 : len > 7 && strncmp(s, "http://", 7) == 0 ? 7 : 0;
+    if (scheme == 0)
+        return 0;
+    for (size_t i = scheme; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr("-.:[]_", s[i]) == NULL)
+            return 0;
+    return 1;
+}
+
 static int check_kube(const config_t *cfg, char *err, size_t errlen)
 {
     const char *url = cfg->kube_api_url;
@@ -246,6 +269,72 @@ static int check_kube(const config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* The Job's settings end up in a Nextflow config file (single-quoted strings) and in object names. */
+static int check_nextflow(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *text[] = {"APP_IMAGE", cfg->app_image, "NEXTFLOW_IMAGE", cfg->nextflow_image};
+    for (int i = 0; i < 4; i += 2)
+        if (text[i + 1][0] == '\0' || strpbrk(text[i + 1], "'\\\" \t\r\n") != NULL) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected an image reference (no spaces or quotes)", text[i],
+                     text[i + 1]);
+            return -1;
+        }
+    const char *names[] = {"NEXTFLOW_SERVICE_ACCOUNT", cfg->nextflow_service_account, "WORK_PVC", cfg->work_pvc};
+    for (int i = 0; i < 4; i += 2)
+        if (!is_dns_label(names[i + 1])) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: a Kubernetes name (a-z, 0-9, '-')", names[i], names[i + 1]);
+            return -1;
+        }
+    if (cfg->work_mount[0] != '\0' && cfg->work_mount[0] != '/') {
+        snprintf(err, errlen, "WORK_MOUNT=\"%s\" is invalid: expected an absolute path (or empty)", cfg->work_mount);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_origins(const char *list, char *err, size_t errlen)
+{
+    if (strcmp(list, "*") == 0)
+        return 0;
+    int count = 0;
+    for (const char *p = list;; p++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && *p == ' ')
+            p++, len--;
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len > 0 && !origin_valid(p, len)) {
+            snprintf(err, errlen,
+                     "ALLOWED_ORIGINS is invalid: \"%.*s\" is not an origin; expected \"*\" or a comma-separated list "
+                     "such as \"https://example.org,http://localhost:8000\"",
+                     (int)(len > 200 ? 200 : len), p);
+            return -1;
+        }
+        count += len > 0;
+        if (end == NULL)
+            break;
+        p = end;
+    }
+    if (count == 0) {
+        snprintf(err, errlen, "ALLOWED_ORIGINS is invalid: expected \"*\" or at least one origin");
+        return -1;
+    }
+    return 0;
+}
+
+/* A path given relative to the working directory, made absolute once: tasks run in other folders. */
+static int make_absolute(char *path, size_t cap, const char *name, char *err, size_t errlen)
+{
+    char abs[4096];
+    if (fs_absolute(path, abs, sizeof(abs)) != 0 || strlen(abs) >= cap) {
+        snprintf(err, errlen, "%s is invalid: its absolute path is too long", name);
+        return -1;
+    }
+    strcpy(path, abs);
+    return 0;
+}
+
 /* Cross-field rules and derived defaults, once every variable has its value. */
 static int check_config(config_t *cfg, const char *self_dir, char *err, size_t errlen)
 {
@@ -258,6 +347,20 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
         snprintf(err, errlen, "DATA_DIR is invalid: it must not be empty");
         return -1;
     }
+    struct in6_addr addr;
+    if (inet_pton(AF_INET, cfg->host, &addr) != 1 && inet_pton(AF_INET6, cfg->host, &addr) != 1) {
+        snprintf(err, errlen, "HOST=\"%s\" is invalid: expected an IPv4 or IPv6 address such as 0.0.0.0 or ::",
+                 cfg->host);
+        return -1;
+    }
+    if (check_origins(cfg->allowed_origins, err, errlen) != 0)
+        return -1;
+    if (make_absolute(cfg->data_dir, sizeof(cfg->data_dir), "DATA_DIR", err, errlen) != 0)
+        return -1;
+    /* a bare name is looked up in PATH; a path with a slash is relative to the working directory */
+    if (strchr(cfg->task_program, '/') &&
+        make_absolute(cfg->task_program, sizeof(cfg->task_program), "TASK_PROGRAM", err, errlen) != 0)
+        return -1;
     if (cfg->task_program[0] == '\0' && snprintf(cfg->task_program, sizeof(cfg->task_program), "%s/pipeline-task",
                                                  self_dir) >= (int)sizeof(cfg->task_program)) {
         snprintf(err, errlen, "TASK_PROGRAM is invalid: the default path is too long");
@@ -276,7 +379,7 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
             snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces only");
             return -1;
         }
-    return check_kube(cfg, err, errlen);
+    return check_kube(cfg, err, errlen) == 0 ? check_nextflow(cfg, err, errlen) : -1;
 }
 
 void config_print_variables(FILE *out)

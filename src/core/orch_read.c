@@ -330,14 +330,23 @@ static void on_report_loaded(void *data, int ok, const char *text, size_t len)
         w->text(w, text ? 200 : 404, text, len);
 }
 
+void orch_results_dir(const orch_t *orch, const char *run_id, char *out, size_t cap)
+{
+    if (orch->exec && orch->exec->results_root)
+        snprintf(out, cap, "%s/%s", orch->exec->results_root, run_id);
+    else
+        snprintf(out, cap, "%s/results/%s", orch->cfg->data_dir, run_id);
+}
+
 void orch_run_report(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_text_cb cb)
 {
     w->reply = NULL;
     w->text = cb;
-    char path[1200];
-    snprintf(path, sizeof(path), "%s/results/%s/report.json", orch->cfg->data_dir, run_id);
+    char dir[1100], path[1200];
+    orch_results_dir(orch, run_id, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/report.json", dir);
     size_t len;
-    char *body = fs_read_file(path, REPORT_MAX_BYTES, &len);
+    char *body = orch->exec->results_unseen ? NULL : fs_read_file(path, REPORT_MAX_BYTES, &len);
     if (body) {
         cb(w, 200, body, len);
         free(body);

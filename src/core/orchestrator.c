@@ -217,6 +217,8 @@ void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
 
 static int read_metrics(orch_t *orch, run_t *run)
 {
+    if (orch->exec->results_unseen)
+        return 0; /* the results are on a volume this service does not mount: no demo_metrics */
     char path[1200], err[512];
     snprintf(path, sizeof(path), "%s/report.json", orch->results_dir);
     if (report_read_metrics(path, &run->metrics, err, sizeof(err)) != 0) {
@@ -231,6 +233,15 @@ static int read_metrics(orch_t *orch, run_t *run)
 }
 
 /* ---- executor reports ------------------------------------------------------------------------------------------ */
+
+/* Paths under DATA_DIR are shown relative to it ("results/r…/batch_1.csv"): anonymous readers see messages and
+ * logs, and the server's folders are none of their business. */
+static size_t hide_data_dir(orch_t *orch, char *text)
+{
+    char prefix[sizeof(orch->cfg->data_dir) + 1];
+    snprintf(prefix, sizeof(prefix), "%s/", orch->cfg->data_dir);
+    return text_remove_all(text, prefix);
+}
 
 static void on_task_started(void *data, int task)
 {
@@ -252,10 +263,12 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
     if (state == TASK_FAILED && !orch->failed && !orch->cancel_requested) {
         char msg[1200];
         snprintf(msg, sizeof(msg), "%s failed: %s", label, detail ? detail : "unknown error");
+        text_trim_partial_utf8(msg);
+        hide_data_dir(orch, msg);
         log_warn("orch", "run %s: %s", run->id, msg);
         orch->failed = 1;
         run_set_message(run, msg);
-        emit_error(orch, label, msg);
+        emit_error(orch, label, run->message); /* repaired to UTF-8 */
         orch->exec->ops->stop(orch->exec);
     }
     emit_progress(orch, task);
@@ -266,6 +279,7 @@ static void on_task_log(void *data, int task, int is_stderr, const char *line, s
     orch_t *orch = data;
     char text[4200], label[32];
     size_t n = text_sanitize_utf8(text, sizeof(text), line, len);
+    n = hide_data_dir(orch, text);
     int64_t ts = -1;
     size_t used = 0;
     const char *msg = text;
@@ -276,7 +290,10 @@ static void on_task_log(void *data, int task, int is_stderr, const char *line, s
     } else {
         ts = -1;
     }
-    wf_task_label(orch->active->batch_count, task, label, sizeof(label));
+    if (task == EXEC_TASK_CONTROLLER)
+        snprintf(label, sizeof(label), "nextflow");
+    else
+        wf_task_label(orch->active->batch_count, task, label, sizeof(label));
     add_log_line(orch, msg, label, is_stderr, ts);
 }
 
@@ -294,7 +311,7 @@ static void on_exec_done(void *data, int ok, const char *detail)
         char msg[600];
         snprintf(msg, sizeof(msg), "executor failed: %s", detail ? detail : "unknown error");
         run_set_message(run, msg);
-        emit_error(orch, "executor", msg);
+        emit_error(orch, "executor", run->message);
         status = RUN_FAILED;
     } else {
         status = read_metrics(orch, run) == 0 ? RUN_SUCCEEDED : RUN_FAILED;
@@ -302,19 +319,81 @@ static void on_exec_done(void *data, int ok, const char *detail)
     end_run(orch, status);
 }
 
+/* ---- taking over a run whose replica died ---------------------------------------------------------------------- */
+
+/* What of the run's output was sent already, from its log tail: per source, the time of its last line; a source
+ * without a line in the tail sent nothing after the tail's oldest line. */
+static void resume_point(const run_t *run, exec_resume_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    memcpy(r->states, run->tasks, sizeof(r->states));
+    int64_t oldest = 0;
+    for (int i = 0; i < run->log_count; i++) {
+        const run_log_line_t *line = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
+        if (line->ts_ms > 0 && (oldest == 0 || line->ts_ms < oldest))
+            oldest = line->ts_ms;
+    }
+    r->controller_log_since_ms = oldest;
+    for (int t = 0; t < wf_task_count(run->batch_count); t++)
+        r->log_since_ms[t] = oldest;
+    for (int i = 0; i < run->log_count; i++) {
+        const run_log_line_t *line = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
+        if (line->ts_ms <= 0 || line->source == NULL)
+            continue;
+        if (strcmp(line->source, "nextflow") == 0 && line->ts_ms > r->controller_log_since_ms)
+            r->controller_log_since_ms = line->ts_ms;
+        for (int t = 0; t < wf_task_count(run->batch_count); t++) {
+            char label[32];
+            wf_task_label(run->batch_count, t, label, sizeof(label));
+            if (strcmp(line->source, label) == 0 && line->ts_ms > r->log_since_ms[t])
+                r->log_since_ms[t] = line->ts_ms;
+        }
+    }
+}
+
+int orch_adopt_orphan(orch_t *orch, run_t *run)
+{
+    if (orch->exec->ops->reattach == NULL || orch->active || orch->shutting_down || run->status != RUN_RUNNING)
+        return -1;
+    exec_resume_t resume;
+    resume_point(run, &resume);
+    orch->active = run;
+    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
+    orch_results_dir(orch, run->id, orch->results_dir, sizeof(orch->results_dir));
+    snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
+    exec_spec_t spec = {.run_id = run->id,
+                        .batches = run->batch_count,
+                        .rows_per_batch = run->rows_per_batch,
+                        .seed = run->seed,
+                        .generate_seconds = orch->cfg->generate_seconds,
+                        .analyze_seconds = orch->cfg->analyze_seconds,
+                        .work_dir = orch->work_dir,
+                        .results_dir = orch->results_dir};
+    if (fs_mkdir_p(orch->work_dir) != 0 || orch->exec->ops->reattach(orch->exec, &spec, &resume) != 0) {
+        orch->active = NULL;
+        return -1;
+    }
+    log_warn("orch", "run %s: its replica stopped renewing the lease; this replica takes it over", run->id);
+    orch_shared_run_started(orch);
+    say(orch, "Run %s: taken over by replica %s (its replica stopped renewing the lease); following %s", run->id,
+        orch->replica, run->job_name);
+    orch->store->ops->save_active(orch->store, run);
+    return 0;
+}
+
 /* ---- starting a run -------------------------------------------------------------------------------------------- */
 
 static void begin_run(orch_t *orch)
 {
     run_t *run = orch->active;
-    snprintf(orch->results_dir, sizeof(orch->results_dir), "%s/results/%s", orch->cfg->data_dir, run->id);
+    orch_results_dir(orch, run->id, orch->results_dir, sizeof(orch->results_dir));
     snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
     orch_shared_run_started(orch);
     set_status(orch, RUN_STARTING);
     say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
         run->rows_per_batch, run->seed, orch->exec->ops->name);
 
-    int rc = fs_mkdir_p(orch->results_dir);
+    int rc = orch->exec->results_root || orch->exec->results_unseen ? 0 : fs_mkdir_p(orch->results_dir);
     if (rc == 0)
         rc = fs_mkdir_p(orch->work_dir);
     const char *what = "cannot create the run's folders";
@@ -393,7 +472,7 @@ void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w
     orch_waiter_link(&orch->run_waiters, w);
     if (orch->active)
         return; /* the lock is being taken for a queued run: answer together */
-    orch->active = run_create(params, orch->cfg->executor == EXECUTOR_KUBERNETES ? "nextflow-run" : "local-run");
+    orch->active = run_create(params, orch->cfg->executor == EXECUTOR_LOCAL ? "local-run" : "nextflow-run");
     orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
     orch->store->ops->acquire(orch->store, orch->active, on_lock, orch);
 }

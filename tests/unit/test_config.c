@@ -14,22 +14,22 @@
 
 #include "config.h"
 
-#define assert_near(actual, expected, eps)                                                                       \
-    do {                                                                                                         \
-        double a_ = (actual), e_ = (expected);                                                                   \
-        if (!(fabs(a_ - e_) <= (eps))) {                                                                         \
-            print_error("%s = %.17g, expected %.17g\n", #actual, a_, e_);                                        \
-            fail();                                                                                              \
-        }                                                                                                        \
+#define assert_near(actual, expected, eps)                                                                             \
+    do {                                                                                                               \
+        double a_ = (actual), e_ = (expected);                                                                         \
+        if (!(fabs(a_ - e_) <= (eps))) {                                                                               \
+            print_error("%s = %.17g, expected %.17g\n", #actual, a_, e_);                                              \
+            fail();                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
-#define assert_contains(haystack, needle)                                                                        \
-    do {                                                                                                         \
-        const char *h_ = (haystack), *n_ = (needle);                                                             \
-        if (strstr(h_, n_) == NULL) {                                                                            \
-            print_error("\"%s\" does not contain \"%s\"\n", h_, n_);                                             \
-            fail();                                                                                              \
-        }                                                                                                        \
+#define assert_contains(haystack, needle)                                                                              \
+    do {                                                                                                               \
+        const char *h_ = (haystack), *n_ = (needle);                                                                   \
+        if (strstr(h_, n_) == NULL) {                                                                                  \
+            print_error("\"%s\" does not contain \"%s\"\n", h_, n_);                                                   \
+            fail();                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
 /* ---- a fake environment ---------------------------------------------------------------------------------- */
@@ -48,12 +48,36 @@ static const char *table_lookup(void *ctx, const char *name)
 }
 
 static const char *const all_names[] = {
-    "HOST", "PORT", "DATA_DIR", "EXECUTOR", "DEFAULT_BATCH_COUNT", "MAX_BATCH_COUNT", "GENERATE_SECONDS",
-    "ANALYZE_SECONDS", "ROWS_PER_BATCH", "LOCAL_PARALLELISM", "TASK_PROGRAM", "CANCEL_GRACE_SECONDS",
-    "RUN_HISTORY_LIMIT", "RUN_TTL_MINUTES", "RATE_LIMIT_PER_MINUTE", "ALLOWED_ORIGINS", "API_TOKEN", "LOG_FORMAT",
-    "LOG_LEVEL", "MAX_WEBSOCKET_CONNECTIONS", "WS_SEND_QUEUE_BYTES", "WS_KEEPALIVE_SECONDS", "REDIS_URL",
-    "REDIS_PREFIX", "WORKER_CPU", "WORKER_MEMORY",
-    "CONTROLLER_CPU", "CONTROLLER_MEMORY", "QUOTA_CPU", "QUOTA_MEMORY",
+    "HOST",
+    "PORT",
+    "DATA_DIR",
+    "EXECUTOR",
+    "DEFAULT_BATCH_COUNT",
+    "MAX_BATCH_COUNT",
+    "GENERATE_SECONDS",
+    "ANALYZE_SECONDS",
+    "ROWS_PER_BATCH",
+    "LOCAL_PARALLELISM",
+    "TASK_PROGRAM",
+    "CANCEL_GRACE_SECONDS",
+    "RUN_HISTORY_LIMIT",
+    "RUN_TTL_MINUTES",
+    "RATE_LIMIT_PER_MINUTE",
+    "ALLOWED_ORIGINS",
+    "API_TOKEN",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "MAX_WEBSOCKET_CONNECTIONS",
+    "WS_SEND_QUEUE_BYTES",
+    "WS_KEEPALIVE_SECONDS",
+    "REDIS_URL",
+    "REDIS_PREFIX",
+    "WORKER_CPU",
+    "WORKER_MEMORY",
+    "CONTROLLER_CPU",
+    "CONTROLLER_MEMORY",
+    "QUOTA_CPU",
+    "QUOTA_MEMORY",
 };
 
 static void clear_real_env(void)
@@ -74,8 +98,18 @@ static void test_parse_defaults(void **state)
     assert_string_equal(err, "");
     assert_string_equal(cfg.host, "0.0.0.0");
     assert_int_equal(cfg.port, 8000);
-    assert_string_equal(cfg.data_dir, "./var");
+    /* ./var, made absolute once against the working directory (tasks run in other folders) */
+    char cwd[1024], expected[1100];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(expected, sizeof(expected), "%s/var", strcmp(cwd, "/") == 0 ? "" : cwd);
+    assert_string_equal(cfg.data_dir, expected);
     assert_int_equal(cfg.executor, EXECUTOR_LOCAL);
+    assert_string_equal(cfg.nextflow_image, "nextflow/nextflow:24.10.0");
+    assert_string_equal(cfg.nextflow_service_account, "nextflow-runner");
+    assert_string_equal(cfg.work_pvc, "nextflow-work-pvc");
+    assert_string_equal(cfg.work_mount, "");
+    assert_int_equal(cfg.job_active_deadline_seconds, 900);
+    assert_int_equal(cfg.job_ttl_seconds, 900);
     assert_int_equal(cfg.default_batch_count, 5);
     assert_int_equal(cfg.max_batch_count, 12);
     assert_near(cfg.generate_seconds, 5.0, 0);
@@ -180,7 +214,8 @@ static void test_parse_port_edges(void **state)
 static void test_parse_decimal_seconds(void **state)
 {
     (void)state;
-    kv_t env[] = {{"GENERATE_SECONDS", "0.5"}, {"ANALYZE_SECONDS", "0"}, {"CANCEL_GRACE_SECONDS", "2.75"}, {NULL, NULL}};
+    kv_t env[] = {
+        {"GENERATE_SECONDS", "0.5"}, {"ANALYZE_SECONDS", "0"}, {"CANCEL_GRACE_SECONDS", "2.75"}, {NULL, NULL}};
     config_t cfg;
     char err[256];
     assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
@@ -221,6 +256,19 @@ static const bad_case_t bad_cases[] = {
     {"GENERATE_SECONDS", "", NULL, NULL, "GENERATE_SECONDS"},
     {"GENERATE_SECONDS", "5s", NULL, NULL, "GENERATE_SECONDS"},
     {"GENERATE_SECONDS", "3601", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "1e-5", NULL, NULL, "GENERATE_SECONDS"}, /* pipeline-task takes plain decimals only */
+    {"GENERATE_SECONDS", "0x10", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "1.", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", " 1", NULL, NULL, "GENERATE_SECONDS"},
+    {"HOST", "not-an-ip", NULL, NULL, "HOST"},
+    {"HOST", "", NULL, NULL, "HOST"},
+    {"HOST", "localhost", NULL, NULL, "HOST"},
+    {"HOST", "1.2.3.4 ", NULL, NULL, "HOST"},
+    {"ALLOWED_ORIGINS", "", NULL, NULL, "ALLOWED_ORIGINS"},
+    {"ALLOWED_ORIGINS", "example.org", NULL, NULL, "ALLOWED_ORIGINS"},
+    {"ALLOWED_ORIGINS", "https://a.org/path", NULL, NULL, "ALLOWED_ORIGINS"},
+    {"ALLOWED_ORIGINS", "https://a.org,*", NULL, NULL, "ALLOWED_ORIGINS"},
+    {"ALLOWED_ORIGINS", " , ", NULL, NULL, "ALLOWED_ORIGINS"},
     {"ANALYZE_SECONDS", "abc", NULL, NULL, "ANALYZE_SECONDS"},
     {"ROWS_PER_BATCH", "0", NULL, NULL, "ROWS_PER_BATCH"},
     {"LOCAL_PARALLELISM", "0", NULL, NULL, "LOCAL_PARALLELISM"},
@@ -241,6 +289,15 @@ static const bad_case_t bad_cases[] = {
     {"WORKER_CPU", "0", NULL, NULL, "WORKER_CPU"},
     {"CONTROLLER_CPU", "2x", NULL, NULL, "CONTROLLER_CPU"},
     {"CONTROLLER_MEMORY", "lots", NULL, NULL, "CONTROLLER_MEMORY"},
+    {"APP_IMAGE", "my image", NULL, NULL, "APP_IMAGE"},
+    {"APP_IMAGE", "", NULL, NULL, "APP_IMAGE"},
+    {"NEXTFLOW_IMAGE", "nextflow'x", NULL, NULL, "NEXTFLOW_IMAGE"},
+    {"NEXTFLOW_SERVICE_ACCOUNT", "Runner", NULL, NULL, "NEXTFLOW_SERVICE_ACCOUNT"},
+    {"WORK_PVC", "work_pvc", NULL, NULL, "WORK_PVC"},
+    {"WORK_MOUNT", "workspace", NULL, NULL, "WORK_MOUNT"},
+    {"JOB_ACTIVE_DEADLINE_SECONDS", "0", NULL, NULL, "JOB_ACTIVE_DEADLINE_SECONDS"},
+    {"JOB_TTL_SECONDS", "-1", NULL, NULL, "JOB_TTL_SECONDS"},
+    {"POD_START_TIMEOUT_SECONDS", "0", NULL, NULL, "POD_START_TIMEOUT_SECONDS"},
     {"QUOTA_CPU", "", NULL, NULL, "QUOTA_CPU"},
     {"QUOTA_MEMORY", "50 Gi", NULL, NULL, "QUOTA_MEMORY"},
 };
@@ -265,18 +322,52 @@ static void test_parse_bad_values(void **state)
 static void test_parse_too_long_string(void **state)
 {
     (void)state;
-    char host[600];
-    memset(host, 'h', sizeof(host) - 1);
-    host[sizeof(host) - 1] = '\0';
-    kv_t env[] = {{"HOST", host}, {NULL, NULL}};
+    char token[600];
+    memset(token, 't', sizeof(token) - 1);
+    token[sizeof(token) - 1] = '\0';
+    kv_t env[] = {{"API_TOKEN", token}, {NULL, NULL}};
     config_t cfg;
     char err[256] = "";
     assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), -1);
-    assert_contains(err, "HOST");
+    assert_contains(err, "API_TOKEN");
     /* exactly at capacity - 1 it fits */
-    host[sizeof(cfg.host) - 1] = '\0';
+    token[sizeof(cfg.api_token) - 1] = '\0';
     assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
-    assert_int_equal(strlen(cfg.host), sizeof(cfg.host) - 1);
+    assert_int_equal(strlen(cfg.api_token), sizeof(cfg.api_token) - 1);
+}
+
+/* Relative DATA_DIR and TASK_PROGRAM paths are made absolute once; a bare TASK_PROGRAM stays a PATH lookup. */
+static void test_parse_relative_paths(void **state)
+{
+    (void)state;
+    char cwd[1024], want[1200];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    kv_t env[] = {{"DATA_DIR", "rel//./dir/../data"}, {"TASK_PROGRAM", "./bin/wrapper.sh"}, {NULL, NULL}};
+    config_t cfg;
+    char err[256] = "";
+    assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "%s/rel/data", strcmp(cwd, "/") == 0 ? "" : cwd);
+    assert_string_equal(cfg.data_dir, want);
+    snprintf(want, sizeof(want), "%s/bin/wrapper.sh", strcmp(cwd, "/") == 0 ? "" : cwd);
+    assert_string_equal(cfg.task_program, want);
+    kv_t env2[] = {{"DATA_DIR", "/srv/../data/"}, {"TASK_PROGRAM", "pipeline-task"}, {NULL, NULL}};
+    assert_int_equal(config_parse(&cfg, table_lookup, env2, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_string_equal(cfg.data_dir, "/data");
+    assert_string_equal(cfg.task_program, "pipeline-task");
+}
+
+/* HOST takes IPv4 and IPv6 addresses; ALLOWED_ORIGINS "*" or a list of origins. */
+static void test_parse_host_and_origins(void **state)
+{
+    (void)state;
+    const char *hosts[] = {"127.0.0.1", "::", "::1", "0.0.0.0", "fe80::1"};
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        kv_t env[] = {{"HOST", hosts[i]}, {"ALLOWED_ORIGINS", "https://a.org, http://localhost:8000,http://[::1]:80"},
+                      {NULL, NULL}};
+        config_t cfg;
+        char err[256] = "";
+        assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    }
 }
 
 static void test_parse_small_error_buffer(void **state)
@@ -393,7 +484,7 @@ static void test_load_dotenv_values(void **state)
     assert_int_equal(cfg.log_json, 1);
     assert_near(cfg.generate_seconds, 0.5, 1e-12);
     assert_string_equal(cfg.api_token, "has # hash");
-    assert_int_equal(cfg.rows_per_batch, 8); /* the later line wins, as in a shell */
+    assert_int_equal(cfg.rows_per_batch, 8);        /* the later line wins, as in a shell */
     assert_string_equal(cfg.redis_prefix, "demo:"); /* last line without '\n' */
     /* untouched variables keep their defaults */
     assert_int_equal(cfg.default_batch_count, 5);
@@ -574,6 +665,8 @@ int main(void)
         cmocka_unit_test(test_parse_decimal_seconds),
         cmocka_unit_test(test_parse_bad_values),
         cmocka_unit_test(test_parse_too_long_string),
+        cmocka_unit_test(test_parse_relative_paths),
+        cmocka_unit_test(test_parse_host_and_origins),
         cmocka_unit_test(test_parse_small_error_buffer),
         cmocka_unit_test(test_parse_cpu),
         cmocka_unit_test(test_parse_memory),
