@@ -161,8 +161,8 @@ static void close_kube(app_t *app)
     }
 }
 
-/* EXECUTOR=nextflow: where the API is, and whether it lets this service work in its namespace (start-up only, so
- * the loop runs here until the check answers; every request of the check has a timeout). */
+/* EXECUTOR=nextflow or kubernetes: where the API is, and whether it lets this service work in its namespace
+ * (start-up only, so the loop runs here until the check answers; every request of the check has a timeout). */
 static int open_kube(app_t *app, char *err, size_t errlen)
 {
     kube_config_t kc;
@@ -182,7 +182,8 @@ static int open_kube(app_t *app, char *err, size_t errlen)
     while (!chk.done && uv_run(app->loop, UV_RUN_ONCE) != 0) {
     }
     if (!chk.ok) {
-        snprintf(err, errlen, "EXECUTOR=nextflow needs the Kubernetes API (%s): %s", source,
+        snprintf(err, errlen, "EXECUTOR=%s needs the Kubernetes API (%s): %s",
+                 app->cfg->executor == EXECUTOR_KUBERNETES ? "kubernetes" : "nextflow", source,
                  chk.detail[0] ? chk.detail : "the access check did not answer");
         close_kube(app);
         return -1;
@@ -196,12 +197,7 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     memset(app, 0, sizeof(*app));
     app->loop = loop;
     app->cfg = cfg;
-    if (cfg->executor == EXECUTOR_KUBERNETES) {
-        snprintf(err, errlen,
-                 "EXECUTOR=kubernetes is not available in this build yet; use EXECUTOR=local or EXECUTOR=nextflow");
-        return APP_START_UNUSABLE;
-    }
-    if (cfg->executor == EXECUTOR_NEXTFLOW && open_kube(app, err, errlen) != 0)
+    if (cfg->executor != EXECUTOR_LOCAL && open_kube(app, err, errlen) != 0)
         return APP_START_UNUSABLE;
     if (prepare_data_dir(cfg, err, errlen) != 0)
         return -1;
@@ -212,8 +208,13 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     if (app->store->ops->shared)
         events_set_publisher(&app->events, publish_event, app->store);
     app->orch = orch_create(loop, cfg, &app->events, app->store, app->replica);
-    app->exec = app->kube ? executor_nextflow_create(loop, cfg, app->kube, orch_exec_listener(app->orch))
-                          : executor_local_create(loop, cfg, orch_exec_listener(app->orch));
+    const exec_listener_t *listener = orch_exec_listener(app->orch);
+    if (cfg->executor == EXECUTOR_KUBERNETES)
+        app->exec = executor_kubernetes_create(loop, cfg, app->kube, listener);
+    else if (cfg->executor == EXECUTOR_NEXTFLOW)
+        app->exec = executor_nextflow_create(loop, cfg, app->kube, listener);
+    else
+        app->exec = executor_local_create(loop, cfg, listener);
     orch_set_executor(app->orch, app->exec);
 
     app->hub = ws_hub_create(loop, cfg, &app->events, app->orch);

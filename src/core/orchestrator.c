@@ -472,7 +472,10 @@ void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w
     orch_waiter_link(&orch->run_waiters, w);
     if (orch->active)
         return; /* the lock is being taken for a queued run: answer together */
-    orch->active = run_create(params, orch->cfg->executor == EXECUTOR_LOCAL ? "local-run" : "nextflow-run");
+    static const char *const prefixes[] = {[EXECUTOR_LOCAL] = "local-run",
+                                           [EXECUTOR_KUBERNETES] = "pipeline-run", /* its owner ConfigMap */
+                                           [EXECUTOR_NEXTFLOW] = "nextflow-run"};
+    orch->active = run_create(params, prefixes[orch->cfg->executor]);
     orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
     orch->store->ops->acquire(orch->store, orch->active, on_lock, orch);
 }

@@ -1,4 +1,5 @@
 #include "core/workflow.h"
+#include <math.h>
 
 #include <stdio.h>
 
@@ -183,4 +184,22 @@ void wf_preview(int batches, const wf_resources_t *r, wf_preview_t *out)
         out->limiting_resource = "memory";
     else
         out->limiting_resource = NULL;
+}
+
+void wf_preview_pods(int batches, const wf_resources_t *r, wf_preview_t *out)
+{
+    out->expected_pods = wf_task_count(batches);
+    out->total_workers = wf_task_count(batches);
+    double by_cpu = r->worker_cpu > 0 ? floor(r->quota_cpu / r->worker_cpu + 1e-9) : batches;
+    double by_mem = r->worker_memory_gi > 0 ? floor(r->quota_memory_gi / r->worker_memory_gi + 1e-9) : batches;
+    double fit = by_cpu < by_mem ? by_cpu : by_mem;
+    out->max_parallel_workers = fit < batches ? (int)fit : batches;
+    out->fits_quota = out->max_parallel_workers >= 1;
+    out->waves = out->fits_quota ? (batches + out->max_parallel_workers - 1) / out->max_parallel_workers : 0;
+    out->peak_cpu = out->max_parallel_workers * r->worker_cpu;
+    out->peak_memory_gi = out->max_parallel_workers * r->worker_memory_gi;
+    out->limiting_resource = NULL;
+    if (!out->fits_quota)
+        out->limiting_resource =
+            r->worker_memory_gi / r->quota_memory_gi > r->worker_cpu / r->quota_cpu ? "memory" : "cpu";
 }

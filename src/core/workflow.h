@@ -83,10 +83,14 @@ typedef struct wf_preview {
     int expected_pods, total_workers;
     double peak_cpu, peak_memory_gi;
     int fits_quota;
-    const char *limiting_resource; /* NULL, "cpu" or "memory" */
+    const char *limiting_resource;   /* NULL, "cpu" or "memory" */
+    int max_parallel_workers, waves; /* wf_preview_pods() only: what runs at once, and how many times over */
 } wf_preview_t;
 
 /** Resource preview: the controller plus one worker per batch at the peak. */
 void wf_preview(int batches, const wf_resources_t *r, wf_preview_t *out);
+/** Resource preview of the pod runner (no controller; it starts only what fits the quota): the peak is what runs
+ *  at once, at most one worker per batch; it fits whenever one worker does; the batches go in `waves`. */
+void wf_preview_pods(int batches, const wf_resources_t *r, wf_preview_t *out);
 
 #endif

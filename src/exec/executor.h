@@ -1,7 +1,7 @@
 /*
  * An executor runs the tasks of one run and says what happened; it never touches the store or the sockets.
  * One file per implementation: executor_local.c (child processes), executor_nextflow.c (a Kubernetes Job running
- * Nextflow).
+ * Nextflow), executor_kubernetes.c (one pod per task).
  *
  * Callbacks never fire from inside start() or stop(): always from the loop afterwards.
  */
@@ -81,5 +81,10 @@ executor_t *executor_local_create(uv_loop_t *loop, const config_t *cfg, const ex
 /** A Job per run whose controller runs Nextflow (executor_nextflow.c); `kube` outlives the executor. */
 executor_t *executor_nextflow_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,
                                      const exec_listener_t *listener);
+
+/** One pod per task, scheduled by the service within the namespace's quota (executor_kubernetes.c); `kube`
+ *  outlives the executor. */
+executor_t *executor_kubernetes_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,
+                                       const exec_listener_t *listener);
 
 #endif

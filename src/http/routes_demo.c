@@ -66,12 +66,17 @@ void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
     wf_resources_t res = {cfg->worker_cpu,           cfg->worker_memory_gi, cfg->controller_cpu,
                           cfg->controller_memory_gi, cfg->quota_cpu,        cfg->quota_memory_gi};
     wf_preview_t p;
-    wf_preview((int)n, &res, &p);
-    int k8s = cfg->executor == EXECUTOR_KUBERNETES;
+    int pods = cfg->executor == EXECUTOR_KUBERNETES;
+    if (pods)
+        wf_preview_pods((int)n, &res, &p);
+    else
+        wf_preview((int)n, &res, &p);
     wf_durations_t d = {.generate = cfg->generate_seconds,
                         .analyze = cfg->analyze_seconds,
-                        .overhead = k8s ? POD_TASK_OVERHEAD : LOCAL_TASK_OVERHEAD,
-                        .parallelism = k8s ? (int)n : cfg->local_parallelism};
+                        .overhead = cfg->executor == EXECUTOR_LOCAL ? LOCAL_TASK_OVERHEAD : POD_TASK_OVERHEAD,
+                        .parallelism = pods ? (p.max_parallel_workers > 0 ? p.max_parallel_workers : 1)
+                                       : cfg->executor == EXECUTOR_LOCAL ? cfg->local_parallelism
+                                                                         : (int)n};
     char description[200];
     snprintf(description, sizeof(description),
              "Scatter-gather over CSV batches: GENERATE x %lld -> ANALYZE x %lld -> REPORT", n, n);
@@ -82,10 +87,15 @@ void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
     json_t *quota = json_pack("{s:s,s:s,s:b,s:o}", "available_memory", cfg->quota_memory_str, "available_cpu",
                               cfg->quota_cpu_str, "fits_quota", p.fits_quota, "limiting_resource",
                               p.limiting_resource ? json_string(p.limiting_resource) : json_null());
-    reply_json(req, 200,
-               json_pack("{s:s,s:s,s:I,s:i,s:f,s:o,s:o}", "workflow", "scatter-gather-demo", "description", description,
-                         "batch_count", (json_int_t)n, "expected_pods", p.expected_pods, "estimated_runtime_seconds",
-                         wf_estimate_seconds((int)n, &d), "resource_usage", usage, "homelab_quota", quota));
+    json_t *body =
+        json_pack("{s:s,s:s,s:I,s:i,s:f,s:o,s:o}", "workflow", "scatter-gather-demo", "description", description,
+                  "batch_count", (json_int_t)n, "expected_pods", p.expected_pods, "estimated_runtime_seconds",
+                  wf_estimate_seconds((int)n, &d), "resource_usage", usage, "homelab_quota", quota);
+    if (pods) {
+        json_object_set_new(body, "max_parallel_workers", json_integer(p.max_parallel_workers));
+        json_object_set_new(body, "waves", json_integer(p.waves));
+    }
+    reply_json(req, 200, body);
 }
 
 /* ---- GET /status, /active ---------------------------------------------------------------------------------------- */

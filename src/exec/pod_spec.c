@@ -1,0 +1,181 @@
+#include "exec/pod_spec.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RESULTS_DIR POD_WORK_DIR "/results"
+#define RUN_AS_UID  65532 /* non-root, as distroless images number their "nonroot" user */
+
+static json_t *labels(const exec_spec_t *spec, const char *task_label)
+{
+    json_t *l = json_pack("{s:s,s:s,s:s}", "app.kubernetes.io/name", "pipeline-orchestrator",
+                          "app.kubernetes.io/component", task_label ? "task" : "run", POD_RUN_LABEL, spec->run_id);
+    if (task_label)
+        json_object_set_new(l, POD_TASK_LABEL, json_string(task_label));
+    return l;
+}
+
+json_t *pod_spec_owner(const char *ns, const exec_spec_t *spec)
+{
+    char name[96], batches[16], rows[16], seed[16], gen[32], ana[32];
+    snprintf(name, sizeof(name), POD_RUN_PREFIX "%s", spec->run_id);
+    snprintf(batches, sizeof(batches), "%d", spec->batches);
+    snprintf(rows, sizeof(rows), "%d", spec->rows_per_batch);
+    snprintf(seed, sizeof(seed), "%u", spec->seed);
+    snprintf(gen, sizeof(gen), "%g", spec->generate_seconds);
+    snprintf(ana, sizeof(ana), "%g", spec->analyze_seconds);
+    json_t *cm = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:s,s:s,s:s,s:s,s:s,s:s}}", "apiVersion", "v1", "kind",
+                           "ConfigMap", "metadata", "name", name, "namespace", ns, "labels", labels(spec, NULL), "data",
+                           "run_id", spec->run_id, "batch_count", batches, "rows_per_batch", rows, "seed", seed,
+                           "generate_seconds", gen, "analyze_seconds", ana);
+    if (cm == NULL)
+        abort(); /* only from a bug in the format above */
+    return cm;
+}
+
+/* The task's command line: pipeline-task and its arguments, with paths on the work volume. */
+static json_t *command(const exec_spec_t *s, int task)
+{
+    char dir[128], buf[192];
+    snprintf(dir, sizeof(dir), RESULTS_DIR "/%s", s->run_id);
+    int batch = wf_task_batch(s->batches, task);
+    json_t *argv = json_pack("[s]", "pipeline-task");
+#define ARG(...) (snprintf(buf, sizeof(buf), __VA_ARGS__), json_array_append_new(argv, json_string(buf)))
+    switch (wf_task_stage(s->batches, task)) {
+    case STAGE_GENERATE:
+        ARG("generate");
+        ARG("--batch=%d", batch);
+        ARG("--rows=%d", s->rows_per_batch);
+        ARG("--seed=%u", s->seed);
+        ARG("--sleep=%g", s->generate_seconds);
+        ARG("--out=%s/batch_%d.csv", dir, batch);
+        break;
+    case STAGE_ANALYZE:
+        ARG("analyze");
+        ARG("--batch=%d", batch);
+        ARG("--sleep=%g", s->analyze_seconds);
+        ARG("--in=%s/batch_%d.csv", dir, batch);
+        ARG("--out=%s/stats_batch_%d.json", dir, batch);
+        break;
+    default:
+        ARG("report");
+        ARG("--out=%s/report.json", dir);
+        for (int b = 1; b <= s->batches; b++)
+            ARG("%s/stats_batch_%d.json", dir, b);
+        break;
+    }
+#undef ARG
+    return argv;
+}
+
+json_t *pod_spec_task(const config_t *cfg, const char *ns, const exec_spec_t *spec, int task, const char *owner_uid,
+                      char *name, size_t cap)
+{
+    char label[32], owner[96], dir[128];
+    wf_stage_t stage = wf_task_stage(spec->batches, task);
+    int batch = wf_task_batch(spec->batches, task);
+    if (stage == STAGE_REPORT)
+        snprintf(label, sizeof(label), "%s", wf_stage_name(stage));
+    else
+        snprintf(label, sizeof(label), "%s_%d", wf_stage_name(stage), batch);
+    snprintf(name, cap, "%s-%s", spec->run_id, label);
+    for (char *p = name; *p; p++)
+        *p = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+    snprintf(owner, sizeof(owner), POD_RUN_PREFIX "%s", spec->run_id);
+    snprintf(dir, sizeof(dir), RESULTS_DIR "/%s", spec->run_id);
+    json_t *res = json_pack("{s:s,s:s}", "cpu", cfg->worker_cpu_str, "memory", cfg->worker_memory_str);
+    json_t *container = json_pack("{s:s,s:s,s:o,s:s,s:{s:O,s:O},s:[{s:s,s:s}],s:{s:b,s:b,s:b,s:{s:[s]}}}", "name",
+                                  "task", "image", cfg->app_image, "command", command(spec, task), "workingDir", dir,
+                                  "resources", "requests", res, "limits", res, "volumeMounts", "name", "work",
+                                  "mountPath", POD_WORK_DIR, "securityContext", "allowPrivilegeEscalation", 0,
+                                  "readOnlyRootFilesystem", 1, "runAsNonRoot", 1, "capabilities", "drop", "ALL");
+    json_decref(res);
+    json_t *pod = json_pack("{s:s,s:s,s:{s:s,s:s,s:o,s:[{s:s,s:s,s:s,s:s,s:b,s:b}]},"
+                            "s:{s:s,s:I,s:b,s:I,s:{s:b,s:I,s:I,s:I,s:{s:s}},s:[o],s:[{s:s,s:{s:s}}]}}",
+                            "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace", ns, "labels",
+                            labels(spec, label), "ownerReferences", "apiVersion", "v1", "kind", "ConfigMap", "name",
+                            owner, "uid", owner_uid, "controller", 1, "blockOwnerDeletion", 0, "spec", "restartPolicy",
+                            "Never", "activeDeadlineSeconds", (json_int_t)cfg->job_active_deadline_seconds,
+                            "automountServiceAccountToken", 0, "terminationGracePeriodSeconds",
+                            (json_int_t)(cfg->cancel_grace_seconds + 0.999), "securityContext", "runAsNonRoot", 1,
+                            "runAsUser", (json_int_t)RUN_AS_UID, "runAsGroup", (json_int_t)RUN_AS_UID, "fsGroup",
+                            (json_int_t)RUN_AS_UID, "seccompProfile", "type", "RuntimeDefault", "containers", container,
+                            "volumes", "name", "work", "persistentVolumeClaim", "claimName", cfg->work_pvc);
+    if (pod == NULL)
+        abort(); /* only from a bug in the formats above */
+    return pod;
+}
+
+/* A quantity of the quota, as cores or GiB; -1 when absent or unreadable. */
+static double quantity(json_t *map, const char *key, const char *alt, int memory)
+{
+    const char *s = json_string_value(json_object_get(map, key));
+    if (s == NULL)
+        s = json_string_value(json_object_get(map, alt));
+    double v;
+    if (s == NULL || (memory ? config_parse_memory_gi(s, &v) : config_parse_cpu(s, &v)) != 0)
+        return -1;
+    return v;
+}
+
+static void tighten(double *room, double hard, double used)
+{
+    if (hard < 0)
+        return;
+    double free_ = used < 0 ? hard : hard - used;
+    if (free_ < 0)
+        free_ = 0;
+    if (*room < 0 || free_ < *room)
+        *room = free_;
+}
+
+int pod_spec_room(json_t *quota_list, pod_room_t *room)
+{
+    room->cpu = room->memory_gi = -1;
+    room->pods = -1;
+    json_t *items = json_object_get(quota_list, "items"), *q;
+    if (!json_is_array(items))
+        return -1;
+    int limited = 0;
+    double pods = -1;
+    size_t i;
+    json_array_foreach(items, i, q)
+    {
+        json_t *st = json_object_get(q, "status");
+        json_t *hard = json_object_get(st, "hard"), *used = json_object_get(st, "used");
+        if (hard == NULL)
+            hard = json_object_get(json_object_get(q, "spec"), "hard");
+        double h;
+        if ((h = quantity(hard, "requests.cpu", "cpu", 0)) >= 0) {
+            tighten(&room->cpu, h, quantity(used, "requests.cpu", "cpu", 0));
+            limited = 1;
+        }
+        if ((h = quantity(hard, "requests.memory", "memory", 1)) >= 0) {
+            tighten(&room->memory_gi, h, quantity(used, "requests.memory", "memory", 1));
+            limited = 1;
+        }
+        const char *ph = json_string_value(json_object_get(hard, "pods"));
+        if (ph) {
+            const char *pu = json_string_value(json_object_get(used, "pods"));
+            tighten(&pods, atof(ph), pu ? atof(pu) : -1);
+            limited = 1;
+        }
+    }
+    room->pods = pods < 0 ? -1 : (int)floor(pods);
+    return limited;
+}
+
+int pod_spec_fit(const pod_room_t *room, double cpu, double memory_gi, int cap)
+{
+    int n = cap;
+    if (room->cpu >= 0 && cpu > 0 && (int)floor(room->cpu / cpu + 1e-9) < n)
+        n = (int)floor(room->cpu / cpu + 1e-9);
+    if (room->memory_gi >= 0 && memory_gi > 0 && (int)floor(room->memory_gi / memory_gi + 1e-9) < n)
+        n = (int)floor(room->memory_gi / memory_gi + 1e-9);
+    if (room->pods >= 0 && room->pods < n)
+        n = room->pods;
+    return n < 0 ? 0 : n;
+}

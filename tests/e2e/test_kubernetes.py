@@ -1,0 +1,213 @@
+"""EXECUTOR=kubernetes, black-box: the real service against the Kubernetes API test server (tests/kube), where
+tests/kube/pod_runner_sim.py runs the real pipeline-task in every task pod on a simulated work volume (the
+service's WORK_MOUNT)."""
+import asyncio
+import json
+import sys
+
+import pytest
+
+from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
+from wsutil import collect
+
+sys.path.insert(0, str(ROOT / "tests" / "kube"))
+from kube_server import KubeApiServer  # noqa: E402
+from pod_runner_sim import PodRunnerSim  # noqa: E402
+
+NS = "pipeline"
+TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]
+
+
+class Cluster:
+    def __init__(self, tmp_path):
+        self.srv = KubeApiServer(namespaces=(NS, "default")).start()
+        self.volume = tmp_path / "volume"
+        self.volume.mkdir()
+        self.sim = PodRunnerSim(self.srv.sim, self.srv.store, str(self.volume), str(TASK_BIN))
+
+    def env(self, **extra):
+        env = {"EXECUTOR": "kubernetes", "KUBE_API_URL": self.srv.url, "KUBE_NAMESPACE": NS,
+               "WORK_MOUNT": str(self.volume), "POD_START_TIMEOUT_SECONDS": "60", "KUBECONFIG": "/nonexistent",
+               "GENERATE_SECONDS": "0.2", "ANALYZE_SECONDS": "0.2"}
+        env.update(extra)
+        return env
+
+    def objects(self, resource, label=None):
+        items, _ = self.srv.store.list(resource, NS, label)
+        return items
+
+    def quota(self, cpu, memory, pods=None):
+        hard = {"requests.cpu": cpu, "requests.memory": memory}
+        if pods is not None:
+            hard["pods"] = str(pods)
+        self.srv.store.create("resourcequotas", NS, {"apiVersion": "v1", "kind": "ResourceQuota",
+                                                     "metadata": {"name": "homelab", "namespace": NS},
+                                                     "spec": {"hard": hard}})
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path)
+    yield c
+    c.srv.stop()
+
+
+def run_with_stream(svc, timeout=90, **body):
+    async def go():
+        url = f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
+        task = asyncio.ensure_future(collect(url, until_type="complete", timeout=timeout))
+        await asyncio.sleep(0.3)
+        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: svc.run(**body))
+        return answer, await task
+    return asyncio.run(go())
+
+
+def log_lines(messages):
+    return [line for m in messages if m["type"] == "log" for line in m["data"]["lines"]]
+
+
+def test_full_run_every_task_a_pod(cluster, start_service, tmp_path):
+    svc = start_service(cluster.env())
+    assert svc.get("/healthz").json()["executor"] == "kubernetes"
+    answer, messages = run_with_stream(svc, batch_count=3, rows_per_batch=50, seed=7)
+    run_id = answer["run_id"]
+    assert answer["job_name"] == f"pipeline-run-{run_id}"
+    complete = [m for m in messages if m["type"] == "complete"][0]
+    assert complete["data"]["status"] == "succeeded", svc.log()
+    seen = {}
+    for m in messages:
+        if m["type"] == "progress" and m["data"].get("task"):
+            t = m["data"]["task"]
+            label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
+            seen.setdefault(label, []).append(t["state"])
+    assert sorted(seen) == sorted(TASKS3)
+    for name, states in seen.items():
+        assert states[-1] == "succeeded", (name, states)
+    lines = log_lines(messages)
+    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
+    assert all(line["timestamp"].endswith("Z") for line in lines)
+    metrics = complete["data"]["demo_metrics"]
+    assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
+    assert svc.get(f"/api/v1/demo/runs/{run_id}/report").json()["total_records"] == 150
+    # one pod per task, named and labelled as the issue says; the run's ConfigMap owned them and is gone with them
+    assert sorted(cluster.sim.created) == sorted(
+        [f"{run_id}-generate-{b}" for b in (1, 2, 3)] + [f"{run_id}-analyze-{b}" for b in (1, 2, 3)]
+        + [f"{run_id}-report"])
+    assert wait_until(lambda: cluster.objects("configmaps") == [] and
+                      cluster.objects("pods", f"pipeline/run-id={run_id}") == [], timeout=20)
+    creates = [p for m, p, s in cluster.srv.requests if m == "POST" and s == 201]
+    assert creates[0].endswith("/configmaps"), creates
+
+
+def test_objects_validate_against_the_kubernetes_schemas(cluster, start_service, tmp_path):
+    """The ConfigMap and a task pod, as the API server stored them, validate with kubernetes-models."""
+    cluster.sim.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    assert wait_until(lambda: cluster.objects("pods", f"pipeline/run-id={run_id}"), timeout=30)
+    cm = cluster.srv.store.get("configmaps", NS, f"pipeline-run-{run_id}")
+    pod = cluster.srv.store.get("pods", NS, f"{run_id}-generate-1")
+    spec = pod["spec"]
+    assert pod["metadata"]["ownerReferences"][0]["uid"] == cm["metadata"]["uid"]
+    assert pod["metadata"]["labels"] == {"app.kubernetes.io/name": "pipeline-orchestrator",
+                                         "app.kubernetes.io/component": "task", "pipeline/run-id": run_id,
+                                         "pipeline/task": "GENERATE_1"}
+    assert spec["restartPolicy"] == "Never" and spec["automountServiceAccountToken"] is False
+    assert spec["activeDeadlineSeconds"] == 900 and spec["securityContext"]["runAsNonRoot"] is True
+    c = spec["containers"][0]
+    assert c["command"][:2] == ["pipeline-task", "generate"]
+    assert f"--out=/workspace/results/{run_id}/batch_1.csv" in c["command"]
+    assert c["resources"]["requests"] == c["resources"]["limits"] == {"cpu": "1", "memory": "4Gi"}
+    assert {"name": "work", "persistentVolumeClaim": {"claimName": "nextflow-work-pvc"}} in spec["volumes"]
+    path = tmp_path / "objects.json"
+    path.write_text(json.dumps([cm, pod]))
+    p = run_node("validate_k8s.mjs", path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("valid:") == 2
+    assert svc.delete("/api/v1/demo/cancel", timeout=60).json()["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("quota", ["object", "config"])
+def test_twelve_batches_in_waves_within_a_quota_of_four_workers(cluster, start_service, quota):
+    """12 batches under a quota that holds 4 workers (14 CPU / 50Gi with 1 CPU / 12Gi workers): never more than 4
+    pods at once, and the run succeeds. `object`: a ResourceQuota in the namespace (the API refuses more with 403
+    "exceeded quota"); `config`: none, so only QUOTA_CPU/QUOTA_MEMORY keep the service within it."""
+    env = cluster.env(WORKER_CPU="1", WORKER_MEMORY="12Gi", GENERATE_SECONDS="0.3", ANALYZE_SECONDS="0.3")
+    if quota == "object":
+        cluster.quota("14", "50Gi")
+        env.update(QUOTA_CPU="100", QUOTA_MEMORY="1000Gi")  # the ResourceQuota wins
+    else:
+        env.update(QUOTA_CPU="14", QUOTA_MEMORY="50Gi")
+    svc = start_service(env)
+    run_id = svc.run(batch_count=12)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=150)
+    assert detail["status"] == "succeeded", (detail.get("message"), svc.log()[-3000:])
+    assert detail["demo_metrics"]["worker_pods_spawned"] == 25
+    assert cluster.sim.max_active == 4, cluster.sim.max_active
+    preview = svc.get("/api/v1/demo/preview?batch_count=12").json()
+    assert preview["max_parallel_workers"] == 4 and preview["homelab_quota"]["fits_quota"] is True
+
+
+def test_failed_task_exit_code_and_log_lines_and_the_other_pods_deleted(cluster, start_service):
+    cluster.sim.scenario = {"fail": {"ANALYZE_2": {"exit_code": 137, "reason": "OOMKilled",
+                                                   "logs": ["loading batch 2", "out of memory"]}}}
+    svc = start_service(cluster.env(GENERATE_SECONDS="0.1", ANALYZE_SECONDS="3"))
+    answer, messages = run_with_stream(svc, batch_count=3)
+    run_id = answer["run_id"]
+    detail = svc.wait_finished(run_id)
+    assert detail["status"] == "failed"
+    msg = detail["message"]
+    assert msg.startswith("ANALYZE (2) failed: pod ") and "exited with code 137" in msg, msg
+    assert "OOMKilled" in msg and "out of memory" in msg, msg
+    errors = [m["data"] for m in messages if m["type"] == "error"]
+    assert errors and errors[0]["message"] == msg
+    assert cluster.objects("pods", f"pipeline/run-id={run_id}") == []
+    assert cluster.objects("configmaps") == []
+
+
+def test_cancel_leaves_no_pod(cluster, start_service):
+    cluster.sim.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=3)["run_id"]
+    label = f"pipeline/run-id={run_id}"
+    wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                            if p["status"].get("phase") == "Running"]) == 3, timeout=30)
+    r = svc.delete("/api/v1/demo/cancel", timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    assert cluster.objects("pods", label) == [] and cluster.objects("configmaps") == []
+    deletes = [p for m, p, s in cluster.srv.requests if m == "DELETE" and "/configmaps/" in p]
+    assert deletes and "propagationPolicy=Background" in deletes[0], deletes
+    assert svc.wait_finished(run_id)["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("reason", ["ImagePullBackOff", "Unschedulable"])
+def test_pod_stuck_pending_fails_the_run_with_the_reason(cluster, start_service, reason):
+    cluster.sim.scenario = {"pending": {"GENERATE_1": reason}}
+    svc = start_service(cluster.env(POD_START_TIMEOUT_SECONDS="1"))
+    run_id = svc.run(batch_count=2)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert detail["message"].startswith("GENERATE (1) failed: pod ") and reason in detail["message"], detail
+    assert cluster.objects("pods", f"pipeline/run-id={run_id}") == []
+
+
+def test_startup_fails_with_exit_2_when_the_api_is_unreachable(cluster, start_service):
+    svc = start_service(cluster.env(KUBE_API_URL=f"http://127.0.0.1:{free_port()}", KUBE_TIMEOUT_SECONDS="2"),
+                        start=False)
+    svc.start(wait=False)
+    assert svc.proc.wait(timeout=30) == 2
+    assert "EXECUTOR=kubernetes needs the Kubernetes API" in svc.log()
+
+
+def test_preview_counts_waves(cluster, start_service):
+    svc = start_service(cluster.env(WORKER_CPU="1", WORKER_MEMORY="12Gi", QUOTA_CPU="14", QUOTA_MEMORY="50Gi",
+                                    GENERATE_SECONDS="5", ANALYZE_SECONDS="5"))
+    p = svc.get("/api/v1/demo/preview?batch_count=12").json()
+    assert p["max_parallel_workers"] == 4 and p["waves"] == 3  # 12 batches, 4 at a time
+    assert p["homelab_quota"]["fits_quota"] is True and p["homelab_quota"]["limiting_resource"] is None
+    assert p["resource_usage"]["peak_cpu"] == 4 and p["resource_usage"]["peak_memory_gi"] == 48
+    one = svc.get("/api/v1/demo/preview?batch_count=1").json()
+    assert one["max_parallel_workers"] == 1 and p["estimated_runtime_seconds"] > 3 * one["estimated_runtime_seconds"]
+    big = start_service(cluster.env(WORKER_CPU="20", QUOTA_CPU="14"), name="big")
+    q = big.get("/api/v1/demo/preview?batch_count=2").json()
+    assert q["homelab_quota"]["fits_quota"] is False and q["homelab_quota"]["limiting_resource"] == "cpu"
