@@ -364,6 +364,10 @@ static void on_quota(void *data, const kube_response_t *res)
 {
     kube_exec_t *ex = data;
     ex->quota_req = NULL;
+    if (ex->stopping) {
+        kick(ex);
+        return;
+    }
     pod_room_t room;
     int limited = res->status == 200 ? pod_spec_room(res->body, &room) : 0;
     if (limited <= 0) { /* no ResourceQuota (or not allowed to read it): the configured quota */

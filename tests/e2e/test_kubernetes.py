@@ -144,8 +144,9 @@ def test_twelve_batches_in_waves_within_a_quota_of_four_workers(cluster, start_s
     assert detail["status"] == "succeeded", (detail.get("message"), svc.log()[-3000:])
     assert detail["demo_metrics"]["worker_pods_spawned"] == 25
     assert cluster.sim.max_active == 4, cluster.sim.max_active
-    preview = svc.get("/api/v1/demo/preview?batch_count=12").json()
-    assert preview["max_parallel_workers"] == 4 and preview["homelab_quota"]["fits_quota"] is True
+    if quota == "config":  # the preview reads the configured quota, not the namespace's
+        preview = svc.get("/api/v1/demo/preview?batch_count=12").json()
+        assert preview["max_parallel_workers"] == 4 and preview["homelab_quota"]["fits_quota"] is True
 
 
 def test_failed_task_exit_code_and_log_lines_and_the_other_pods_deleted(cluster, start_service):
@@ -170,13 +171,13 @@ def test_cancel_leaves_no_pod(cluster, start_service):
     svc = start_service(cluster.env())
     run_id = svc.run(batch_count=3)["run_id"]
     label = f"pipeline/run-id={run_id}"
-    wait_until(lambda: len([p for p in cluster.objects("pods", label)
-                            if p["status"].get("phase") == "Running"]) == 3, timeout=30)
+    assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                                   if p["status"].get("phase") == "Running"]) == 3, timeout=30)
     r = svc.delete("/api/v1/demo/cancel", timeout=60)
     assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
     assert cluster.objects("pods", label) == [] and cluster.objects("configmaps") == []
     deletes = [p for m, p, s in cluster.srv.requests if m == "DELETE" and "/configmaps/" in p]
-    assert deletes and "propagationPolicy=Background" in deletes[0], deletes
+    assert deletes == [f"/api/v1/namespaces/{NS}/configmaps/pipeline-run-{run_id}"], deletes
     assert svc.wait_finished(run_id)["status"] == "cancelled"
 
 
@@ -207,7 +208,7 @@ def test_preview_counts_waves(cluster, start_service):
     assert p["homelab_quota"]["fits_quota"] is True and p["homelab_quota"]["limiting_resource"] is None
     assert p["resource_usage"]["peak_cpu"] == 4 and p["resource_usage"]["peak_memory_gi"] == 48
     one = svc.get("/api/v1/demo/preview?batch_count=1").json()
-    assert one["max_parallel_workers"] == 1 and p["estimated_runtime_seconds"] > 3 * one["estimated_runtime_seconds"]
+    assert one["max_parallel_workers"] == 1 and p["estimated_runtime_seconds"] > 2 * one["estimated_runtime_seconds"]
     big = start_service(cluster.env(WORKER_CPU="20", QUOTA_CPU="14"), name="big")
     q = big.get("/api/v1/demo/preview?batch_count=2").json()
     assert q["homelab_quota"]["fits_quota"] is False and q["homelab_quota"]["limiting_resource"] == "cpu"
