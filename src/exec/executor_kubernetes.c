@@ -160,7 +160,7 @@ static void conclude_pod(kube_exec_t *ex, pod_slot_t *s)
         conclude(ex, s, TASK_SUCCEEDED, NULL);
         return;
     }
-    char detail[1200], lines[700] = "";
+    char detail[1500], lines[700] = "";
     size_t n = 0;
     for (int i = 0; i < s->tail_count && n < sizeof(lines); i++)
         n += (size_t)snprintf(lines + n, sizeof(lines) - n, "%s%s", i ? " | " : "", s->tail[i]);
