@@ -212,3 +212,41 @@ def test_preview_counts_waves(cluster, start_service):
     big = start_service(cluster.env(WORKER_CPU="20", QUOTA_CPU="14"), name="big")
     q = big.get("/api/v1/demo/preview?batch_count=2").json()
     assert q["homelab_quota"]["fits_quota"] is False and q["homelab_quota"]["limiting_resource"] == "cpu"
+
+
+def test_a_create_refused_for_quota_is_retried_not_a_failure(cluster, start_service):
+    """Someone else took the room between the quota's answer and the create: 403 "exceeded quota" waits for room."""
+    svc = start_service(cluster.env())
+    cluster.srv.inject("POST", "pods", 403, count=2, reason="Forbidden",
+                       message='pods "x" is forbidden: exceeded quota: homelab, requested: requests.cpu=1, '
+                               'used: requests.cpu=14, limited: requests.cpu=14')
+    run_id = svc.run(batch_count=2)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", detail.get("message")
+    assert detail["demo_metrics"]["worker_pods_spawned"] == 5
+    refused = [p for m, p, s in cluster.srv.requests if m == "POST" and p.endswith("/pods") and s == 403]
+    assert len(refused) == 2
+
+
+def test_owner_create_refused_fails_the_run_with_the_api_message(cluster, start_service):
+    svc = start_service(cluster.env())
+    message = ('configmaps is forbidden: User "system:serviceaccount:pipeline:pipeline-orchestrator" cannot create '
+               'resource "configmaps" in API group "" in the namespace "pipeline"')
+    cluster.srv.inject("POST", "configmaps", 403, message=message, reason="Forbidden")
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=30)
+    assert detail["status"] == "failed" and message in detail["message"] and "403" in detail["message"]
+    assert cluster.sim.created == []
+
+
+def test_watches_that_drop_or_expire_are_resumed(cluster, start_service):
+    svc = start_service(cluster.env(GENERATE_SECONDS="0.5", ANALYZE_SECONDS="0.5"))
+    run_id = svc.run(batch_count=2)["run_id"]
+    assert wait_until(lambda: cluster.sim.created, timeout=20)
+    cluster.srv.drop_watches()
+    cluster.srv.expire()
+    wait_until(lambda: len(cluster.sim.created) >= 3, timeout=20)
+    cluster.srv.drop_watches()
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", detail.get("message")
+    assert detail["demo_metrics"]["total_records"] == 200
