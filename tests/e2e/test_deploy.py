@@ -100,9 +100,10 @@ def test_rbac_grants_what_the_executor_needs_and_no_more():
     service = rules_of(docs[("Role", "pipeline-orchestrator")])
     assert service == {
         ("batch", "jobs"): sorted(["create", "get", "list", "watch", "delete"]),
-        ("", "pods"): sorted(["get", "list", "watch"]),
+        ("", "pods"): sorted(["create", "get", "list", "watch", "delete"]),  # create, delete: EXECUTOR=kubernetes
         ("", "pods/log"): sorted(["get", "list", "watch"]),
         ("", "configmaps"): sorted(["create", "get", "delete", "patch"]),
+        ("", "resourcequotas"): sorted(["get", "list"]),  # EXECUTOR=kubernetes: what is free before each start
     }
     runner = rules_of(docs[("Role", "nextflow-runner")])
     assert runner == {("", "pods"): sorted(["create", "get", "list", "watch", "delete"]),
