@@ -1,0 +1,151 @@
+/* Unit tests for src/exec/pod_spec.{h,c}: the pod runner's owner ConfigMap and task pods, and the quota's room;
+ * and for wf_preview_pods() (src/core/workflow.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/pod_spec.h"
+
+static const char *const env[][2] = {
+    {"EXECUTOR", "kubernetes"},
+    {"APP_IMAGE", "registry.example/pipeline:1.2"},
+    {"WORKER_CPU", "500m"},
+    {"WORKER_MEMORY", "2Gi"},
+};
+
+static const char *lookup(void *ctx, const char *name)
+{
+    (void)ctx;
+    for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
+        if (strcmp(env[i][0], name) == 0)
+            return env[i][1];
+    return NULL;
+}
+
+static config_t cfg;
+static const exec_spec_t spec = {.run_id = "r0123456789a",
+                                 .batches = 3,
+                                 .rows_per_batch = 100,
+                                 .seed = 7,
+                                 .generate_seconds = 0.5,
+                                 .analyze_seconds = 2};
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[256];
+    return config_parse(&cfg, lookup, NULL, "/opt/bin", err, sizeof(err));
+}
+
+static const char *str(json_t *o, const char *path)
+{
+    json_t *v = o;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+        v = json_is_array(v) ? json_array_get(v, (size_t)atoi(k)) : json_object_get(v, k);
+    return json_string_value(v);
+}
+
+static void owner_configmap(void **state)
+{
+    (void)state;
+    json_t *cm = pod_spec_owner("pipeline", &spec);
+    assert_string_equal(str(cm, "metadata.name"), "pipeline-run-r0123456789a");
+    assert_string_equal(str(cm, "metadata.labels.pipeline/run-id"), "r0123456789a");
+    assert_string_equal(str(cm, "data.batch_count"), "3");
+    assert_string_equal(str(cm, "data.seed"), "7");
+    json_decref(cm);
+}
+
+static void task_pods(void **state)
+{
+    (void)state;
+    char name[96];
+    json_t *pod = pod_spec_task(&cfg, "pipeline", &spec, 4, "uid-1", name, sizeof(name)); /* ANALYZE (2) */
+    assert_string_equal(name, "r0123456789a-analyze-2");
+    assert_string_equal(str(pod, "metadata.name"), name);
+    assert_string_equal(str(pod, "metadata.labels.pipeline/task"), "ANALYZE_2");
+    assert_string_equal(str(pod, "metadata.ownerReferences.0.uid"), "uid-1");
+    assert_string_equal(str(pod, "metadata.ownerReferences.0.kind"), "ConfigMap");
+    assert_string_equal(str(pod, "spec.restartPolicy"), "Never");
+    assert_string_equal(str(pod, "spec.containers.0.image"), "registry.example/pipeline:1.2");
+    assert_string_equal(str(pod, "spec.containers.0.command.0"), "pipeline-task");
+    assert_string_equal(str(pod, "spec.containers.0.command.1"), "analyze");
+    assert_string_equal(str(pod, "spec.containers.0.command.4"), "--in=/workspace/results/r0123456789a/batch_2.csv");
+    assert_string_equal(str(pod, "spec.containers.0.resources.limits.cpu"), "500m");
+    assert_string_equal(str(pod, "spec.containers.0.resources.requests.memory"), "2Gi");
+    assert_true(json_is_false(json_object_get(json_object_get(pod, "spec"), "automountServiceAccountToken")));
+    json_decref(pod);
+    pod = pod_spec_task(&cfg, "pipeline", &spec, 6, "uid-1", name, sizeof(name));
+    assert_string_equal(name, "r0123456789a-report");
+    assert_string_equal(str(pod, "spec.containers.0.command.3"), "/workspace/results/r0123456789a/stats_batch_1.json");
+    json_decref(pod);
+}
+
+static void room_from_quotas(void **state)
+{
+    (void)state;
+    pod_room_t room;
+    json_t *none = json_loads("{\"kind\":\"ResourceQuotaList\",\"items\":[]}", 0, NULL);
+    assert_int_equal(pod_spec_room(none, &room), 0);
+    assert_int_equal(pod_spec_fit(&room, 1, 4, 25), 25);
+    json_t *two = json_loads("{\"items\":[{\"status\":{\"hard\":{\"requests.cpu\":\"14\",\"requests.memory\":\"50Gi\"},"
+                             "\"used\":{\"requests.cpu\":\"2500m\",\"requests.memory\":\"10Gi\"}}},"
+                             "{\"status\":{\"hard\":{\"pods\":\"10\",\"cpu\":\"20\"},\"used\":{\"pods\":\"7\"}}}]}",
+                             0, NULL);
+    assert_int_equal(pod_spec_room(two, &room), 1);
+    assert_true(room.cpu > 11.49 && room.cpu < 11.51);
+    assert_true(room.memory_gi > 39.99 && room.memory_gi < 40.01);
+    assert_int_equal(room.pods, 3);
+    assert_int_equal(pod_spec_fit(&room, 1, 12, 25), 3);  /* memory: 40 / 12 */
+    assert_int_equal(pod_spec_fit(&room, 0.5, 2, 25), 3); /* pods */
+    assert_int_equal(pod_spec_fit(&room, 12, 1, 25), 0);  /* cpu */
+    json_t *full = json_loads("{\"items\":[{\"status\":{\"hard\":{\"requests.cpu\":\"4\"},"
+                              "\"used\":{\"requests.cpu\":\"5\"}}}]}",
+                              0, NULL);
+    assert_int_equal(pod_spec_room(full, &room), 1);
+    assert_int_equal(pod_spec_fit(&room, 1, 1, 25), 0);
+    assert_int_equal(pod_spec_room(json_object_get(full, "items"), &room), -1);
+    json_decref(none);
+    json_decref(two);
+    json_decref(full);
+}
+
+static void preview_in_waves(void **state)
+{
+    (void)state;
+    wf_resources_t r = {.worker_cpu = 1, .worker_memory_gi = 12, .quota_cpu = 14, .quota_memory_gi = 50};
+    wf_preview_t p;
+    wf_preview_pods(12, &r, &p);
+    assert_int_equal(p.max_parallel_workers, 4);
+    assert_int_equal(p.waves, 3);
+    assert_true(p.fits_quota);
+    assert_null(p.limiting_resource);
+    assert_true(p.peak_memory_gi == 48);
+    wf_preview_pods(2, &r, &p);
+    assert_int_equal(p.max_parallel_workers, 2);
+    assert_int_equal(p.waves, 1);
+    r.worker_memory_gi = 64;
+    wf_preview_pods(2, &r, &p);
+    assert_false(p.fits_quota);
+    assert_int_equal(p.waves, 0);
+    assert_string_equal(p.limiting_resource, "memory");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(owner_configmap),
+        cmocka_unit_test(task_pods),
+        cmocka_unit_test(room_from_quotas),
+        cmocka_unit_test(preview_in_waves),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
