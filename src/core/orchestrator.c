@@ -210,6 +210,8 @@ void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
                   json_pack("{s:s,s:s,s:o,s:s}", "status", "failed", "job_name", orphan->job_name, "run",
                             run_info_json(orphan), "message", msg));
         emit_complete(orch, orphan);
+        if (orch->exec->ops->abandon) /* its work may outlive its replica (a Job in the cluster) */
+            orch->exec->ops->abandon(orch->exec, orphan->id);
     }
     orch->store->ops->save_finished(orch->store, orphan, NULL, ours);
     run_destroy(orphan);
