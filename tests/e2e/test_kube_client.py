@@ -383,6 +383,27 @@ def test_watch_survives_a_drop_and_an_expired_resource_version_without_loss_or_r
     assert any("watch=1" in r[1] and r[2] == 200 for r in kube.requests)
 
 
+def test_watch_streams_that_end_cleanly_are_opened_again_from_the_last_resource_version(kube):
+    kube.watch_seconds_max = 0.3
+    kube.store.create("configmaps", NS, cm("a", {"app": "x"}))
+    p = Probe(url_env(kube), "watch", "v1", "configmaps", "app=x", "4")
+    p.wait_for(lambda x: x["event"] == "synced")
+    assert wait_until(lambda: kube.watches_started >= 3)
+    kube.store.create("configmaps", NS, cm("b", {"app": "x"}))
+    kube.store.patch("configmaps", NS, "a", {"data": {"k": "v"}})
+    p.wait_for(lambda x: x.get("type") == "MODIFIED")
+    seen = kube.watches_started
+    assert wait_until(lambda: kube.watches_started >= seen + 2)
+    kube.store.create("configmaps", NS, cm("c", {"app": "x"}))
+    assert p.finish() == 0, p.seen
+    assert [(x["type"], x["name"]) for x in p.seen if x["event"] == "watch"] == \
+        [("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "a"), ("ADDED", "c")]
+    watches = [r for r in kube.requests if "watch=1" in r[1]]
+    lists = [r for r in kube.requests if "configmaps" in r[1] and "watch=1" not in r[1]]
+    assert len(lists) == 1 and len(watches) >= 3
+    assert len({r[1].split("resourceVersion=")[1].split("&")[0] for r in watches}) >= 2  # from where it was
+
+
 def test_requests_started_from_inside_watch_callbacks(kube):
     """An executor reacts to a watch event with a request (a get, a log stream): curl refuses new transfers from
     inside its callbacks, so the client must hand them over afterwards."""

@@ -258,7 +258,7 @@ class Handler(BaseHTTPRequestHandler):
             store.check_namespace(ns)
         lsel = parse_label_selector(q.get("labelSelector"))
         fsel = parse_field_selector(q.get("fieldSelector"))
-        deadline = time.monotonic() + min(float(q.get("timeoutSeconds") or 1800), 3600)
+        deadline = time.monotonic() + min(float(q.get("timeoutSeconds") or 1800), 3600, srv.watch_seconds_max)
         rv = q.get("resourceVersion") or ""
         gen = srv.drop_gen
 
@@ -422,6 +422,7 @@ class KubeApiServer:
         self.drop_gen = 0
         self.watches_started = 0
         self.connections = 0
+        self.watch_seconds_max = 3600  # a watch stream ends (cleanly) after this long at most
         self.stopping = False
         self._certs_dir = certs_dir
         self._tmp = None
