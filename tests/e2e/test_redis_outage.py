@@ -39,3 +39,37 @@ def test_run_ending_around_a_redis_outage_is_recorded(start_service, redis_serve
     nxt = svc.run(batch_count=1)
     assert nxt["attached"] is False and nxt["run_id"] != run["run_id"]
     assert svc.wait_finished(nxt["run_id"])["status"] == "succeeded"
+
+
+@pytest.mark.parametrize("answer", ["error", "held"])
+def test_shutdown_while_a_queued_run_waits_for_the_lock(start_service, redis_server, answer):
+    """SIGTERM while a POST waits for the lock: when the lock answers (held by another replica, or an error because
+    Redis stopped answering), the shutdown goes on at once instead of waiting out its deadline."""
+    import signal
+    import threading
+    env = {"REDIS_URL": redis_server.url, "REDIS_PREFIX": "sd:", "LOCK_LEASE_SECONDS": "5", "GENERATE_SECONDS": "20"}
+    if answer == "held":
+        owner = start_service(env, name="owner")
+        held = owner.run(batch_count=1)
+    svc = start_service(env, name="b")
+    redis_server.proc.send_signal(signal.SIGSTOP)  # the lock attempt waits for an answer
+    try:
+        replies = []
+        poster = threading.Thread(target=lambda: replies.append(
+            svc.session.post(svc.url("/api/v1/demo/run"), json={"batch_count": 1}, timeout=30)))
+        poster.start()
+        time.sleep(0.5)
+        svc.proc.send_signal(signal.SIGTERM)
+        if answer == "held":
+            time.sleep(0.5)
+            redis_server.proc.send_signal(signal.SIGCONT)  # the answer: another run holds the lock
+        code = svc.proc.wait(timeout=30)
+        poster.join(timeout=30)
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+    assert code == 0, svc.log()
+    assert "shutdown deadline reached" not in svc.log(), svc.log()
+    assert replies and replies[0].status_code == 503  # told at once that the service is going away
+    if answer == "held":
+        assert owner.get("/api/v1/demo/status").json()["run"]["run_id"] == held["run_id"]
+        owner.delete("/api/v1/demo/cancel")
