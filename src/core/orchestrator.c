@@ -158,6 +158,16 @@ static void mark_unfinished_tasks(run_t *run, run_status_t status)
             run->tasks[t] = TASK_CANCELLED;
 }
 
+/* A shutdown waits for the active run (or the queued one's lock attempt) to be over. */
+static void maybe_shutdown_done(orch_t *orch)
+{
+    if (orch->shutting_down && orch->shutdown_cb && orch->active == NULL) {
+        void (*cb)(void *) = orch->shutdown_cb;
+        orch->shutdown_cb = NULL;
+        cb(orch->shutdown_data);
+    }
+}
+
 static void end_run(orch_t *orch, run_status_t status)
 {
     run_t *run = orch->active;
@@ -169,6 +179,7 @@ static void end_run(orch_t *orch, run_status_t status)
         log_warn("orch", "run %s: %s -> %s locally (its lock went to another replica)", run->id,
                  run_status_name(run->status), run_status_name(status));
         run->status = status;
+        log_batch_discard(&orch->logs); /* its lines must not go out later under the next run's id */
     } else {
         if (status == RUN_FAILED && !orch->error_sent)
             emit_error(orch, "orchestrator", run->message ? run->message : "the run failed");
@@ -189,11 +200,7 @@ static void end_run(orch_t *orch, run_status_t status)
     fs_remove_tree(orch->work_dir);
     orch_answer_cancels(orch, run->id, run_status_name(run->status));
     answer_run_waiters(orch, run);
-    if (orch->shutting_down && orch->shutdown_cb) {
-        void (*cb)(void *) = orch->shutdown_cb;
-        orch->shutdown_cb = NULL;
-        cb(orch->shutdown_data);
-    }
+    maybe_shutdown_done(orch);
 }
 
 void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
@@ -210,6 +217,8 @@ void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
                   json_pack("{s:s,s:s,s:o,s:s}", "status", "failed", "job_name", orphan->job_name, "run",
                             run_info_json(orphan), "message", msg));
         emit_complete(orch, orphan);
+        if (orch->exec->ops->abandon) /* its work may outlive its replica (a Job in the cluster) */
+            orch->exec->ops->abandon(orch->exec, orphan->id);
     }
     orch->store->ops->save_finished(orch->store, orphan, NULL, ours);
     run_destroy(orphan);
@@ -456,6 +465,7 @@ static void on_lock(void *data, store_acquire_result_t result, run_t *holder, ru
     orch_answer_cancels(orch, run->id, NULL);
     run_destroy(holder);
     run_destroy(run);
+    maybe_shutdown_done(orch);
 }
 
 void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w, orch_reply_cb cb)

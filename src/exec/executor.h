@@ -63,6 +63,9 @@ typedef struct executor_ops {
     /** Takes over a run whose replica died (shared store), when what runs it outlives a replica (a Job in the
      *  cluster); like start() otherwise. NULL: not possible (local tasks die with their replica). */
     int (*reattach)(executor_t *ex, const exec_spec_t *spec, const exec_resume_t *resume);
+    /** Best effort, no callback: stops what still runs for a run that was ended without this executor (an
+     *  orphan ended as failed), e.g. deletes its Job. NULL: nothing outlives a replica. */
+    void (*abandon)(executor_t *ex, const char *run_id);
 } executor_ops_t;
 
 struct executor {

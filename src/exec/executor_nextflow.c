@@ -521,12 +521,37 @@ static void nextflow_destroy(executor_t *super)
         uv_close((uv_handle_t *)timers[i], on_closed);
 }
 
+static void on_abandoned(void *data, const kube_response_t *res)
+{
+    (void)data;
+    if (failed(res) && res->status != 404) {
+        char why[600];
+        api_error(res, why, sizeof(why));
+        log_warn("nextflow", "cannot delete what an ended run left: %s", why);
+    }
+}
+
+/* The run ended elsewhere (its replica died and it was ended as failed): its Job and ConfigMap go. */
+static void nextflow_abandon(executor_t *super, const char *run_id)
+{
+    nextflow_exec_t *ex = (nextflow_exec_t *)super;
+    char name[96], path[300];
+    log_info("nextflow", "run %s ended without its replica: deleting its Job", run_id);
+    snprintf(name, sizeof(name), NEXTFLOW_JOB_PREFIX "%s", run_id);
+    if (kube_path(path, sizeof(path), "batch/v1", ex->ns, "jobs", name, NULL) == 0)
+        kube_delete(ex->kube, path, "Background", on_abandoned, NULL);
+    snprintf(name, sizeof(name), NEXTFLOW_CONFIGMAP_PREFIX "%s", run_id);
+    if (kube_path(path, sizeof(path), "v1", ex->ns, "configmaps", name, NULL) == 0)
+        kube_delete(ex->kube, path, NULL, on_abandoned, NULL);
+}
+
 static const executor_ops_t nextflow_ops = {
     .name = "nextflow",
     .start = nextflow_start,
     .stop = nextflow_stop,
     .destroy = nextflow_destroy,
     .reattach = nextflow_reattach,
+    .abandon = nextflow_abandon,
 };
 
 executor_t *executor_nextflow_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,

@@ -331,3 +331,29 @@ def test_a_replica_takes_over_the_job_of_a_dead_owner(cluster, start_service, re
                  "Submitted process > REPORT"):
         assert len([m for m in controller if text in m]) == 1, (text, controller)
     assert [m["data"]["status"] for m in seen if m["type"] == "complete"] == ["succeeded"]
+
+
+def test_an_orphan_ended_by_a_new_run_loses_its_job(cluster, start_service, redis_server):
+    """Redis: the owner dies and a new request comes before anyone took the run over: the old run ends failed
+    ("orchestrator lost") and its Job and ConfigMap are deleted, so its pods stop; the new run gets its own Job."""
+    import signal
+    cluster.nf.scenario = {"hold": True}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="nf2:", LOCK_LEASE_SECONDS="4")
+    a = start_service(env, name="a")
+    old = a.run(batch_count=1)["run_id"]
+    wait_until(lambda: cluster.objects("pods", f"nextflow.io/runName={old}"), timeout=30)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    # the lease runs out; a replica that starts now looks for orphans only every 2 s (and claims at the second
+    # look), so the request below is what finds the dead owner's run
+    assert wait_until(lambda: not redis_server.client().exists("nf2:lock"), timeout=30)
+    b = start_service(env, name="b")
+    new = b.run(batch_count=1)
+    assert new["run_id"] != old and new["attached"] is False, new
+    detail = b.get(f"/api/v1/demo/runs/{old}").json()
+    assert detail["status"] == "failed" and "orchestrator lost" in detail["message"]
+    assert wait_until(lambda: [j["metadata"]["name"] for j in cluster.objects("jobs")] ==
+                      [f"nextflow-run-{new['run_id']}"], timeout=30), cluster.objects("jobs")
+    assert wait_until(lambda: cluster.objects("pods", f"nextflow.io/runName={old}") == [], timeout=30)
+    assert cluster.objects("configmaps", f"pipeline/run-id={old}") == []
+    b.delete("/api/v1/demo/cancel", timeout=60)
