@@ -644,12 +644,32 @@ static void kube_destroy(executor_t *super)
         uv_close((uv_handle_t *)timers[i], on_closed);
 }
 
+static void on_abandoned(void *data, const kube_response_t *res)
+{
+    (void)data;
+    if ((res->status == 0 || res->status >= 300) && res->status != 404)
+        log_warn("kube-exec", "cannot delete what an ended run left: HTTP %ld: %s", res->status,
+                 res->message ? res->message : "no answer");
+}
+
+/* The run ended elsewhere (its replica died and it was ended as failed): its ConfigMap goes, and its pods with it. */
+static void kube_abandon(executor_t *super, const char *run_id)
+{
+    kube_exec_t *ex = (kube_exec_t *)super;
+    char name[96], path[300];
+    log_info("kube-exec", "run %s ended without its replica: deleting its pods", run_id);
+    snprintf(name, sizeof(name), POD_RUN_PREFIX "%s", run_id);
+    if (kube_path(path, sizeof(path), "v1", ex->ns, "configmaps", name, NULL) == 0)
+        kube_delete(ex->kube, path, "Background", on_abandoned, NULL);
+}
+
 static const executor_ops_t kube_ops = {
     .name = "kubernetes",
     .start = kube_start,
     .stop = kube_stop,
     .destroy = kube_destroy,
-    .reattach = NULL,
+    .reattach = NULL, /* a replica that takes over a run ends it failed; abandon() then deletes its pods */
+    .abandon = kube_abandon,
 };
 
 executor_t *executor_kubernetes_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,
