@@ -175,7 +175,8 @@ def test_cancel_leaves_no_pod(cluster, start_service):
                                    if p["status"].get("phase") == "Running"]) == 3, timeout=30)
     r = svc.delete("/api/v1/demo/cancel", timeout=60)
     assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
-    assert cluster.objects("pods", label) == [] and cluster.objects("configmaps") == []
+    assert cluster.objects("pods", label) == [], svc.log()
+    assert cluster.objects("configmaps") == [], svc.log()
     deletes = [p for m, p, s in cluster.srv.requests if m == "DELETE" and "/configmaps/" in p]
     assert deletes == [f"/api/v1/namespaces/{NS}/configmaps/pipeline-run-{run_id}"], deletes
     assert svc.wait_finished(run_id)["status"] == "cancelled"

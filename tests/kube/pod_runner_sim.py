@@ -23,6 +23,7 @@ class PodRunnerSim:
         self.cluster, self.store = cluster, store
         self.volume, self.task_program = volume, task_program
         self.scenario = {}
+        self.start_delay = 0.02  # seconds before a pod is scheduled, then before it runs (0: measurements)
         self.active, self.max_active = 0, 0
         self.created = []  # pod names, in creation order
         self._lock = threading.Lock()
@@ -52,7 +53,7 @@ class PodRunnerSim:
         if fail is not None:
             return {"logs": fail.get("logs", []), "exit_code": fail.get("exit_code", 1),
                     "reason": fail.get("reason", "Error")}
-        return {"script": self._run}
+        return {"script": self._run, "start_delay": self.start_delay}
 
     def _local(self, path):
         return self.volume + path[len("/workspace"):] if path.startswith("/workspace") else path
