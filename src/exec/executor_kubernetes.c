@@ -64,6 +64,7 @@ struct kube_exec {
     wf_task_state_t sched[WF_MAX_TASKS]; /* the scheduler's view: RUNNING from the create on */
     pod_slot_t slots[WF_MAX_TASKS];
     int creating, waiting_quota; /* creates in flight; a start waits for room */
+    int again;                   /* something changed during a round: schedule once more after it */
     int64_t quota_since;         /* monotonic ms since nothing of the run runs and nothing fits */
     char quota_detail[256];
     uv_timer_t kick_timer, tick_timer, stop_timer, done_timer;
@@ -377,6 +378,10 @@ static void on_quota(void *data, const kube_response_t *res)
         room.pods = -1;
     }
     int n = pod_spec_fit(&room, ex->cfg->worker_cpu, ex->cfg->worker_memory_gi, WF_MAX_TASKS);
+    if (n == 0 && ex->again) { /* a task ended meanwhile: its room is not in this answer */
+        kick(ex);
+        return;
+    }
     log_debug("kube-exec", "run %s: room for %d pods (quota %s)", ex->run_id, n, limited > 0 ? "object" : "config");
     if (n == 0) {
         ex->waiting_quota = 1;
@@ -404,8 +409,13 @@ static void on_quota(void *data, const kube_response_t *res)
 /* Starts what is ready and fits: asks the quota first, one round at a time. */
 static void schedule(kube_exec_t *ex)
 {
-    if (ex->owner_state != 2 || ex->quota_req || ex->creating > 0)
+    if (ex->owner_state != 2)
         return;
+    if (ex->quota_req || ex->creating > 0) {
+        ex->again = 1;
+        return;
+    }
+    ex->again = 0;
     if (wf_next_ready(ex->spec.batches, ex->sched) < 0)
         return;
     char path[256];
@@ -613,7 +623,7 @@ static int kube_start(executor_t *super, const exec_spec_t *spec)
     memset(ex->sched, 0, sizeof(ex->sched));
     for (int t = 0; t < WF_MAX_TASKS; t++)
         ex->slots[t] = (pod_slot_t){.owner = ex, .task = t, .exit_code = -1};
-    ex->owner_state = ex->creating = ex->waiting_quota = 0;
+    ex->owner_state = ex->creating = ex->waiting_quota = ex->again = 0;
     ex->quota_since = 0;
     ex->stopping = ex->ending = 0;
     ex->active = 1;

@@ -400,6 +400,7 @@ class Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # a burst of connections (a pod per task at once) is not dropped by a short backlog
 
     def process_request(self, request, client_address):
         self.kube.connections += 1  # connections accepted: a client that reuses its connections opens few
