@@ -259,6 +259,12 @@ static void on_pod_event(void *data, kube_event_t type, json_t *obj)
     s->phase = pod.phase;
     s->exit_code = pod.exit_code;
     snprintf(s->reason, sizeof(s->reason), "%s", pod.reason);
+    json_t *status = json_object_get(obj, "status");
+    const char *pod_reason = json_string_value(json_object_get(status, "reason"));
+    if (pod.phase == POD_FAILED && pod_reason) { /* the pod's own verdict (DeadlineExceeded, Evicted) comes first */
+        const char *msg = json_string_value(json_object_get(status, "message"));
+        snprintf(s->reason, sizeof(s->reason), "%.100s%s%.300s", pod_reason, msg ? ": " : "", msg ? msg : "");
+    }
     log_debug("kube-exec", "run %s: pod %s: event %d, phase %d", ex->run_id, pod.name, (int)type, (int)pod.phase);
     if (type == KUBE_DELETED) {
         s->exists = 0;
@@ -298,6 +304,8 @@ static void on_watch_error(void *data, const kube_response_t *res)
 
 static void fail_task(kube_exec_t *ex, int task, const char *detail)
 {
+    if (task < 0 || task >= wf_task_count(ex->spec.batches))
+        return;
     pod_slot_t *s = &ex->slots[task];
     conclude(ex, s, TASK_FAILED, detail); /* the orchestrator answers with stop() */
 }
