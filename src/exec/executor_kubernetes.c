@@ -42,6 +42,8 @@ typedef struct pod_slot {
     char reason[512];
     int64_t pending_since, ended_at; /* monotonic ms, 0: not so */
     kube_logs_t *logs;
+    int64_t since_ms; /* taken over: its output up to this time was sent (0: none) */
+    int seen;         /* the watch has reported it */
     int logs_ended;
     char tail[KUBE_TAIL_LINES][200];
     int tail_count;
@@ -65,6 +67,7 @@ struct kube_exec {
     pod_slot_t slots[WF_MAX_TASKS];
     int creating, waiting_quota; /* creates in flight; a start waits for room */
     int again;                   /* something changed during a round: schedule once more after it */
+    int adopting;                /* taken over from a dead replica: the run's pods are adopted by name */
     int64_t quota_since;         /* monotonic ms since nothing of the run runs and nothing fits */
     char quota_detail[256];
     uv_timer_t kick_timer, tick_timer, stop_timer, done_timer;
@@ -236,6 +239,11 @@ static void follow_logs(kube_exec_t *ex, pod_slot_t *s)
     if (s->logs || s->logs_ended || ex->ending || ex->stopping)
         return;
     kube_logs_opts_t opts = {.pod = s->name, .follow = 1, .max_waits = 30};
+    char since[CLOCK_RFC3339_LEN + 1];
+    if (s->since_ms > 0) {
+        clock_format_rfc3339(s->since_ms, since);
+        opts.since_time = since;
+    }
     kube_logs_callbacks_t cbs = {.data = s, .line = on_log_line, .end = on_log_end};
     s->logs = kube_logs_start(ex->kube, &opts, &cbs);
     if (s->logs == NULL)
@@ -253,9 +261,20 @@ static void on_pod_event(void *data, kube_event_t type, json_t *obj)
     const char *label =
         json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), POD_TASK_LABEL));
     int task = label ? nextflow_task_index(ex->spec.batches, label) : -1;
-    if (task < 0 || strcmp(ex->slots[task].name, pod.name) != 0)
-        return; /* not a pod of this run's tasks (or one this executor did not create) */
+    if (task < 0)
+        return;
     pod_slot_t *s = &ex->slots[task];
+    if (s->name[0] == '\0' && ex->adopting && ex->sched[task] == TASK_PENDING && !s->concluded) {
+        char expected[96]; /* taken over: a pod created just before the owner died */
+        pod_spec_name(&ex->spec, task, expected, sizeof(expected));
+        if (strcmp(expected, pod.name) == 0 && type != KUBE_DELETED) {
+            snprintf(s->name, sizeof(s->name), "%s", pod.name);
+            ex->sched[task] = TASK_RUNNING;
+        }
+    }
+    if (strcmp(s->name, pod.name) != 0)
+        return; /* not a pod of this run's tasks (or one this executor did not create) */
+    s->seen = 1;
     s->phase = pod.phase;
     s->exit_code = pod.exit_code;
     snprintf(s->reason, sizeof(s->reason), "%s", pod.reason);
@@ -631,11 +650,89 @@ static int kube_start(executor_t *super, const exec_spec_t *spec)
     memset(ex->sched, 0, sizeof(ex->sched));
     for (int t = 0; t < WF_MAX_TASKS; t++)
         ex->slots[t] = (pod_slot_t){.owner = ex, .task = t, .exit_code = -1};
-    ex->owner_state = ex->creating = ex->waiting_quota = ex->again = 0;
+    ex->owner_state = ex->creating = ex->waiting_quota = ex->again = ex->adopting = 0;
     ex->quota_since = 0;
     ex->stopping = ex->ending = 0;
     ex->active = 1;
     uv_timer_start(&ex->kick_timer, on_first_kick, 0, 0);
+    return 0;
+}
+
+/* Taken over: the watch's first list is in; a task the run's record shows running without a pod runs again. */
+static void on_adopt_synced(void *data)
+{
+    kube_exec_t *ex = data;
+    for (int t = 0; t < wf_task_count(ex->spec.batches); t++) {
+        pod_slot_t *s = &ex->slots[t];
+        if (ex->sched[t] == TASK_RUNNING && !s->seen && !s->create && !s->concluded) {
+            log_info("kube-exec", "run %s: pod %s is gone; starting it again", ex->run_id, s->name);
+            ex->sched[t] = TASK_PENDING;
+            s->name[0] = '\0';
+        }
+    }
+    kick(ex);
+}
+
+static void on_owner_found(void *data, const kube_response_t *res)
+{
+    kube_exec_t *ex = data;
+    ex->owner_req = NULL;
+    const char *uid = json_string_value(json_object_get(json_object_get(res->body, "metadata"), "uid"));
+    if (res->status != 200 || uid == NULL) {
+        char detail[900];
+        snprintf(detail, sizeof(detail), "cannot find ConfigMap %s of the run: HTTP %ld: %s", ex->owner_name,
+                 res->status, res->message ? res->message : "no answer");
+        finish(ex, 0, detail);
+        return;
+    }
+    snprintf(ex->owner_uid, sizeof(ex->owner_uid), "%s", uid);
+    ex->owner_state = 2;
+    char selector[128];
+    snprintf(selector, sizeof(selector), POD_RUN_LABEL "=%s", ex->run_id);
+    kube_watch_opts_t opts = {.api_version = "v1", .resource = "pods", .label_selector = selector};
+    kube_watch_callbacks_t cbs = {
+        .data = ex, .event = on_pod_event, .synced = on_adopt_synced, .error = on_watch_error};
+    ex->watch = kube_watch_start(ex->kube, &opts, &cbs);
+    uv_timer_start(&ex->tick_timer, on_tick, KUBE_TICK_MS, KUBE_TICK_MS);
+    kick(ex); /* a pending task's pod created just before the owner died answers 409: it is adopted then */
+}
+
+static void on_find_kick(uv_timer_t *t)
+{
+    kube_exec_t *ex = t->data;
+    char path[256];
+    kube_path(path, sizeof(path), "v1", ex->ns, "configmaps", ex->owner_name, NULL);
+    ex->owner_req = kube_get(ex->kube, path, on_owner_found, ex);
+    if (ex->owner_req == NULL)
+        finish(ex, 0, "cannot send a request to the Kubernetes API");
+    else
+        ex->owner_state = 1;
+}
+
+/* A replica died during the run: its pods (found by the run's label) are adopted, the rest is scheduled here. */
+static int kube_reattach(executor_t *super, const exec_spec_t *spec, const exec_resume_t *resume)
+{
+    kube_exec_t *ex = (kube_exec_t *)super;
+    int rc = kube_start(super, spec);
+    if (rc != 0)
+        return rc;
+    ex->adopting = 1;
+    for (int t = 0; t < wf_task_count(spec->batches); t++) {
+        pod_slot_t *s = &ex->slots[t];
+        wf_task_state_t st = resume->states[t];
+        s->since_ms = resume->log_since_ms[t];
+        if (st == TASK_SUCCEEDED) {
+            ex->sched[t] = TASK_SUCCEEDED;
+            s->started = s->concluded = 1;
+        } else if (st == TASK_RUNNING) {
+            ex->sched[t] = TASK_RUNNING;
+            s->started = 1;
+            pod_spec_name(&ex->spec, t, s->name, sizeof(s->name));
+        } else if (st == TASK_FAILED || st == TASK_CANCELLED) {
+            ex->stopping = 1; /* the run was ending: what is left goes */
+        }
+    }
+    uv_timer_start(&ex->kick_timer, on_find_kick, 0, 0);
     return 0;
 }
 
@@ -686,7 +783,7 @@ static const executor_ops_t kube_ops = {
     .start = kube_start,
     .stop = kube_stop,
     .destroy = kube_destroy,
-    .reattach = NULL, /* a replica that takes over a run ends it failed; abandon() then deletes its pods */
+    .reattach = kube_reattach,
     .abandon = kube_abandon,
 };
 

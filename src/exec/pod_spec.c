@@ -71,19 +71,31 @@ static json_t *command(const exec_spec_t *s, int task)
     return argv;
 }
 
+/* The pipeline/task label: GENERATE_3, REPORT. */
+static void task_label(const exec_spec_t *spec, int task, char *label, size_t cap)
+{
+    wf_stage_t stage = wf_task_stage(spec->batches, task);
+    if (stage == STAGE_REPORT)
+        snprintf(label, cap, "%s", wf_stage_name(stage));
+    else
+        snprintf(label, cap, "%s_%d", wf_stage_name(stage), wf_task_batch(spec->batches, task));
+}
+
+void pod_spec_name(const exec_spec_t *spec, int task, char *name, size_t cap)
+{
+    char label[32];
+    task_label(spec, task, label, sizeof(label));
+    snprintf(name, cap, "%s-%s", spec->run_id, label);
+    for (char *p = name; *p; p++)
+        *p = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+}
+
 json_t *pod_spec_task(const config_t *cfg, const char *ns, const exec_spec_t *spec, int task, const char *owner_uid,
                       char *name, size_t cap)
 {
     char label[32], owner[96], dir[128];
-    wf_stage_t stage = wf_task_stage(spec->batches, task);
-    int batch = wf_task_batch(spec->batches, task);
-    if (stage == STAGE_REPORT)
-        snprintf(label, sizeof(label), "%s", wf_stage_name(stage));
-    else
-        snprintf(label, sizeof(label), "%s_%d", wf_stage_name(stage), batch);
-    snprintf(name, cap, "%s-%s", spec->run_id, label);
-    for (char *p = name; *p; p++)
-        *p = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+    task_label(spec, task, label, sizeof(label));
+    pod_spec_name(spec, task, name, cap);
     snprintf(owner, sizeof(owner), POD_RUN_PREFIX "%s", spec->run_id);
     snprintf(dir, sizeof(dir), RESULTS_DIR "/%s", spec->run_id);
     json_t *res = json_pack("{s:s,s:s}", "cpu", cfg->worker_cpu_str, "memory", cfg->worker_memory_str);

@@ -22,6 +22,8 @@
 
 /** The ConfigMap that owns the run's pods (new reference). */
 json_t *pod_spec_owner(const char *ns, const exec_spec_t *spec);
+/** The name of the pod of `task`: "<run_id>-generate-3", "<run_id>-report". */
+void pod_spec_name(const exec_spec_t *spec, int task, char *name, size_t cap);
 /** The pod of `task` (new reference), owned by the ConfigMap `owner_uid`; its name goes to `name`. */
 json_t *pod_spec_task(const config_t *cfg, const char *ns, const exec_spec_t *spec, int task, const char *owner_uid,
                       char *name, size_t cap);

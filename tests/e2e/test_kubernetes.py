@@ -4,6 +4,7 @@ service's WORK_MOUNT)."""
 import asyncio
 import json
 import sys
+import threading
 
 import pytest
 
@@ -251,3 +252,27 @@ def test_watches_that_drop_or_expire_are_resumed(cluster, start_service):
     detail = svc.wait_finished(run_id, timeout=60)
     assert detail["status"] == "succeeded", detail.get("message")
     assert detail["demo_metrics"]["total_records"] == 200
+
+
+def test_a_replica_takes_over_the_pods_of_a_dead_owner(cluster, start_service, redis_server):
+    """Redis: the owner dies mid-run; another replica finds the run's ConfigMap, adopts its pods by label and runs
+    the rest of the DAG to the end; each task runs once."""
+    import signal
+    gate = threading.Event()
+    cluster.sim.scenario = {"gate": gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="k8s1:", LOCK_LEASE_SECONDS="1")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    run_id = a.run(batch_count=2)["run_id"]
+    label = f"pipeline/run-id={run_id}"
+    assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                                   if p["status"].get("phase") == "Running"]) == 2, timeout=30)
+    assert wait_until(lambda: b.get(f"/api/v1/demo/runs/{run_id}").json()["progress_percent"] is not None, timeout=10)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
+    gate.set()
+    detail = b.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", b.log()
+    assert detail["demo_metrics"]["total_batches"] == 2
+    assert sorted(cluster.sim.created) == sorted([f"{run_id}-generate-1", f"{run_id}-generate-2",
+                                                  f"{run_id}-analyze-1", f"{run_id}-analyze-2", f"{run_id}-report"])

@@ -8,6 +8,7 @@ creates the container's workingDir, as runc does. Its output becomes the pod's l
     {"fail": {"ANALYZE_2": {"exit_code": 3, "logs": ["boom"], "reason": "OOMKilled"}}}   the pod fails
     {"pending": {"GENERATE_1": "ImagePullBackOff"}}                                      the pod never starts
     {"hold": True}                                                                       pods run until deleted
+    {"gate": threading.Event()}                                                          pods wait for it, then work
 `max_active` is the most pods of any run that existed at once without having finished.
 """
 import os
@@ -64,6 +65,11 @@ class PodRunnerSim:
             while cluster.pod_alive(pod):
                 time.sleep(0.05)
             return 143
+        gate = self.scenario.get("gate")
+        if gate is not None:
+            while not gate.wait(0.05):
+                if not cluster.pod_alive(pod):
+                    return 143
         c = pod["spec"]["containers"][0]
         os.makedirs(self._local(c["workingDir"]), exist_ok=True)
         argv = [self.task_program] + [a.replace("/workspace", self.volume) if "/workspace" in a else a
