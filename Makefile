@@ -19,7 +19,7 @@ CFLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -f
 CFLAGS   := -std=gnu11 $(WARN) $(CFLAGS_$(MODE)) $(EXTRA_CFLAGS)
 LDFLAGS  := $(if $(filter asan,$(MODE)),-fsanitize=address$(comma)undefined)
 
-SERVICE_LIBS := -lh2o -luv -lwslay -lssl -lcrypto -lhiredis -lcurl -ljansson -lm
+SERVICE_LIBS := -lh2o -luv -lwslay -lssl -lcrypto -lhiredis -lcurl -lyaml -ljansson -lm
 TASK_LIBS    := -ljansson -lm
 
 UTIL_SRC    := $(wildcard src/util/*.c)
@@ -31,10 +31,13 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 SERVICE_OBJ := $(call obj,$(SERVICE_SRC)) $(BUILD)/obj/web_assets_data.o
 TASK_OBJ    := $(call obj,$(TASK_SRC))
 
-.PHONY: all asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools
+.PHONY: all test-tools asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
+
+# programs the black-box tests drive (not part of what `make run` builds)
+test-tools: $(BUILD)/tests/kube_probe
 
 asan:
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
@@ -93,9 +96,9 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 # ---- set-up -------------------------------------------------------------------------------------------------
 # `make run` installs only what building and running need; `make test` adds the test tools.
 BUILD_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
-                  libcurl4-openssl-dev libssl-dev
+                  libcurl4-openssl-dev libyaml-dev libssl-dev
 TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-requests python3-websockets \
-                  python3-redis python3-yaml chromium prometheus
+                  python3-redis python3-yaml chromium prometheus openssl
 
 deps:
 	@sh scripts/deps.sh $(BUILD_PACKAGES)
@@ -117,6 +120,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJ)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJ) $(SERVICE_LIBS) -lcmocka
 
+# The Kubernetes client's test driver (tests/e2e/test_kube_client.py runs it against tests/kube/kube_server.py).
+$(BUILD)/tests/kube_probe: tests/kube/kube_probe.c $(UNIT_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJ) $(SERVICE_LIBS)
+
 unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do ./$$t || failed=$$((failed + 1)); done; \
 	if [ $$failed -ne 0 ]; then echo "$$failed unit test program(s) failed"; exit 1; fi
@@ -132,11 +141,11 @@ $(NPM_TESTS)/node_modules/.installed: tests/node/package.json tests/node/package
 
 node-tools: $(NPM_TESTS)/node_modules/.installed
 
-e2e: all node-tools
+e2e: all test-tools node-tools
 	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 e2e-asan: node-tools
-	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
+	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all test-tools
 	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 test: deps-test

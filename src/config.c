@@ -64,6 +64,20 @@ static const var_spec_t specs[] = {
     {"CONTROLLER_MEMORY", VAR_MEMORY, S(controller_memory_str), "4Gi", 0, 0, NULL, F(controller_memory_gi)},
     {"QUOTA_CPU", VAR_CPU, S(quota_cpu_str), "14", 0, 0, NULL, F(quota_cpu)},
     {"QUOTA_MEMORY", VAR_MEMORY, S(quota_memory_str), "50Gi", 0, 0, NULL, F(quota_memory_gi)},
+    /* Kubernetes API access */
+    {"KUBE_API_URL", VAR_STRING, S(kube_api_url), "", 0, 0, NULL, 0},
+    {"KUBE_TOKEN", VAR_STRING, S(kube_token), "", 0, 0, NULL, 0},
+    {"KUBE_CA_FILE", VAR_STRING, S(kube_ca_file), "", 0, 0, NULL, 0},
+    {"KUBE_INSECURE", VAR_INT, F(kube_insecure), 0, "0", 0, 1, NULL, 0},
+    {"KUBECONFIG", VAR_STRING, S(kubeconfig), "", 0, 0, NULL, 0},
+    {"KUBE_CONTEXT", VAR_STRING, S(kube_context), "", 0, 0, NULL, 0},
+    {"KUBE_SERVICEACCOUNT_DIR", VAR_STRING, S(kube_serviceaccount_dir), "/var/run/secrets/kubernetes.io/serviceaccount",
+     0, 0, NULL, 0},
+    {"KUBE_NAMESPACE", VAR_STRING, S(kube_namespace), "", 0, 0, NULL, 0},
+    {"NEXTFLOW_NAMESPACE", VAR_STRING, S(nextflow_namespace), "", 0, 0, NULL, 0},
+    {"KUBERNETES_SERVICE_HOST", VAR_STRING, S(kubernetes_service_host), "", 0, 0, NULL, 0},
+    {"KUBERNETES_SERVICE_PORT", VAR_STRING, S(kubernetes_service_port), "443", 0, 0, NULL, 0},
+    {"KUBE_TIMEOUT_SECONDS", VAR_SECONDS, F(kube_timeout_seconds), 0, "30", 1, 600, NULL, 0},
 };
 
 /* Splits a quantity into its number and its suffix; the number must be finite and >= 0. */
@@ -260,6 +274,35 @@ static int make_absolute(char *path, size_t cap, const char *name, char *err, si
     return 0;
 }
 
+/* A DNS-1123 label, as Kubernetes names namespaces: a-z, 0-9 and '-', starting and ending alphanumeric. */
+static int is_dns_label(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static int check_kube(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *url = cfg->kube_api_url;
+    if (url[0] != '\0' && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen, "KUBE_API_URL=\"%s\" is invalid: expected http://host:port or https://host:port", url);
+        return -1;
+    }
+    const char *ns[] = {"KUBE_NAMESPACE", cfg->kube_namespace, "NEXTFLOW_NAMESPACE", cfg->nextflow_namespace};
+    for (int i = 0; i < 4; i += 2)
+        if (ns[i + 1][0] != '\0' && !is_dns_label(ns[i + 1])) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: a namespace is a DNS-1123 label (a-z, 0-9, '-')", ns[i],
+                     ns[i + 1]);
+            return -1;
+        }
+    return 0;
+}
+
 /* Cross-field rules and derived defaults, once every variable has its value. */
 static int check_config(config_t *cfg, const char *self_dir, char *err, size_t errlen)
 {
@@ -304,7 +347,7 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
             snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces only");
             return -1;
         }
-    return 0;
+    return check_kube(cfg, err, errlen);
 }
 
 void config_print_variables(FILE *out)

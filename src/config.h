@@ -41,6 +41,13 @@ typedef struct config {
     double worker_cpu, worker_memory_gi, controller_cpu, controller_memory_gi, quota_cpu, quota_memory_gi;
     char worker_cpu_str[32], worker_memory_str[32], controller_cpu_str[32], controller_memory_str[32];
     char quota_cpu_str[32], quota_memory_str[32];
+    /* Kubernetes API access (src/kube/kube_config.c resolves them: URL, else kubeconfig, else in-cluster). */
+    char kube_api_url[512], kube_token[8192], kube_ca_file[1024];
+    int kube_insecure;
+    char kubeconfig[1024], kube_context[256], kube_serviceaccount_dir[1024];
+    char kube_namespace[64], nextflow_namespace[64]; /* empty: the context's or service account's, else nextflow */
+    char kubernetes_service_host[256], kubernetes_service_port[16]; /* set by Kubernetes inside a pod */
+    double kube_timeout_seconds;
 } config_t;
 
 /** Looks a variable up; returns NULL when it is not set. */

@@ -1,0 +1,331 @@
+"""What the cluster does behind the API in the test server: the kubelet (a pod goes Pending -> Running ->
+Succeeded/Failed with an exit code and log lines, or stays Pending with a reason) and the Job controller (a Job
+gets one pod; the pod's end completes or fails the Job with conditions as batch/v1 writes them since 1.31).
+
+A pod's behaviour is a dict, chosen when the pod is created by the first hook in `pod_hooks` that returns one
+(else `default_behaviour`):
+    {"pending": "ImagePullBackOff" | "Unschedulable" | "ContainerCreating"}  stays Pending
+    {"logs": ["line", ...], "exit_code": 0, "reason": "OOMKilled",
+     "start_delay": 0.05, "line_delay": 0.0, "run_seconds": 0.0, "hold": False}
+    {"script": fn(sim, pod) -> exit_code}   runs in the pod's thread once it is Running (Nextflow's controller)
+"hold": True keeps the pod Running until sim.finish_pod(). Hooks on jobs (`job_hooks`, fn(job) -> True when the
+hook made the Job's pods itself) let another simulation (tests/kube/nextflow_sim.py) take a Job over."""
+import copy
+import threading
+import time
+import uuid
+
+from kube_store import now_rfc3339
+
+
+def ts_now_ns():
+    ns = time.time_ns()
+    return ns, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + ".%09dZ" % (ns % 10**9)
+
+
+class PodLog:
+    def __init__(self):
+        self.lines = []  # (timestamp RFC 3339 with 9 digits, text)
+        self.last_ns = 0
+        self.done = False
+
+
+class ClusterSim:
+    def __init__(self, store):
+        self.store = store
+        self.pod_hooks = []  # fn(pod) -> behaviour dict or None
+        self.job_hooks = []  # fn(job) -> True when handled
+        self.default_behaviour = {"logs": [], "exit_code": 0}
+        self.logs = {}  # (ns, pod) -> PodLog
+        self.threads = {}  # (ns, pod) -> thread
+        self.held = {}  # (ns, pod) -> threading.Event released by finish_pod
+        self.finish_codes = {}
+        self.deleted = set()
+        self.stopping = False
+        store.listeners.append(self._on_change)
+        store.defaulters["pods"] = pod_defaults
+        store.defaulters["jobs"] = job_defaults
+
+    # ---- the API side: changes seen in the store ----
+    def _on_change(self, etype, resource, obj):
+        meta = obj["metadata"]
+        key = (meta.get("namespace", ""), meta["name"])
+        if resource == "pods" and etype == "ADDED":
+            self.logs[key] = PodLog()
+            self.held.pop(key, None)  # a new pod of an old name starts afresh
+            self.finish_codes.pop(key, None)
+            t = threading.Thread(target=self._run_pod, args=(copy.deepcopy(obj),), daemon=True)
+            self.threads[key] = t
+            threading.Timer(0, t.start).start()  # after the create has answered
+        elif resource == "pods" and etype == "DELETED":
+            self.deleted.add((key, meta["uid"]))
+            log = self.logs.get(key)
+            if log:
+                log.done = True
+            ev = self.held.get(key)
+            if ev:
+                ev.set()
+        elif resource == "pods" and etype == "MODIFIED":
+            self._job_follow_pod(obj)
+        elif resource == "jobs" and etype == "ADDED":
+            job = copy.deepcopy(obj)
+            threading.Timer(0, self._start_job, args=(job,)).start()
+
+    # ---- helpers another simulation uses ----
+    def log(self, ns, pod, text):
+        """Appends one line to a pod's log (the kubelet's timestamp is taken now)."""
+        with self.store.lock:
+            log = self.logs.setdefault((ns, pod), PodLog())
+            ns_now, ts = ts_now_ns()
+            if ns_now <= log.last_ns:  # strictly increasing, as one container's stream is
+                ns_now = log.last_ns + 1
+                ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns_now // 10**9)) + ".%09dZ" % (ns_now % 10**9)
+            log.last_ns = ns_now
+            log.lines.append((ts, text))
+            self.store.changed.notify_all()
+
+    def create_pod(self, ns, manifest, owner=None):
+        """Creates a pod as a controller would (with an owner reference to `owner`, an object)."""
+        m = copy.deepcopy(manifest)
+        if owner is not None:
+            m.setdefault("metadata", {})["ownerReferences"] = [{
+                "apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+        return self.store.create("pods", ns, m)
+
+    def finish_pod(self, ns, name, exit_code=0, reason=None):
+        """Ends a pod held Running ({"hold": True})."""
+        self.finish_codes[(ns, name)] = (exit_code, reason)
+        self.held.setdefault((ns, name), threading.Event()).set()  # the pod may not have reached its hold yet
+
+    def pod_alive(self, pod):
+        meta = pod["metadata"]
+        return ((meta["namespace"], meta["name"]), meta["uid"]) not in self.deleted and not self.stopping
+
+    # ---- the kubelet ----
+    def _behaviour(self, pod):
+        for hook in self.pod_hooks:
+            b = hook(pod)
+            if b is not None:
+                return b
+        return self.default_behaviour
+
+    def _set(self, pod, fn):
+        meta = pod["metadata"]
+        if not self.pod_alive(pod):
+            return None
+        return self.store.update("pods", meta["namespace"], meta["name"], fn)
+
+    def _run_pod(self, pod):
+        meta = pod["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        b = self._behaviour(pod)
+        containers = [c["name"] for c in pod["spec"].get("containers", [])] or ["main"]
+        time.sleep(b.get("start_delay", 0.02))
+        pending = b.get("pending")
+        if pending == "Unschedulable":
+            def unsched(o):
+                o["status"]["conditions"] = [{
+                    "type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                    "lastTransitionTime": now_rfc3339(), "reason": "Unschedulable",
+                    "message": "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: "
+                               "3 No preemption victims found for incoming pod."}]
+            self._set(pod, unsched)
+            return
+        self._set(pod, lambda o: schedule(o, containers, pending or "ContainerCreating"))
+        if pending:
+            return
+        time.sleep(b.get("start_delay", 0.02))
+        if self._set(pod, lambda o: run(o, containers)) is None:
+            return
+        exit_code, reason = b.get("exit_code", 0), b.get("reason")
+        if "script" in b:
+            exit_code = b["script"](self, copy.deepcopy(self.store.find("pods", ns, name) or pod))
+        else:
+            for line in b.get("logs", []):
+                if not self.pod_alive(pod):
+                    return
+                self.log(ns, name, line)
+                if b.get("line_delay"):
+                    time.sleep(b["line_delay"])
+            if b.get("run_seconds"):
+                time.sleep(b["run_seconds"])
+            if b.get("hold"):
+                ev = self.held.setdefault((ns, name), threading.Event())
+                ev.wait()
+                exit_code, reason = self.finish_codes.get((ns, name), (exit_code, reason))
+        if not self.pod_alive(pod):
+            return
+        self._set(pod, lambda o: terminate(o, exit_code, reason))
+        with self.store.lock:
+            self.logs[(ns, name)].done = True
+            self.store.changed.notify_all()
+
+    # ---- the Job controller ----
+    def _start_job(self, job):
+        for hook in self.job_hooks:
+            if hook(job):
+                return
+        self.create_job_pod(job)
+
+    def create_job_pod(self, job, behaviour_labels=None):
+        """The Job controller's pod for `job` (labels job-name and controller-uid, owned by the Job)."""
+        meta = job["metadata"]
+        tmpl = copy.deepcopy(job["spec"]["template"])
+        tmeta = tmpl.setdefault("metadata", {})
+        labels = tmeta.setdefault("labels", {})
+        labels.update({"controller-uid": meta["uid"], "batch.kubernetes.io/controller-uid": meta["uid"],
+                       "job-name": meta["name"], "batch.kubernetes.io/job-name": meta["name"]})
+        labels.update(behaviour_labels or {})
+        tmeta["name"] = meta["name"] + "-" + uuid.uuid4().hex[:5]
+        pod = self.create_pod(meta["namespace"], {"apiVersion": "v1", "kind": "Pod", "metadata": tmeta,
+                                                  "spec": tmpl["spec"]}, owner=job)
+        self.store.update("jobs", meta["namespace"], meta["name"], lambda o: o.__setitem__("status", {
+            "active": 1, "ready": 0, "startTime": now_rfc3339(), "uncountedTerminatedPods": {}}))
+        return pod
+
+    def _job_follow_pod(self, pod):
+        refs = [r for r in pod["metadata"].get("ownerReferences") or [] if r.get("kind") == "Job"]
+        phase = pod.get("status", {}).get("phase")
+        if not refs or phase not in ("Succeeded", "Failed"):
+            return
+        ns, job_name = pod["metadata"]["namespace"], refs[0]["name"]
+
+        def finish(job):
+            st = job.setdefault("status", {})
+            if any(c["type"] in ("Complete", "Failed") for c in st.get("conditions", [])):
+                return
+            t = now_rfc3339()
+            st.pop("active", None)
+            st["ready"] = 0
+            if phase == "Succeeded":
+                st["succeeded"] = 1
+                st["completionTime"] = t
+                st["conditions"] = [
+                    {"type": "SuccessCriteriaMet", "status": "True", "lastProbeTime": t, "lastTransitionTime": t,
+                     "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"},
+                    {"type": "Complete", "status": "True", "lastProbeTime": t, "lastTransitionTime": t,
+                     "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"}]
+            else:
+                st["failed"] = 1
+                st["conditions"] = [
+                    {"type": "FailureTarget", "status": "True", "lastProbeTime": t, "lastTransitionTime": t,
+                     "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
+                    {"type": "Failed", "status": "True", "lastProbeTime": t, "lastTransitionTime": t,
+                     "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]
+
+        def later():
+            job = self.store.find("jobs", ns, job_name)
+            if job and not any(c["type"] in ("Complete", "Failed") for c in job.get("status", {}).get("conditions", [])):
+                self.store.update("jobs", ns, job_name, finish)
+        threading.Timer(0, later).start()
+
+
+# ---- pod states, as the kubelet writes them ---------------------------------------------------------------------
+
+def pod_defaults(pod):
+    spec = pod.setdefault("spec", {})
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("serviceAccountName", spec.get("serviceAccount", "default"))
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    spec.setdefault("securityContext", {})
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    for c in spec.get("containers", []) + spec.get("initContainers", []):
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        image = c.get("image", "")
+        c.setdefault("imagePullPolicy", "Always" if ":" not in image.split("/")[-1] or image.endswith(":latest")
+                     else "IfNotPresent")
+        c.setdefault("resources", {})
+    pod["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+    return pod
+
+
+def job_defaults(job):
+    spec = job.setdefault("spec", {})
+    uid = job["metadata"]["uid"]
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("completions", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    spec["selector"] = spec.get("selector") or {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    tmeta = spec.setdefault("template", {}).setdefault("metadata", {})
+    tmeta.setdefault("labels", {}).update({"batch.kubernetes.io/controller-uid": uid, "controller-uid": uid,
+                                           "batch.kubernetes.io/job-name": job["metadata"]["name"],
+                                           "job-name": job["metadata"]["name"]})
+    tspec = spec["template"].setdefault("spec", {})
+    for k, v in (("dnsPolicy", "ClusterFirst"), ("schedulerName", "default-scheduler"),
+                 ("terminationGracePeriodSeconds", 30), ("securityContext", {})):
+        tspec.setdefault(k, v)
+    job["status"] = {}
+    return job
+
+
+def _container_status(name, image, state, ready=False, restart=0):
+    return {"name": name, "image": image, "imageID": "", "ready": ready, "restartCount": restart, "started": ready,
+            "state": state, "lastState": {}}
+
+
+def _images(o):
+    return {c["name"]: c.get("image", "") for c in o["spec"].get("containers", [])}
+
+
+def schedule(o, containers, waiting_reason):
+    t = now_rfc3339()
+    o["spec"]["nodeName"] = "node-1"
+    st = o["status"]
+    st["conditions"] = [{"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": t},
+                        {"type": "Initialized", "status": "True", "lastProbeTime": None, "lastTransitionTime": t},
+                        {"type": "Ready", "status": "False", "lastProbeTime": None, "lastTransitionTime": t,
+                         "reason": "ContainersNotReady",
+                         "message": "containers with unready status: [" + " ".join(containers) + "]"},
+                        {"type": "ContainersReady", "status": "False", "lastProbeTime": None,
+                         "lastTransitionTime": t, "reason": "ContainersNotReady"}]
+    st["hostIP"] = "10.0.0.1"
+    st["startTime"] = t
+    images = _images(o)
+    messages = {"ImagePullBackOff": 'Back-off pulling image "%s"', "ErrImagePull": 'failed to pull image "%s"'}
+    st["containerStatuses"] = [
+        _container_status(n, images.get(n, ""), {"waiting": {"reason": waiting_reason, **(
+            {"message": messages[waiting_reason] % images.get(n, "")} if waiting_reason in messages else {})}})
+        for n in containers]
+
+
+def run(o, containers):
+    t = now_rfc3339()
+    st = o["status"]
+    st["phase"] = "Running"
+    st["podIP"] = "10.244.0.%d" % (abs(hash(o["metadata"]["name"])) % 250 + 2)
+    st["podIPs"] = [{"ip": st["podIP"]}]
+    for c in st["conditions"]:
+        if c["type"] in ("Ready", "ContainersReady"):
+            c.update({"status": "True", "lastTransitionTime": t})
+            c.pop("reason", None)
+            c.pop("message", None)
+    images = _images(o)
+    st["containerStatuses"] = [_container_status(n, images.get(n, ""), {"running": {"startedAt": t}}, ready=True)
+                               for n in containers]
+
+
+def terminate(o, exit_code, reason=None):
+    t = now_rfc3339()
+    st = o["status"]
+    st["phase"] = "Succeeded" if exit_code == 0 else "Failed"
+    for c in st.get("conditions", []):
+        if c["type"] in ("Ready", "ContainersReady"):
+            c.update({"status": "False", "lastTransitionTime": t, "reason": "PodCompleted"})
+    for cs in st.get("containerStatuses", []):
+        started = cs["state"].get("running", {}).get("startedAt", t)
+        cs["ready"] = False
+        cs["started"] = False
+        cs["state"] = {"terminated": {"exitCode": exit_code, "reason": reason or ("Completed" if exit_code == 0
+                                                                                    else "Error"),
+                                      "startedAt": started, "finishedAt": t, "containerID": "containerd://" +
+                                      uuid.uuid4().hex}}
