@@ -52,6 +52,7 @@ static const var_spec_t specs[] = {
     {"LOG_FORMAT", VAR_CHOICE, F(log_json), 0, "text", 0, 0, "text|json", 0},
     {"LOG_LEVEL", VAR_CHOICE, F(log_level), 0, "info", 0, 0, "debug|info|warn|error", 0},
     {"MAX_WEBSOCKET_CONNECTIONS", VAR_INT, F(max_websocket_connections), 0, "100", 1, 100000, NULL, 0},
+    {"MAX_WEBSOCKET_CONNECTIONS_PER_IP", VAR_INT, F(max_websocket_connections_per_ip), 0, "10", 1, 100000, NULL, 0},
     {"WS_SEND_QUEUE_BYTES", VAR_INT, F(ws_send_queue_bytes), 0, "1048576", 4096, 1073741824, NULL, 0},
     {"WS_KEEPALIVE_SECONDS", VAR_SECONDS, F(ws_keepalive_seconds), 0, "30", 1, 3600, NULL, 0},
     {"BENCH_EVENTS", VAR_INT, F(bench_events), 0, "0", 0, 1, NULL, 0},
