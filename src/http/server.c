@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "core/metrics.h"
+#include "http/framing.h"
 #include "http/reply.h"
 #include "http/router.h"
 #include "util/log.h"
@@ -24,6 +25,14 @@ typedef struct conn {
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
+    const char *detail;
+    int status = http_framing_check(req, &detail);
+    if (status != 0) { /* the rest of the connection's bytes cannot be trusted: answer, then close */
+        req->http1_is_persistent = 0;
+        http_set_route_label(req, "unmatched");
+        reply_detail(req, status, detail);
+        return 0;
+    }
     router_dispatch(((route_handler_t *)self)->server, req);
     return 0;
 }
@@ -94,6 +103,8 @@ static void count_response(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **s
     if (req->processed_at.at.tv_sec == 0 || seconds < 0)
         seconds = 0;
     metrics_http(srv->deps.metrics, route ? route->base : "unmatched", method, req->res.status, seconds);
+    h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"),
+                          1);
     h2o_setup_next_ostream(req, slot);
 }
 
