@@ -229,7 +229,7 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
     }
     char why[160];
     if (cidr_list_parse(cfg->trusted_proxies_str, &cfg->trusted_proxies, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "TRUSTED_PROXIES is invalid: %s (expected comma-separated addresses or CIDR ranges)", why);
+        snprintf(err, errlen, "TRUSTED_PROXIES is invalid: %s (expected addresses or CIDR ranges)", why);
         return -1;
     }
     redis_url_t url;
