@@ -89,10 +89,10 @@ static void sweep(uv_work_t *req)
         size_t len = strlen(e->d_name);
         if (!run_id_valid(e->d_name, len) || strcmp(e->d_name, job->active) == 0)
             continue; /* not a run's folder, or the active run's */
-        char path[1200];
-        snprintf(path, sizeof(path), "%s/%s", job->dir, e->d_name);
+        char path[1500];
         struct stat st;
-        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || after(&st.st_mtim, &job->started))
+        if (snprintf(path, sizeof(path), "%s/%s", job->dir, e->d_name) >= (int)sizeof(path) || lstat(path, &st) != 0 ||
+            !S_ISDIR(st.st_mode) || after(&st.st_mtim, &job->started))
             continue;
         int ended = strcmp(e->d_name, job->ended) == 0;
         if (clean_folder(job, path, job->startup) && (ended || job->startup)) {
@@ -113,9 +113,9 @@ static void sweep(uv_work_t *req)
                          ((int64_t)job->started.tv_nsec - folders[i].mtime.tv_nsec) / 1000000;
         if (i < job->keep && (job->max_age_ms == 0 || age_ms <= job->max_age_ms))
             continue;
-        char path[1200];
-        snprintf(path, sizeof(path), "%s/%s", job->dir, folders[i].name);
-        remove_folder(job, path);
+        char path[1500];
+        if (snprintf(path, sizeof(path), "%s/%s", job->dir, folders[i].name) < (int)sizeof(path))
+            remove_folder(job, path);
     }
     free(folders);
 }
