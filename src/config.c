@@ -235,9 +235,13 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
     redis_url_t url;
     if (cfg->redis_url[0] != '\0' && redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
         return -1;
+    if (cfg->redis_prefix[0] == '\0') {
+        snprintf(err, errlen, "REDIS_PREFIX is invalid: it must not be empty");
+        return -1;
+    }
     for (const char *p = cfg->redis_prefix; *p; p++)
-        if (isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
-            snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces only");
+        if (isspace((unsigned char)*p) || !isprint((unsigned char)*p) || *p == '{' || *p == '}') {
+            snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces or braces only");
             return -1;
         }
     return 0;
