@@ -19,7 +19,9 @@ typedef struct gc_job {
     uv_work_t req;
     results_gc_t *gc;
     char dir[1100];
-    char active[RUN_ID_LEN + 1], ended[RUN_ID_LEN + 1];
+    char active[RUN_ID_LEN + 1];
+    char ended[RESULTS_GC_ENDED_MAX][RUN_ID_LEN + 1];
+    int nended;
     int keep;
     int64_t max_age_ms; /* 0: no age limit */
     int startup;
@@ -94,7 +96,9 @@ static void sweep(uv_work_t *req)
         if (snprintf(path, sizeof(path), "%s/%s", job->dir, e->d_name) >= (int)sizeof(path) || lstat(path, &st) != 0 ||
             !S_ISDIR(st.st_mode) || after(&st.st_mtim, &job->started))
             continue;
-        int ended = strcmp(e->d_name, job->ended) == 0;
+        int ended = 0;
+        for (int i = 0; i < job->nended; i++)
+            ended |= strcmp(e->d_name, job->ended[i]) == 0;
         if (clean_folder(job, path, job->startup) && (ended || job->startup)) {
             if (rmdir(path) == 0)
                 job->removed++;
@@ -153,7 +157,8 @@ static void start_sweep(results_gc_t *gc)
     snprintf(job->dir, sizeof(job->dir), "%s/results", gc->cfg->data_dir);
     memcpy(job->active, gc->active, sizeof(job->active));
     memcpy(job->ended, gc->ended, sizeof(job->ended));
-    gc->ended[0] = '\0';
+    job->nended = gc->nended;
+    gc->nended = 0;
     job->startup = gc->startup;
     gc->startup = 0;
     job->keep = gc->cfg->results_keep > 0 ? gc->cfg->results_keep : gc->cfg->run_history_limit;
@@ -177,9 +182,11 @@ static void on_event(void *ctx, const event_t *ev)
     } else if (ev->type == EVENT_COMPLETE) {
         if (strcmp(gc->active, ev->run_id) == 0)
             gc->active[0] = '\0';
-        if (gc->ended[0] != '\0' && strcmp(gc->ended, ev->run_id) != 0)
-            gc->again = 1; /* two ended before a sweep took the first: it is swept by age and count */
-        memcpy(gc->ended, ev->run_id, sizeof(gc->ended));
+        if (gc->nended == RESULTS_GC_ENDED_MAX) { /* the oldest is left to the count and age rules */
+            memmove(gc->ended[0], gc->ended[1], sizeof(gc->ended) - sizeof(gc->ended[0]));
+            gc->nended--;
+        }
+        memcpy(gc->ended[gc->nended++], ev->run_id, sizeof(gc->ended[0]));
         start_sweep(gc);
     }
 }

@@ -17,16 +17,18 @@
 #include "util/ids.h"
 
 #define RESULTS_GC_INTERVAL_MS 60000
+#define RESULTS_GC_ENDED_MAX   32
 
 typedef struct results_gc {
     uv_loop_t *loop;
     const config_t *cfg;
     events_t *events;
     uv_timer_t timer;
-    char active[RUN_ID_LEN + 1]; /* the run in progress as the events tell it ("" when none) */
-    char ended[RUN_ID_LEN + 1];  /* a run that ended since the last sweep started ("" when none) */
-    int running, again;          /* a sweep is on the thread pool; another is wanted after it */
-    int startup;                 /* the next sweep is the start-up one */
+    char active[RUN_ID_LEN + 1];                      /* the run in progress as the events tell it ("" when none) */
+    char ended[RESULTS_GC_ENDED_MAX][RUN_ID_LEN + 1]; /* runs that ended since the last sweep started */
+    int nended;
+    int running, again; /* a sweep is on the thread pool; another is wanted after it */
+    int startup;        /* the next sweep is the start-up one */
     int closing;
     uint64_t removed; /* folders removed so far */
 } results_gc_t;
