@@ -47,6 +47,8 @@ static const var_spec_t specs[] = {
     {"RUN_HISTORY_LIMIT", VAR_INT, F(run_history_limit), 0, "5", 1, 100, NULL, 0},
     {"RUN_TTL_MINUTES", VAR_INT, F(run_ttl_minutes), 0, "30", 1, 525600, NULL, 0},
     {"RATE_LIMIT_PER_MINUTE", VAR_INT, F(rate_limit_per_minute), 0, "60", 0, 1000000, NULL, 0},
+    {"TRUSTED_PROXIES", VAR_STRING, S(trusted_proxies_str), "", 0, 0, NULL, 0},
+    {"RESULTS_KEEP", VAR_INT, F(results_keep), 0, "0", 0, 100000, NULL, 0},
     {"ALLOWED_ORIGINS", VAR_STRING, S(allowed_origins), "*", 0, 0, NULL, 0},
     {"API_TOKEN", VAR_STRING, S(api_token), "", 0, 0, NULL, 0},
     {"LOG_FORMAT", VAR_CHOICE, F(log_json), 0, "text", 0, 0, "text|json", 0},
@@ -340,12 +342,21 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
         snprintf(err, errlen, "the service's folder path is too long");
         return -1;
     }
+    char why[160];
+    if (cidr_list_parse(cfg->trusted_proxies_str, &cfg->trusted_proxies, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "TRUSTED_PROXIES is invalid: %s (expected addresses or CIDR ranges)", why);
+        return -1;
+    }
     redis_url_t url;
     if (cfg->redis_url[0] != '\0' && redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
         return -1;
+    if (cfg->redis_prefix[0] == '\0') {
+        snprintf(err, errlen, "REDIS_PREFIX is invalid: it must not be empty");
+        return -1;
+    }
     for (const char *p = cfg->redis_prefix; *p; p++)
-        if (isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
-            snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces only");
+        if (isspace((unsigned char)*p) || !isprint((unsigned char)*p) || *p == '{' || *p == '}') {
+            snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces or braces only");
             return -1;
         }
     return check_kube(cfg, err, errlen);

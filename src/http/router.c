@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/client_addr.h"
 #include "http/reply.h"
 #include "http/routes.h"
 
@@ -149,7 +150,7 @@ static int token_ok(http_server_t *srv, h2o_req_t *req)
 static int rate_limited(http_server_t *srv, h2o_req_t *req)
 {
     struct sockaddr_storage peer;
-    http_peer_addr(req, &peer);
+    client_addr_of(req, &srv->deps.cfg->trusted_proxies, &peer);
     int retry_after;
     if (ratelimit_take(&srv->ratelimit, (struct sockaddr *)&peer, uv_now(srv->loop), &retry_after) == 0)
         return 0;

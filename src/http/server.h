@@ -11,6 +11,8 @@
 #include "config.h"
 #include "core/orchestrator.h"
 #include "exec/executor.h"
+#include "http/fd_limit.h"
+#include "http/listener.h"
 #include "http/ratelimit.h"
 #include "store/store.h"
 
@@ -35,11 +37,12 @@ typedef struct http_server {
     h2o_globalconf_t h2o_config;
     h2o_context_t h2o_ctx;
     h2o_accept_ctx_t accept_ctx;
-    uv_tcp_t listener;
+    listener_t listener;
     int listening;
     int connections; /* open TCP connections (HTTP and upgraded) */
     struct conn *conns;
     ratelimit_t ratelimit;
+    fd_limit_t fd_limit;
 } http_server_t;
 
 /** Binds HOST:PORT and starts serving. Returns the server, or NULL with `err` filled. */

@@ -28,7 +28,7 @@ typedef struct store_redis {
     int subscribed;
     int cmd_was_ready; /* the command connection has been up before: a ready now is a reconnect */
     store_listener_t listener;
-    char prefix[64];
+    char prefix[72]; /* "{REDIS_PREFIX}" */
     char replica[64];
     long long lease_ms, ttl_ms;
     int history_limit;
