@@ -57,9 +57,14 @@ int store_redis__command(store_redis_t *r, int argc, const char **argv, redis_re
 int store_redis__eval(store_redis_t *r, const char *script, int nkeys, const char *const *keys, int nargs,
                       const char *const *args, redis_reply_fn fn, void *privdata)
 {
-    const char *params[16];
-    char numkeys[8];
+    const char *params[STORE_REDIS_MAX_PARAMS];
+    char numkeys[16];
     int n = 0;
+    if (1 + nkeys + nargs > STORE_REDIS_MAX_PARAMS) { /* a script with more than its callers should pass: a bug */
+        log_error("redis", "a script call with %d keys and %d arguments is over the limit", nkeys, nargs);
+        store_redis__errors++;
+        return -1;
+    }
     snprintf(numkeys, sizeof(numkeys), "%d", nkeys);
     params[n++] = numkeys;
     for (int i = 0; i < nkeys; i++)

@@ -43,7 +43,7 @@ def test_ping_flood_without_reading_is_bounded(start_service):
         except OSError:
             break  # it closed the connection: fine
     grown_mib = (rss_kib(svc.proc.pid) - before) / 1024
-    assert grown_mib < 16, f"RSS grew by {grown_mib:.1f} MiB after {sent / 2**20:.1f} MiB of pings"
+    assert grown_mib < 32, f"RSS grew by {grown_mib:.1f} MiB after {sent / 2**20:.1f} MiB of pings"
     # the service is still serving everyone else
     assert svc.get("/health").status_code == 200
     # and the flooder is dropped as too slow once it reads again: 1008 after what was queued
