@@ -251,6 +251,34 @@ def test_malformed_csv_exits_1_naming_file_and_line(tmp_path, content, bad_line)
     assert sorted(os.listdir(tmp_path)) == ["batch_1.csv"]
 
 
+# The reader takes lines out of 1 MiB blocks, the usual ones on a fast path: a bad line well past the first
+# block, or right at a block's edge, is still named by its number, and unusual but valid lines still count.
+GOOD = "10,123,45\n" * 150000  # 1.5 MB
+
+
+@pytest.mark.parametrize("tail,bad_line", [
+    ("10,1000,4\n", 150001),
+    ("1,2,3\n", 150001),              # a batch that is a prefix of line 1's
+    ("10,2,3" + "4" * 70 + "\n", 150001),  # too long
+    ("10,2,3\n10,2,", 150002),        # the last line, without newline, cut short
+])
+def test_analyze_names_a_bad_line_far_into_a_large_file(tmp_path, tail, bad_line):
+    (tmp_path / "batch_10.csv").write_text(GOOD + tail)
+    p = run("analyze", "--in", "batch_10.csv", cwd=tmp_path)
+    assert p.returncode == 1
+    assert f"batch_10.csv: line {bad_line}:" in p.stderr, p.stderr
+
+
+def test_analyze_large_file_with_unusual_valid_lines(tmp_path):
+    edge = 1 << 20
+    head = "3,1,1\n" * (edge // 6) + "3,7,8\n"  # a line across the first block's edge
+    content = head + "3,007,08\n03,5,5\n3,999,99\n" * 1000 + "3,0,0"
+    path = tmp_path / "batch_3.csv"
+    path.write_text(content)
+    ok("analyze", "--in", "batch_3.csv", cwd=tmp_path)
+    assert json.loads((tmp_path / "stats_batch_3.json").read_text()) == stats_of(path)
+
+
 def test_analyze_missing_input_exits_1(tmp_path):
     p = run("analyze", "--in", "batch_4.csv", cwd=tmp_path)
     assert p.returncode == 1
