@@ -233,6 +233,10 @@ void http_server_close_idle(http_server_t *srv)
 void http_server_destroy(http_server_t *srv)
 {
     http_reading_dispose();
+    free(srv->health_text[0]);
+    free(srv->health_text[1]);
+    for (size_t i = 0; i <= HTTP_PREVIEW_CACHED; i++)
+        free(srv->preview_text[i]);
     h2o_context_dispose(&srv->h2o_ctx);
     h2o_config_dispose(&srv->h2o_config);
     free(srv);
