@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "store/redis_url.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 typedef enum { VAR_INT, VAR_SECONDS, VAR_STRING, VAR_CHOICE, VAR_CPU, VAR_MEMORY } var_type_t;
@@ -124,17 +127,16 @@ static int parse_int(const char *s, long long *out)
     return 0;
 }
 
+/* Plain decimals only ("2", "0.5"): the form pipeline-task takes, so every accepted value can reach a task. */
 static int parse_seconds(const char *s, double *out)
 {
-    if (*s == '\0' || isspace((unsigned char)*s))
+    size_t digits = strspn(s, "0123456789"), frac = 0;
+    if (s[digits] == '.')
+        frac = strspn(s + digits + 1, "0123456789");
+    if (digits == 0 || s[digits + (s[digits] == '.' ? 1 + frac : 0)] != '\0' || (s[digits] == '.' && frac == 0))
         return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end != '\0' || errno != 0 || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
+    *out = strtod(s, NULL);
+    return isfinite(*out) ? 0 : -1;
 }
 
 static int choice_index(const char *choices, const char *value)
@@ -168,7 +170,7 @@ static int apply_spec(config_t *cfg, const var_spec_t *v, const char *value, cha
         return 0;
     case VAR_SECONDS:
         if (parse_seconds(value, &dv) != 0 || dv < (double)v->min || dv > (double)v->max) {
-            snprintf(err, errlen, "%s=\"%s\" is invalid: expected a number of seconds from %lld to %lld", v->name,
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected a decimal number of seconds from %lld to %lld", v->name,
                      value, v->min, v->max);
             return -1;
         }
@@ -203,6 +205,61 @@ static int apply_spec(config_t *cfg, const var_spec_t *v, const char *value, cha
     return -1;
 }
 
+/* One origin as a browser sends it: http(s)://host[:port], nothing after, no blanks. */
+static int origin_valid(const char *s, size_t len)
+{
+    size_t scheme = len > 8 && strncmp(s, "https://", 8) == 0 ? 8 : len > 7 && strncmp(s, "http://", 7) == 0 ? 7 : 0;
+    if (scheme == 0)
+        return 0;
+    for (size_t i = scheme; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr("-.:[]_", s[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+static int check_origins(const char *list, char *err, size_t errlen)
+{
+    if (strcmp(list, "*") == 0)
+        return 0;
+    int count = 0;
+    for (const char *p = list;; p++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && *p == ' ')
+            p++, len--;
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len > 0 && !origin_valid(p, len)) {
+            snprintf(err, errlen,
+                     "ALLOWED_ORIGINS is invalid: \"%.*s\" is not an origin; expected \"*\" or a comma-separated list "
+                     "such as \"https://example.org,http://localhost:8000\"",
+                     (int)(len > 200 ? 200 : len), p);
+            return -1;
+        }
+        count += len > 0;
+        if (end == NULL)
+            break;
+        p = end;
+    }
+    if (count == 0) {
+        snprintf(err, errlen, "ALLOWED_ORIGINS is invalid: expected \"*\" or at least one origin");
+        return -1;
+    }
+    return 0;
+}
+
+/* A path given relative to the working directory, made absolute once: tasks run in other folders. */
+static int make_absolute(char *path, size_t cap, const char *name, char *err, size_t errlen)
+{
+    char abs[4096];
+    if (fs_absolute(path, abs, sizeof(abs)) != 0 || strlen(abs) >= cap) {
+        snprintf(err, errlen, "%s is invalid: its absolute path is too long", name);
+        return -1;
+    }
+    strcpy(path, abs);
+    return 0;
+}
+
 /* Cross-field rules and derived defaults, once every variable has its value. */
 static int check_config(config_t *cfg, const char *self_dir, char *err, size_t errlen)
 {
@@ -215,6 +272,20 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
         snprintf(err, errlen, "DATA_DIR is invalid: it must not be empty");
         return -1;
     }
+    struct in6_addr addr;
+    if (inet_pton(AF_INET, cfg->host, &addr) != 1 && inet_pton(AF_INET6, cfg->host, &addr) != 1) {
+        snprintf(err, errlen, "HOST=\"%s\" is invalid: expected an IPv4 or IPv6 address such as 0.0.0.0 or ::",
+                 cfg->host);
+        return -1;
+    }
+    if (check_origins(cfg->allowed_origins, err, errlen) != 0)
+        return -1;
+    if (make_absolute(cfg->data_dir, sizeof(cfg->data_dir), "DATA_DIR", err, errlen) != 0)
+        return -1;
+    /* a bare name is looked up in PATH; a path with a slash is relative to the working directory */
+    if (strchr(cfg->task_program, '/') &&
+        make_absolute(cfg->task_program, sizeof(cfg->task_program), "TASK_PROGRAM", err, errlen) != 0)
+        return -1;
     if (cfg->task_program[0] == '\0' && snprintf(cfg->task_program, sizeof(cfg->task_program), "%s/pipeline-task",
                                                  self_dir) >= (int)sizeof(cfg->task_program)) {
         snprintf(err, errlen, "TASK_PROGRAM is invalid: the default path is too long");

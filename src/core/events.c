@@ -5,6 +5,7 @@
 
 #include "core/run.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 static const char *const type_names[EVENT_TYPE_COUNT] = {"status", "progress", "log", "complete", "error"};
 
@@ -41,6 +42,11 @@ static void deliver(events_t *ev, const event_t *e)
 
 void events_emit(events_t *ev, event_type_t type, const char *run_id, json_t *data)
 {
+    if (data == NULL) { /* a json_pack that failed (a bug: every text is repaired to UTF-8 before it gets here) */
+        log_error("events", "a %s event of run %s could not be built; it is not sent", event_type_name(type),
+                  run_id ? run_id : "none");
+        return;
+    }
     event_t e = {.type = type, .ts_ms = clock_now_ms(), .local = 1, .data = data};
     snprintf(e.run_id, sizeof(e.run_id), "%s", run_id ? run_id : "none");
     if (ev->publish == NULL || ev->publish(ev->publish_ctx, &e) != 0) {

@@ -232,6 +232,15 @@ static int read_metrics(orch_t *orch, run_t *run)
 
 /* ---- executor reports ------------------------------------------------------------------------------------------ */
 
+/* Paths under DATA_DIR are shown relative to it ("results/r…/batch_1.csv"): anonymous readers see messages and
+ * logs, and the server's folders are none of their business. */
+static size_t hide_data_dir(orch_t *orch, char *text)
+{
+    char prefix[sizeof(orch->cfg->data_dir) + 1];
+    snprintf(prefix, sizeof(prefix), "%s/", orch->cfg->data_dir);
+    return text_remove_all(text, prefix);
+}
+
 static void on_task_started(void *data, int task)
 {
     orch_t *orch = data;
@@ -252,10 +261,12 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
     if (state == TASK_FAILED && !orch->failed && !orch->cancel_requested) {
         char msg[1200];
         snprintf(msg, sizeof(msg), "%s failed: %s", label, detail ? detail : "unknown error");
+        text_trim_partial_utf8(msg);
+        hide_data_dir(orch, msg);
         log_warn("orch", "run %s: %s", run->id, msg);
         orch->failed = 1;
         run_set_message(run, msg);
-        emit_error(orch, label, msg);
+        emit_error(orch, label, run->message); /* repaired to UTF-8 */
         orch->exec->ops->stop(orch->exec);
     }
     emit_progress(orch, task);
@@ -266,6 +277,7 @@ static void on_task_log(void *data, int task, int is_stderr, const char *line, s
     orch_t *orch = data;
     char text[4200], label[32];
     size_t n = text_sanitize_utf8(text, sizeof(text), line, len);
+    n = hide_data_dir(orch, text);
     int64_t ts = -1;
     size_t used = 0;
     const char *msg = text;
@@ -294,7 +306,7 @@ static void on_exec_done(void *data, int ok, const char *detail)
         char msg[600];
         snprintf(msg, sizeof(msg), "executor failed: %s", detail ? detail : "unknown error");
         run_set_message(run, msg);
-        emit_error(orch, "executor", msg);
+        emit_error(orch, "executor", run->message);
         status = RUN_FAILED;
     } else {
         status = read_metrics(orch, run) == 0 ? RUN_SUCCEEDED : RUN_FAILED;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/clock.h"
+#include "util/text.h"
 
 static const char *const status_names[] = {"queued", "starting",  "running", "succeeded",
                                            "failed", "cancelled", "unknown"};
@@ -60,7 +61,15 @@ int run_status_is_terminal(run_status_t status)
 void run_set_message(run_t *run, const char *message)
 {
     free(run->message);
-    run->message = message ? strdup(message) : NULL;
+    run->message = NULL;
+    if (message == NULL)
+        return;
+    /* it goes into JSON everywhere: invalid bytes become U+FFFD (at most 3 bytes for each byte) */
+    size_t len = strlen(message);
+    run->message = malloc(3 * len + 1);
+    if (run->message == NULL)
+        abort();
+    text_sanitize_utf8(run->message, 3 * len + 1, message, len);
 }
 
 void run_log_append(run_t *run, const char *message, const char *source, int is_stderr, int64_t ts_ms)

@@ -15,6 +15,7 @@
 #include "exec/executor.h"
 #include "exec/task_proc.h"
 #include "util/log.h"
+#include "util/text.h"
 
 typedef struct local_exec local_exec_t;
 
@@ -86,6 +87,9 @@ static void build_argv(local_exec_t *ex, int task, char args[][1100], char **arg
 {
     const exec_spec_t *s = &ex->spec;
     int n = 0, batch = wf_task_batch(s->batches, task);
+    char gen_sleep[64], ana_sleep[64];
+    text_format_seconds(gen_sleep, sizeof(gen_sleep), s->generate_seconds);
+    text_format_seconds(ana_sleep, sizeof(ana_sleep), s->analyze_seconds);
     snprintf(args[n++], 1100, "%s", ex->launcher);
     snprintf(args[n++], 1100, "exec");
     snprintf(args[n++], 1100, "%s", ex->cfg->task_program);
@@ -95,13 +99,13 @@ static void build_argv(local_exec_t *ex, int task, char args[][1100], char **arg
         snprintf(args[n++], 1100, "--batch=%d", batch);
         snprintf(args[n++], 1100, "--rows=%d", s->rows_per_batch);
         snprintf(args[n++], 1100, "--seed=%u", s->seed);
-        snprintf(args[n++], 1100, "--sleep=%g", s->generate_seconds);
+        snprintf(args[n++], 1100, "--sleep=%s", gen_sleep);
         snprintf(args[n++], 1100, "--out=%s/batch_%d.csv", s->results_dir, batch);
         break;
     case STAGE_ANALYZE:
         snprintf(args[n++], 1100, "analyze");
         snprintf(args[n++], 1100, "--batch=%d", batch);
-        snprintf(args[n++], 1100, "--sleep=%g", s->analyze_seconds);
+        snprintf(args[n++], 1100, "--sleep=%s", ana_sleep);
         snprintf(args[n++], 1100, "--in=%s/batch_%d.csv", s->results_dir, batch);
         snprintf(args[n++], 1100, "--out=%s/stats_batch_%d.json", s->results_dir, batch);
         break;

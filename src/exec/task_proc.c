@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "exec/line_reader.h"
+#include "util/text.h"
 
 #define TAIL_LINES       3
 #define TAIL_LINE_MAX    240
@@ -43,9 +44,8 @@ static void close_handle(uv_handle_t *h)
 
 static void remember_stderr(task_proc_t *p, const char *line, size_t len)
 {
-    size_t n = len < TAIL_LINE_MAX - 1 ? len : TAIL_LINE_MAX - 1;
-    memcpy(p->tail[p->tail_next], line, n);
-    p->tail[p->tail_next][n] = '\0';
+    /* kept as valid UTF-8 (cut between characters): it ends up in JSON */
+    text_sanitize_utf8(p->tail[p->tail_next], TAIL_LINE_MAX, line, len < 4 * TAIL_LINE_MAX ? len : 4 * TAIL_LINE_MAX);
     p->tail_next = (p->tail_next + 1) % TAIL_LINES;
 }
 
@@ -72,6 +72,7 @@ static void describe_failure(task_proc_t *p, char *out, size_t outlen)
         if (line[0] != '\0')
             n += snprintf(out + n, outlen - (size_t)n, "%s%s", n ? ": " : "", line);
     }
+    text_trim_partial_utf8(out); /* snprintf may have cut a character */
 }
 
 static void maybe_report(task_proc_t *p)

@@ -1,5 +1,6 @@
 #include "http/ws_client.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -177,6 +178,9 @@ static int too_slow(ws_client_t *c)
     return 1;
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 /* ---- writing --------------------------------------------------------------------------------------------------- */
 
 static void on_written(uv_write_t *req, int status)
@@ -192,6 +196,10 @@ static void on_written(uv_write_t *req, int status)
     size_t done = c->inflight_bytes;
     c->inflight_bytes = 0;
     consume(c, done);
+    if (c->read_paused && !c->closing && c->queued_bytes <= ws_hub__queue_limit(c->hub)) {
+        c->read_paused = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
     ws_client_flush(c);
 }
 
@@ -257,7 +265,8 @@ static ssize_t wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
     return (ssize_t)n;
 }
 
-/* wslay's own frames (pong, close) join the queue in order, outside the byte bound */
+/* wslay's own frames (pong, close) join the queue in order and count against the byte bound like any other: a
+ * client that sends pings and never reads is dropped as too slow (checked by feed(), outside wslay's call) */
 static ssize_t wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
 {
     (void)ctx, (void)flags;
@@ -284,6 +293,8 @@ static void feed(ws_client_t *c, const uint8_t *bytes, size_t len)
         return;
     }
     wslay_event_send(c->wslay);
+    if (c->writing && !c->closing && too_slow(c))
+        return;
     if (!wslay_event_want_read(c->wslay) && !c->closing) {
         /* the peer closed, or broke the protocol and wslay queued a close (1002, 1009): it ends here, once our
          * close frame is written and (for a bounded time) the peer's is read */
@@ -292,6 +303,11 @@ static void feed(ws_client_t *c, const uint8_t *bytes, size_t len)
         uv_timer_start(&c->close_timer, on_close_timeout, WS_CLOSE_REPLY_MS, 0);
     }
     ws_client_flush(c);
+    /* what it asks of us (pongs) is not going out: read nothing more from it until its backlog drains */
+    if (!c->closed && !c->read_paused && c->queued_bytes > ws_hub__queue_limit(c->hub)) {
+        c->read_paused = 1;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    }
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -328,6 +344,8 @@ ws_client_t *ws_client_start(ws_hub_t *hub, uv_loop_t *loop, int fd, const void 
     c->tcp.data = c->close_timer.data = c;
     c->open_handles = 2;
     ws_hub__client_joined(hub, c);
+    /* the descriptor is h2o's dup() of the connection: no task process may inherit it */
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (uv_tcp_open(&c->tcp, fd) != 0) {
         close(fd);
         ws_client_abort(c);

@@ -32,7 +32,8 @@ typedef struct ws_client {
     size_t inflight_bytes; /* bytes handed to the uv_write under way */
     int open_handles;
     struct ws_snapshot *snapshot; /* the status snapshot being fetched; nothing is written before it */
-    unsigned dirty : 1, writing : 1, closing : 1, closed : 1, counted : 1, ping_outstanding : 1;
+    unsigned dirty : 1, writing : 1, closing : 1, closed : 1, counted : 1, ping_outstanding : 1,
+        read_paused : 1; /* over the byte bound: nothing is read until the backlog drains */
 } ws_client_t;
 
 /** Takes over `fd` (a connection whose upgrade was answered); `pending` are bytes already read from it. */

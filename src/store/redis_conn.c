@@ -1,5 +1,6 @@
 #include "store/redis_conn.h"
 
+#include <fcntl.h>
 #include <hiredis/adapters/libuv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,9 @@ struct redis_conn {
     uint64_t oldest_ms;  /* when the oldest unanswered command was sent (0: none) */
     uv_timer_t retry;    /* reconnect */
     uv_timer_t watchdog; /* connect timeout, PING, overdue replies */
-    int open_handles;
+    uv_getaddrinfo_t resolver; /* the host name, resolved off the loop before each connect */
+    int resolving;
+    int open_handles; /* timers, and the resolver while it runs */
     int logged_down;
 };
 
@@ -166,11 +169,56 @@ static void on_connect(const redisAsyncContext *ac, int status)
     send_argv(c, on_handshake_reply, c, 0, 2, argv, NULL);
 }
 
+static void maybe_free(redis_conn_t *c)
+{
+    if (--c->open_handles == 0)
+        free(c);
+}
+
+static void connect_to(redis_conn_t *c, const char *ip);
+
+/* hiredis resolves with a blocking getaddrinfo: it gets the address, and the name is looked up in libuv's pool */
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    redis_conn_t *c = req->data;
+    c->resolving = 0;
+    char ip[64] = "";
+    if (status == 0 && res)
+        uv_ip_name(res->ai_addr, ip, sizeof(ip));
+    uv_freeaddrinfo(res);
+    if (!c->closing) {
+        if (ip[0]) {
+            connect_to(c, ip);
+        } else {
+            if (!c->logged_down)
+                log_warn("redis", "%s connection: cannot resolve %s: %s", c->name, c->url.host,
+                         status ? uv_strerror(status) : "no address");
+            c->logged_down = 1;
+            schedule_reconnect(c);
+        }
+    }
+    maybe_free(c);
+}
+
 static void start_connect(redis_conn_t *c)
 {
-    if (c->closing || c->ac != NULL)
+    if (c->closing || c->ac != NULL || c->resolving)
         return;
-    redisAsyncContext *ac = redisAsyncConnect(c->url.host, c->url.port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    c->resolver.data = c;
+    int rc = uv_getaddrinfo(c->loop, &c->resolver, on_resolved, c->url.host, NULL, &hints);
+    if (rc != 0) {
+        log_warn("redis", "%s connection: cannot resolve %s: %s", c->name, c->url.host, uv_strerror(rc));
+        schedule_reconnect(c);
+        return;
+    }
+    c->resolving = 1;
+    c->open_handles++;
+}
+
+static void connect_to(redis_conn_t *c, const char *ip)
+{
+    redisAsyncContext *ac = redisAsyncConnect(ip, c->url.port);
     if (ac == NULL || ac->err) {
         if (!c->logged_down)
             log_warn("redis", "%s connection to %s:%d: %s", c->name, c->url.host, c->url.port,
@@ -181,6 +229,7 @@ static void start_connect(redis_conn_t *c)
         schedule_reconnect(c);
         return;
     }
+    fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC); /* task processes must not hold the connection */
     ac->data = c;
     c->ac = ac;
     c->oldest_ms = uv_now(c->loop); /* the connect itself is watched like a command */
@@ -260,9 +309,7 @@ int redis_conn_subscribe(redis_conn_t *c, redis_reply_fn fn, void *privdata, con
 
 static void on_closed(uv_handle_t *h)
 {
-    redis_conn_t *c = h->data;
-    if (--c->open_handles == 0)
-        free(c);
+    maybe_free(h->data);
 }
 
 void redis_conn_close(redis_conn_t *c)
@@ -275,6 +322,8 @@ void redis_conn_close(redis_conn_t *c)
         ac->data = NULL;
         redisAsyncFree(ac); /* pending callbacks fire with NULL */
     }
+    if (c->resolving)
+        uv_cancel((uv_req_t *)&c->resolver); /* its callback still fires, and frees what is left */
     uv_close((uv_handle_t *)&c->retry, on_closed);
     uv_close((uv_handle_t *)&c->watchdog, on_closed);
 }

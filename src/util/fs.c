@@ -59,3 +59,41 @@ char *fs_read_file(const char *path, size_t max, size_t *len)
     *len = n;
     return buf;
 }
+
+int fs_absolute(const char *path, char *out, size_t cap)
+{
+    char joined[8192];
+    if (path[0] == '/') {
+        if (snprintf(joined, sizeof(joined), "%s", path) >= (int)sizeof(joined))
+            return -1;
+    } else {
+        char cwd[4096];
+        if (getcwd(cwd, sizeof(cwd)) == NULL ||
+            snprintf(joined, sizeof(joined), "%s/%s", cwd, path) >= (int)sizeof(joined))
+            return -1;
+    }
+    /* one component at a time: "" and "." vanish, ".." drops the previous one (never above the root) */
+    size_t n = 0;
+    for (char *save = NULL, *part = strtok_r(joined, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        if (strcmp(part, ".") == 0)
+            continue;
+        if (strcmp(part, "..") == 0) {
+            while (n > 0 && out[--n] != '/')
+                ;
+            continue;
+        }
+        size_t len = strlen(part);
+        if (n + 1 + len + 1 > cap)
+            return -1;
+        out[n++] = '/';
+        memcpy(out + n, part, len);
+        n += len;
+    }
+    if (n == 0) {
+        if (cap < 2)
+            return -1;
+        out[n++] = '/';
+    }
+    out[n] = '\0';
+    return 0;
+}

@@ -8,6 +8,9 @@
 int fs_mkdir_p(const char *path);
 /** rm -rf of a folder of the service's own (does not follow symlinks). Returns 0 or a negative errno. */
 int fs_remove_tree(const char *path);
+/** Makes `path` absolute against the current working directory, lexically ("." and ".." components and repeated
+ *  slashes go; the path need not exist). Returns 0, or -1 when it does not fit in `cap` or the cwd is unknown. */
+int fs_absolute(const char *path, char *out, size_t cap);
 /** Reads a whole file of at most `max` bytes into a new NUL-terminated buffer. NULL with errno set otherwise
  *  (EFBIG when it is larger than `max`). */
 char *fs_read_file(const char *path, size_t max, size_t *len);

@@ -4,8 +4,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/clock.h"
+#include "util/text.h"
 
 static int log_json;
 static log_level_t log_min = LOG_INFO;
@@ -30,7 +32,9 @@ void log_msg(log_level_t level, const char *area, const char *fmt, ...)
     clock_format_rfc3339(clock_now_ms(), ts);
 
     if (log_json) {
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level", level_names[level], "area", area, "msg", msg);
+        char clean[3 * sizeof(msg)]; /* JSON takes UTF-8 only: a message quoting task output may not be */
+        text_sanitize_utf8(clean, sizeof(clean), msg, strlen(msg));
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level", level_names[level], "area", area, "msg", clean);
         char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (line)
             fprintf(stderr, "%s\n", line);

@@ -1,5 +1,6 @@
 #include "util/text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there are not one. */
@@ -58,4 +59,41 @@ size_t text_sanitize_utf8(char *dst, size_t cap, const char *src, size_t len)
     }
     dst[out] = '\0';
     return out;
+}
+
+int text_format_seconds(char *dst, size_t cap, double seconds)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "%.9f", seconds);
+    while (n > 1 && buf[n - 1] == '0')
+        buf[--n] = '\0';
+    if (n > 1 && buf[n - 1] == '.')
+        buf[--n] = '\0';
+    return snprintf(dst, cap, "%s", buf);
+}
+
+void text_trim_partial_utf8(char *s)
+{
+    size_t len = strlen(s), start = len;
+    /* back over continuation bytes to the lead byte of the last sequence (at most 3 of them) */
+    while (start > 0 && len - start < 4 && ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+        start--;
+    if (start == 0)
+        return;
+    unsigned char lead = (unsigned char)s[start - 1];
+    size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (lead >= 0x80 && len - (start - 1) < want)
+        s[start - 1] = '\0';
+}
+
+size_t text_remove_all(char *s, const char *prefix)
+{
+    size_t plen = strlen(prefix), len = strlen(s);
+    if (plen == 0)
+        return len;
+    for (char *hit = strstr(s, prefix); hit; hit = strstr(hit, prefix)) {
+        memmove(hit, hit + plen, len - (size_t)(hit - s) - plen + 1);
+        len -= plen;
+    }
+    return len;
 }

@@ -78,3 +78,22 @@ def test_help_lists_every_variable_and_docs_agree():
     for name in names:
         assert re.search(rf"^{name}=", example, re.M), f"{name} is missing from .env.example"
         assert f"`{name}`" in readme, f"{name} is missing from the README's configuration table"
+
+
+@pytest.mark.parametrize("name,value", [
+    ("HOST", "not-an-ip"), ("HOST", "localhost"), ("HOST", ""), ("ALLOWED_ORIGINS", "example.org"),
+    ("ALLOWED_ORIGINS", "https://a.example/path"), ("ALLOWED_ORIGINS", ""), ("GENERATE_SECONDS", "1e-5"),
+    ("ANALYZE_SECONDS", "0x10"),
+])
+def test_bad_host_origins_and_seconds_exit_2(tmp_path, name, value):
+    """Checked with the rest of the configuration: exit 2 and a message, never an abort (HOST once gave 134)."""
+    svc = Service(tmp_path, env={name: value}, start=False)
+    p = subprocess.run([str(SERVICE_BIN)], cwd=tmp_path, env=svc.env, capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2, p.stderr
+    assert name in p.stderr and "expected" in p.stderr
+
+
+def test_ipv6_host_and_origin_list_start(start_service):
+    svc = start_service({"HOST": "::", "ALLOWED_ORIGINS": "https://a.example, http://localhost:8000"})
+    r = svc.get("/health", headers={"Origin": "http://localhost:8000"})
+    assert r.status_code == 200 and r.headers.get("access-control-allow-origin") == "http://localhost:8000"

@@ -74,7 +74,11 @@ static void test_parse_defaults(void **state)
     assert_string_equal(err, "");
     assert_string_equal(cfg.host, "0.0.0.0");
     assert_int_equal(cfg.port, 8000);
-    assert_string_equal(cfg.data_dir, "./var");
+    /* ./var, made absolute once against the working directory (tasks run in other folders) */
+    char cwd[1024], expected[1100];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(expected, sizeof(expected), "%s/var", strcmp(cwd, "/") == 0 ? "" : cwd);
+    assert_string_equal(cfg.data_dir, expected);
     assert_int_equal(cfg.executor, EXECUTOR_LOCAL);
     assert_int_equal(cfg.default_batch_count, 5);
     assert_int_equal(cfg.max_batch_count, 12);
@@ -221,6 +225,19 @@ static const bad_case_t bad_cases[] = {
     {"GENERATE_SECONDS", "", NULL, NULL, "GENERATE_SECONDS"},
     {"GENERATE_SECONDS", "5s", NULL, NULL, "GENERATE_SECONDS"},
     {"GENERATE_SECONDS", "3601", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "1e-5", NULL, NULL, "GENERATE_SECONDS"}, /* pipeline-task takes plain decimals only */
+    {"GENERATE_SECONDS", "0x10", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", "1.", NULL, NULL, "GENERATE_SECONDS"},
+    {"GENERATE_SECONDS", " 1", NULL, NULL, "GENERATE_SECONDS"},
+    {"HOST", "not-an-ip", NULL, NULL, "HOST"},
+    {"HOST", "", NULL, NULL, "HOST"},
+    {"HOST", "localhost", NULL, NULL, "HOST"},
+    {"HOST", "1.2.3.4 ", NULL, NULL, "HOST"},
+    {"ALLOWED_ORIGINS", "", NULL, NULL, "ALLOWED_ORIGINS"},
+    {"ALLOWED_ORIGINS", "example.org", NULL, NULL, "ALLOWED_ORIGINS"},
+    {"ALLOWED_ORIGINS", "https://a.org/path", NULL, NULL, "ALLOWED_ORIGINS"},
+    {"ALLOWED_ORIGINS", "https://a.org,*", NULL, NULL, "ALLOWED_ORIGINS"},
+    {"ALLOWED_ORIGINS", " , ", NULL, NULL, "ALLOWED_ORIGINS"},
     {"ANALYZE_SECONDS", "abc", NULL, NULL, "ANALYZE_SECONDS"},
     {"ROWS_PER_BATCH", "0", NULL, NULL, "ROWS_PER_BATCH"},
     {"LOCAL_PARALLELISM", "0", NULL, NULL, "LOCAL_PARALLELISM"},
@@ -265,18 +282,52 @@ static void test_parse_bad_values(void **state)
 static void test_parse_too_long_string(void **state)
 {
     (void)state;
-    char host[600];
-    memset(host, 'h', sizeof(host) - 1);
-    host[sizeof(host) - 1] = '\0';
-    kv_t env[] = {{"HOST", host}, {NULL, NULL}};
+    char token[600];
+    memset(token, 't', sizeof(token) - 1);
+    token[sizeof(token) - 1] = '\0';
+    kv_t env[] = {{"API_TOKEN", token}, {NULL, NULL}};
     config_t cfg;
     char err[256] = "";
     assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), -1);
-    assert_contains(err, "HOST");
+    assert_contains(err, "API_TOKEN");
     /* exactly at capacity - 1 it fits */
-    host[sizeof(cfg.host) - 1] = '\0';
+    token[sizeof(cfg.api_token) - 1] = '\0';
     assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
-    assert_int_equal(strlen(cfg.host), sizeof(cfg.host) - 1);
+    assert_int_equal(strlen(cfg.api_token), sizeof(cfg.api_token) - 1);
+}
+
+/* Relative DATA_DIR and TASK_PROGRAM paths are made absolute once; a bare TASK_PROGRAM stays a PATH lookup. */
+static void test_parse_relative_paths(void **state)
+{
+    (void)state;
+    char cwd[1024], want[1200];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    kv_t env[] = {{"DATA_DIR", "rel//./dir/../data"}, {"TASK_PROGRAM", "./bin/wrapper.sh"}, {NULL, NULL}};
+    config_t cfg;
+    char err[256] = "";
+    assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "%s/rel/data", strcmp(cwd, "/") == 0 ? "" : cwd);
+    assert_string_equal(cfg.data_dir, want);
+    snprintf(want, sizeof(want), "%s/bin/wrapper.sh", strcmp(cwd, "/") == 0 ? "" : cwd);
+    assert_string_equal(cfg.task_program, want);
+    kv_t env2[] = {{"DATA_DIR", "/srv/../data/"}, {"TASK_PROGRAM", "pipeline-task"}, {NULL, NULL}};
+    assert_int_equal(config_parse(&cfg, table_lookup, env2, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_string_equal(cfg.data_dir, "/data");
+    assert_string_equal(cfg.task_program, "pipeline-task");
+}
+
+/* HOST takes IPv4 and IPv6 addresses; ALLOWED_ORIGINS "*" or a list of origins. */
+static void test_parse_host_and_origins(void **state)
+{
+    (void)state;
+    const char *hosts[] = {"127.0.0.1", "::", "::1", "0.0.0.0", "fe80::1"};
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        kv_t env[] = {{"HOST", hosts[i]}, {"ALLOWED_ORIGINS", "https://a.org, http://localhost:8000,http://[::1]:80"},
+                      {NULL, NULL}};
+        config_t cfg;
+        char err[256] = "";
+        assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    }
 }
 
 static void test_parse_small_error_buffer(void **state)
@@ -574,6 +625,8 @@ int main(void)
         cmocka_unit_test(test_parse_decimal_seconds),
         cmocka_unit_test(test_parse_bad_values),
         cmocka_unit_test(test_parse_too_long_string),
+        cmocka_unit_test(test_parse_relative_paths),
+        cmocka_unit_test(test_parse_host_and_origins),
         cmocka_unit_test(test_parse_small_error_buffer),
         cmocka_unit_test(test_parse_cpu),
         cmocka_unit_test(test_parse_memory),

@@ -203,6 +203,23 @@ static void test_capacity(void **state)
     }
 }
 
+/* Seconds reach pipeline-task as plain decimals: no exponent, no trailing zeros, whatever the value. */
+static void test_format_seconds(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {{0, "0"},         {0.00001, "0.00001"}, {1e-9, "0.000000001"}, {1e-10, "0"}, {0.5, "0.5"},
+                 {3, "3"},         {2.25, "2.25"},       {3600, "3600"},         {59.999999999, "59.999999999"},
+                 {0.1, "0.1"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[64];
+        text_format_seconds(buf, sizeof(buf), cases[i].v);
+        assert_string_equal(buf, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_controls),
         cmocka_unit_test(test_c1_controls),
         cmocka_unit_test(test_capacity),
+        cmocka_unit_test(test_format_seconds),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
