@@ -9,7 +9,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=/usr/bin/python3
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
-REPEAT="${REPEAT:-3}"
+REPEAT="${REPEAT:-5}"
 ((REPEAT >= 3)) || REPEAT=3
 BENCH_OUT="${BENCH_OUT:-$REPO/build/bench/results}"
 mkdir -p "$BENCH_OUT" "$REPO/build/bench"
