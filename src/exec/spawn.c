@@ -58,7 +58,7 @@ int exec_spawn(char *const *argv, const char *cwd, exec_child_t *child)
         return -e;
     }
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd < 0) {
+    if (pidfd < 0 && errno != ENOSYS) {
         /* cannot happen on Linux >= 5.3 with the child unreaped; without a way to wait, do not leave it running */
         rc = -errno;
         kill(pid, SIGKILL);
@@ -67,7 +67,6 @@ int exec_spawn(char *const *argv, const char *cwd, exec_child_t *child)
         close(err[0]);
         return rc;
     }
-    fcntl(pidfd, F_SETFD, FD_CLOEXEC); /* pidfd_open sets it already; said for the reader */
     child->pid = pid;
     child->pidfd = pidfd;
     child->out_fd = out[0];

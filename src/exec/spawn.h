@@ -10,7 +10,8 @@
 
 typedef struct exec_child {
     pid_t pid;
-    int pidfd;  /* readable once the child has exited (then reap it with exec_child_reap) */
+    int pidfd;  /* readable once the child has exited (then reap it with exec_child_reap); -1 where the kernel
+                 * (or valgrind) has no pidfd_open: then poll exec_child_reap */
     int out_fd; /* read ends of the child's stdout and stderr pipes (close-on-exec) */
     int err_fd;
 } exec_child_t;
