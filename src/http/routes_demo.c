@@ -76,8 +76,8 @@ static char *preview_encode(const config_t *cfg, long long n)
                               p.limiting_resource ? json_string(p.limiting_resource) : json_null());
     return reply_encode(json_pack("{s:s,s:s,s:I,s:i,s:f,s:o,s:o}", "workflow", "scatter-gather-demo", "description",
                                   description, "batch_count", (json_int_t)n, "expected_pods", p.expected_pods,
-                                  "estimated_runtime_seconds", wf_estimate_seconds((int)n, &d), "resource_usage",
-                                  usage, "homelab_quota", quota));
+                                  "estimated_runtime_seconds", wf_estimate_seconds((int)n, &d), "resource_usage", usage,
+                                  "homelab_quota", quota));
 }
 
 void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)

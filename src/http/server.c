@@ -20,7 +20,7 @@ typedef struct route_handler {
 typedef struct conn {
     uv_tcp_t tcp;
     http_server_t *server;
-    http_reading_t reading; /* h2o's reads and writes without an epoll_ctl per request */
+    http_reading_t reading;     /* h2o's reads and writes without an epoll_ctl per request */
     struct conn *next, **pprev; /* in server->conns */
 } conn_t;
 
