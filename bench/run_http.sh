@@ -79,13 +79,22 @@ declare -A IDLE_RSS
 for s in service nginx fastapi; do IDLE_RSS[$s]=$(rss_kb "${PID[$s]}"); done
 
 # ---- measuring ------------------------------------------------------------------------------------------------
-declare -A RPS P99 # RPS[server,path,conns] = "v1 v2 v3"
+declare -A RPS P99 CPU # RPS[server,path,conns] = "v1 v2 v3"
 
-# one wrk run; appends req/s and p99 (ms)
+# CPU time (user + system, clock ticks) the process has used so far
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+# one wrk run; appends req/s, p99 (ms) and the server's CPU microseconds per request (the figure other work on
+# the machine disturbs least: it counts only what the server process itself spent)
 measure() {
-    local server=$1 path=$2 conns=$3 out rps p99
+    local server=$1 path=$2 conns=$3 out rps p99 c0 c1 reqs
+    c0=$(cpu_ticks "${PID[$server]}")
     out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${DURATION}s" --latency \
         "http://127.0.0.1:${PORT[$server]}$path" 2>&1)
+    c1=$(cpu_ticks "${PID[$server]}")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+    CPU[$server,$path,$conns]+="$(awk -v a="$c0" -v b="$c1" -v r="${reqs:-0}" -v t="$TICK" 'BEGIN { if (r > 0) printf "%.2f", (b - a) * 1e6 / t / r; else print 0 }') "
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms/, "", v); else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } print v }' <<<"$out")
     RPS[$server,$path,$conns]+="${rps:-0} "
@@ -142,6 +151,16 @@ for path in $PATHS; do
             "$(FMT=%.2f summary ${P99[nginx,$path,$conns]})" "$(FMT=%.2f summary ${P99[fastapi,$path,$conns]})"
     done
 done
+echo
+printf '%-22s %6s %20s %20s %20s %9s\n' "CPU us per request" conns service nginx fastapi "ngx/svc"
+for path in $PATHS; do
+    for conns in $CONNS; do
+        printf '%-22s %6s %20s %20s %20s %9s\n' "$path" "$conns" "$(FMT=%.1f summary ${CPU[service,$path,$conns]})" \
+            "$(FMT=%.1f summary ${CPU[nginx,$path,$conns]})" "$(FMT=%.1f summary ${CPU[fastapi,$path,$conns]})" \
+            "$(ratio "$(median ${CPU[nginx,$path,$conns]})" "$(median ${CPU[service,$path,$conns]})")"
+    done
+done
+echo "(ngx/svc: nginx's CPU per request / the service's: the throughput ratio the two would have alone on a CPU)"
 echo
 printf '/health req/s by connections (median):'
 for conns in $all_conns; do
