@@ -28,7 +28,7 @@ medians() {
     }' | sort -t$'\t' -k"${4:-1}","${4:-1}"n
 }
 
-STYLE='set terminal pngcairo size 900,540 font "sans,11"; set grid; set key top left; set style data linespoints'
+STYLE='set terminal pngcairo size 900,540 font "sans,11" noenhanced; set grid; set key top left; set style data linespoints'
 
 if [[ -s "$BENCH_OUT/http.tsv" ]]; then
     for s in service nginx fastapi; do
