@@ -31,7 +31,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 SERVICE_OBJ := $(call obj,$(SERVICE_SRC)) $(BUILD)/obj/web_assets_data.o
 TASK_OBJ    := $(call obj,$(TASK_SRC))
 
-.PHONY: all asan debug deps run test unit e2e e2e-asan clean bench node-tools
+.PHONY: all asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
@@ -91,16 +91,21 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 	$(Q)$(CC) -c -o $@ $<
 
 # ---- set-up -------------------------------------------------------------------------------------------------
-APT_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
-                libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server valgrind \
-                python3-pytest python3-requests python3-websockets python3-redis python3-yaml \
-                chromium prometheus
+# `make run` installs only what building and running need; `make test` adds the test tools.
+BUILD_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
+                  libcurl4-openssl-dev libssl-dev
+TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-requests python3-websockets \
+                  python3-redis python3-yaml chromium prometheus
 
 deps:
-	@sh scripts/deps.sh $(APT_PACKAGES)
+	@sh scripts/deps.sh $(BUILD_PACKAGES)
 	@command -v npm >/dev/null || sh scripts/deps.sh nodejs npm
 
-run: deps all
+deps-test: deps
+	@sh scripts/deps.sh $(TEST_PACKAGES)
+
+run: deps
+	@$(MAKE) --no-print-directory all
 	./$(BUILD)/pipeline-orchestrator
 
 # ---- tests --------------------------------------------------------------------------------------------------
@@ -134,7 +139,7 @@ e2e-asan: node-tools
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
 	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e

@@ -118,6 +118,14 @@ void log_batch_flush(log_batch_t *lb)
         send_one(lb);
 }
 
+void log_batch_discard(log_batch_t *lb)
+{
+    json_array_clear(lb->pending);
+    lb->pending_bytes = 0;
+    lb->dropped = 0;
+    uv_timer_stop(&lb->timer);
+}
+
 void log_batch_close(log_batch_t *lb, uv_close_cb cb)
 {
     json_decref(lb->pending);

@@ -35,6 +35,8 @@ void log_batch_init(log_batch_t *lb, uv_loop_t *loop, log_batch_flush_fn flush, 
 int log_batch_add(log_batch_t *lb, json_t *line);
 /** Sends everything pending now, whatever the pace (at the end of a run, before its complete message). */
 void log_batch_flush(log_batch_t *lb);
+/** Drops what is pending (the lines of a run that ended elsewhere). */
+void log_batch_discard(log_batch_t *lb);
 /** Drops what is pending and closes the timer; `lb` may be freed in `cb`. */
 void log_batch_close(log_batch_t *lb, uv_close_cb cb);
 

@@ -185,6 +185,11 @@ static void on_store_reconnect(void *data)
     renew_now(orch);
     if (orch->active && orch->active->status != RUN_QUEUED)
         orch->store->ops->save_active(orch->store, orch->active);
+    /* Redis may have come back empty (no persistence): the runs that ended here go back, oldest first, where it
+     * has no record of them */
+    history_expire(&orch->history, clock_now_ms());
+    for (int i = orch->history.count - 1; i >= 0 && orch->store->ops->restore_finished; i--)
+        orch->store->ops->restore_finished(orch->store, orch->history.items[i]);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------------------------ */

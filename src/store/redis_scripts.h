@@ -49,17 +49,42 @@ static const char SCRIPT_SAVE_ACTIVE[] =
     "return 0\n";
 
 /* KEYS: lock, active, run:<id>, history, report:<id>. ARGV: token ("" when the lock is not ours), run id, record,
- * history limit, ttl ms, report ("" when none). The run goes into history; the lock and active go if ours. */
+ * history limit, ttl ms, report ("" when none), this replica, restore ("1": only if Redis has no record of the run,
+ * as after a restart that lost everything), the run's finished ms, key prefix. The run goes into history at its
+ * place by end time (a write that waited for Redis may be older than runs recorded meanwhile); the lock and active
+ * go if ours. A final record that another replica wrote (it ended the run as orphaned while this one could not
+ * reach Redis) wins over this one; anything else (none after a restart, an active record) is replaced.
+ * 1 written, 2 another replica's record kept, 3 nothing to restore. */
 static const char SCRIPT_FINISH[] =
-    "redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5])\n"
+    "local cur = redis.call('GET', KEYS[3])\n"
+    "if cur and ARGV[8] == '1' then return 3 end\n"
+    "local keep = false\n"
+    "if cur then\n"
+    "  local ok, run = pcall(cjson.decode, cur)\n"
+    "  keep = ok and type(run) == 'table' and run.owner ~= ARGV[7] and (run.status == 'succeeded' or\n"
+    "         run.status == 'failed' or run.status == 'cancelled' or run.status == 'unknown')\n"
+    "end\n"
+    "if not keep then redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5]) end\n"
     "if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[6], 'PX', ARGV[5]) end\n"
     "redis.call('LREM', KEYS[4], 0, ARGV[2])\n"
-    "redis.call('LPUSH', KEYS[4], ARGV[2])\n"
+    "local mine = tonumber(ARGV[9])\n"
+    "local placed = false\n"
+    "for _, h in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do\n"
+    "  local rec = redis.call('GET', ARGV[10] .. 'run:' .. h)\n"
+    "  local ok, other = pcall(cjson.decode, rec or '')\n"
+    "  if not (ok and type(other) == 'table' and tonumber(other.finished_ms) and\n"
+    "          tonumber(other.finished_ms) > mine) then\n"
+    "    redis.call('LINSERT', KEYS[4], 'BEFORE', h, ARGV[2])\n"
+    "    placed = true\n"
+    "    break\n"
+    "  end\n"
+    "end\n"
+    "if not placed then redis.call('RPUSH', KEYS[4], ARGV[2]) end\n"
     "redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[4]) - 1)\n"
     "redis.call('PEXPIRE', KEYS[4], ARGV[5])\n"
     "if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end\n"
     "if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
-    "return 1\n";
+    "return keep and 2 or 1\n";
 
 /* KEYS: active, history, lock. ARGV: prefix. {active record or "", newest finished record or "", lock held (0/1)}. */
 static const char SCRIPT_LOAD_STATUS[] = "local id = redis.call('GET', KEYS[1])\n"

@@ -60,6 +60,9 @@ typedef struct store_ops {
     /** A run ended: into history (with its report), no longer active, the lock freed if `ours`. Written later if
      *  the store is down. */
     void (*save_finished)(store_t *store, const run_t *run, const char *report_json, int ours);
+    /** Records a run this replica finished earlier again if the store has no record of it (it lost its data, e.g.
+     *  a restart without persistence). NULL for a store that cannot lose what it was told. */
+    void (*restore_finished)(store_t *store, const run_t *run);
     /** Sends an event to every replica. 0: sent (it comes back through on_event); -1: not (deliver locally). */
     int (*publish)(store_t *store, const event_t *ev);
     /** Asks whichever replica owns `run_id` to cancel it. */

@@ -27,21 +27,6 @@ static int write_active(store_redis_t *r, const char *id, const char *record)
     return store_redis__eval(r, SCRIPT_SAVE_ACTIVE, 2, keys, 2, args, store_redis__write_reply, NULL);
 }
 
-static int write_finished(store_redis_t *r, const pending_finish_t *f)
-{
-    char lock[128], active[128], run_key[128], history[128], report[128], limit[16], ttl[24];
-    store_redis__key(r, lock, sizeof(lock), "lock", NULL);
-    store_redis__key(r, active, sizeof(active), "active", NULL);
-    store_redis__key(r, run_key, sizeof(run_key), "run:", f->id);
-    store_redis__key(r, history, sizeof(history), "history", NULL);
-    store_redis__key(r, report, sizeof(report), "report:", f->id);
-    snprintf(limit, sizeof(limit), "%d", r->history_limit);
-    snprintf(ttl, sizeof(ttl), "%lld", r->ttl_ms);
-    const char *keys[] = {lock, active, run_key, history, report};
-    const char *args[] = {f->token, f->id, f->record, limit, ttl, f->report};
-    return store_redis__eval(r, SCRIPT_FINISH, 5, keys, 6, args, store_redis__write_reply, "recording a finished run");
-}
-
 static void free_finish(pending_finish_t *f)
 {
     free(f->token);
@@ -50,18 +35,68 @@ static void free_finish(pending_finish_t *f)
     free(f);
 }
 
-/* Writes what waited while Redis was away, oldest first. */
+static void unlink_finish(store_redis_t *r, pending_finish_t *f)
+{
+    pending_finish_t **pp = &r->finished;
+    while (*pp && *pp != f)
+        pp = &(*pp)->next;
+    if (*pp == NULL)
+        return;
+    *pp = f->next;
+    if (r->finished_tail == &f->next)
+        r->finished_tail = pp;
+    r->finished_count--;
+}
+
+static void on_finish_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
+{
+    (void)conn;
+    pending_finish_t *f = privdata;
+    store_redis_t *r = f->r;
+    f->in_flight = 0;
+    if (store_redis__error(reply, "recording a finished run") || reply->type != REDIS_REPLY_INTEGER) {
+        if (!f->delayed)
+            log_warn("redis", "run %s will be recorded when Redis is back", f->id);
+        f->delayed = 1; /* sent again at the next connect */
+        return;
+    }
+    if (reply->integer == 1 && f->restore)
+        log_info("redis", "run %s recorded again: Redis had lost it", f->id);
+    if (reply->integer == 2)
+        log_warn("redis", "run %s: another replica recorded its end first; its record stays", f->id);
+    else if (f->delayed)
+        log_info("redis", "run %s recorded after the outage", f->id);
+    unlink_finish(r, f);
+    free_finish(f);
+}
+
+static int write_finished(store_redis_t *r, pending_finish_t *f)
+{
+    char lock[128], active[128], run_key[128], history[128], report[128], limit[16], ttl[24], finished[24];
+    store_redis__key(r, lock, sizeof(lock), "lock", NULL);
+    store_redis__key(r, active, sizeof(active), "active", NULL);
+    store_redis__key(r, run_key, sizeof(run_key), "run:", f->id);
+    store_redis__key(r, history, sizeof(history), "history", NULL);
+    store_redis__key(r, report, sizeof(report), "report:", f->id);
+    snprintf(limit, sizeof(limit), "%d", r->history_limit);
+    snprintf(ttl, sizeof(ttl), "%lld", r->ttl_ms);
+    const char *keys[] = {lock, active, run_key, history, report};
+    snprintf(finished, sizeof(finished), "%lld", (long long)f->finished_ms);
+    const char *args[] = {f->token, f->id,      f->record, limit,    ttl,
+                          f->report, r->replica, f->restore ? "1" : "0", finished, r->prefix};
+    if (store_redis__eval(r, SCRIPT_FINISH, 5, keys, 10, args, on_finish_reply, f) != 0)
+        return -1;
+    f->in_flight = 1;
+    return 0;
+}
+
+/* Sends what waits for Redis, oldest first: finished runs until Redis confirms them, then the newest active
+ * record. */
 static void flush_pending(store_redis_t *r)
 {
-    while (r->finished && write_finished(r, r->finished) == 0) {
-        pending_finish_t *f = r->finished;
-        r->finished = f->next;
-        if (r->finished == NULL)
-            r->finished_tail = &r->finished;
-        r->finished_count--;
-        log_info("redis", "run %s recorded after the outage", f->id);
-        free_finish(f);
-    }
+    for (pending_finish_t *f = r->finished; f; f = f->next)
+        if (!f->in_flight && write_finished(r, f) != 0)
+            break;
     if (r->dirty_record && write_active(r, r->dirty_id, r->dirty_record) == 0) {
         free(r->dirty_record);
         r->dirty_record = NULL;
@@ -83,35 +118,47 @@ static void redis_save_active(store_t *store, const run_t *run)
 
 static void redis_save_finished(store_t *store, const run_t *run, const char *report_json, int ours)
 {
+    store_redis__queue_finished(store, run, report_json, ours, 0);
+}
+
+void store_redis__queue_finished(store_t *store, const run_t *run, const char *report_json, int ours, int restore)
+{
     store_redis_t *r = (store_redis_t *)store;
+    if (r->finished_count >= REDIS_MAX_PENDING_WRITES) {
+        log_error("redis", "run %s cannot be recorded: Redis is away and %d runs already wait", run->id,
+                  r->finished_count);
+        return;
+    }
     pending_finish_t *f = calloc(1, sizeof(*f));
     if (f == NULL)
         abort();
     char token[160] = "";
     if (ours)
         store_redis__token(r, run->id, token, sizeof(token));
+    f->r = r;
+    f->restore = restore;
+    f->finished_ms = run->finished_ms;
     snprintf(f->id, sizeof(f->id), "%s", run->id);
     f->token = strdup(token);
     f->record = run_record_dumps(run, r->replica);
     f->report = strdup(report_json ? report_json : "");
+    if (f->record == NULL) {
+        log_error("redis", "run %s cannot be recorded: its record could not be encoded", run->id);
+        free_finish(f);
+        return;
+    }
     if (r->dirty_record && strcmp(r->dirty_id, run->id) == 0) {
         free(r->dirty_record); /* the finished record supersedes it */
         r->dirty_record = NULL;
     }
-    if (r->finished == NULL && write_finished(r, f) == 0) {
-        free_finish(f);
-        return;
-    }
-    if (r->finished_count >= REDIS_MAX_PENDING_WRITES) {
-        log_error("redis", "run %s cannot be recorded: Redis is away and %d runs already wait", run->id,
-                  r->finished_count);
-        free_finish(f);
-        return;
-    }
-    log_warn("redis", "run %s will be recorded when Redis is back", run->id);
     *r->finished_tail = f;
     r->finished_tail = &f->next;
     r->finished_count++;
+    if (!restore && (!redis_conn_is_ready(r->cmd) || (f != r->finished && !r->finished->in_flight))) {
+        f->delayed = 1;
+        log_warn("redis", "run %s will be recorded when Redis is back", run->id);
+    }
+    flush_pending(r);
 }
 
 /* ---- the lock ------------------------------------------------------------------------------------------------- */
@@ -248,6 +295,11 @@ static void on_cmd_ready(void *data, redis_conn_t *conn)
 
 /* ---- life cycle ----------------------------------------------------------------------------------------------- */
 
+static void redis_restore_finished(store_t *store, const run_t *run)
+{
+    store_redis__queue_finished(store, run, NULL, 0, 1);
+}
+
 static void redis_set_listener(store_t *store, const store_listener_t *listener)
 {
     ((store_redis_t *)store)->listener = *listener;
@@ -281,7 +333,7 @@ static uint64_t redis_last_seq(const store_t *store)
 static void redis_destroy(store_t *store)
 {
     store_redis_t *r = (store_redis_t *)store;
-    redis_conn_close(r->cmd);
+    redis_conn_close(r->cmd); /* replies in flight fire now, with NULL: their runs stay queued */
     redis_conn_close(r->sub);
     while (r->finished) {
         pending_finish_t *f = r->finished;
@@ -301,6 +353,7 @@ static const store_ops_t redis_ops = {
     .renew = redis_renew,
     .save_active = redis_save_active,
     .save_finished = redis_save_finished,
+    .restore_finished = redis_restore_finished,
     .publish = store_redis__publish,
     .request_cancel = store_redis__request_cancel,
     .load_status = store_redis__load_status,

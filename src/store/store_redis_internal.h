@@ -8,10 +8,17 @@
 #include "store/redis_conn.h"
 #include "store/store_redis.h"
 
+/* A finished run to record. It stays queued until Redis confirms the write: one sent into a connection that then
+ * dies is sent again when Redis is back. */
 typedef struct pending_finish {
     struct pending_finish *next;
+    struct store_redis *r;
     char id[RUN_ID_LEN + 1];
     char *token, *record, *report;
+    int64_t finished_ms;
+    int restore;   /* only if Redis has no record of it (after a restart that lost everything) */
+    int in_flight; /* sent, no reply yet */
+    int delayed;   /* waited for Redis: say so once it is recorded */
 } pending_finish_t;
 
 typedef struct store_redis {
@@ -82,5 +89,8 @@ void store_redis__sub_ready(void *data, redis_conn_t *conn);
 void store_redis__sub_lost(void *data, redis_conn_t *conn);
 /** A write whose reply only matters when it is an error (`privdata`: what it was). */
 void store_redis__write_reply(redis_conn_t *conn, redisReply *reply, void *privdata);
+
+/* store_redis.c: queues a finished run's record until Redis confirms it (restore: only if Redis has none). */
+void store_redis__queue_finished(store_t *store, const run_t *run, const char *report_json, int ours, int restore);
 
 #endif

@@ -243,6 +243,12 @@ class RedisServer:
         import redis
         return redis.Redis(port=self.port, socket_timeout=5, decode_responses=True)
 
+    def kill(self):
+        """SIGKILL: no persistence, no goodbye (the next start() is an empty Redis)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

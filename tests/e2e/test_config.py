@@ -97,3 +97,29 @@ def test_ipv6_host_and_origin_list_start(start_service):
     svc = start_service({"HOST": "::", "ALLOWED_ORIGINS": "https://a.example, http://localhost:8000"})
     r = svc.get("/health", headers={"Origin": "http://localhost:8000"})
     assert r.status_code == 200 and r.headers.get("access-control-allow-origin") == "http://localhost:8000"
+
+
+@pytest.mark.parametrize("generate,analyze", [("0.00001", "0"), ("0.000000001", "0.5"), ("0", "0.000001")])
+def test_tiny_pauses_reach_the_task_and_the_run_succeeds(start_service, generate, analyze):
+    """GENERATE_SECONDS=0.00001 used to reach pipeline-task as 1e-05, which it refuses: every run failed."""
+    svc = start_service({"GENERATE_SECONDS": generate, "ANALYZE_SECONDS": analyze})
+    run = svc.run(batch_count=2)
+    assert svc.wait_finished(run["run_id"])["status"] == "succeeded"
+
+
+@pytest.mark.parametrize("value,expected", [("3600", "3600"), ("0.00001", "0.00001"), ("2.50", "2.5"), ("0", "0")])
+def test_seconds_at_the_edges_reach_the_task_as_plain_decimals(start_service, tmp_path, value, expected):
+    """What the task gets for the largest, smallest and odd values: a form pipeline-task takes."""
+    from conftest import TASK_BIN, write_wrapper
+    args_file = tmp_path / "args.txt"
+    wrapper = write_wrapper(tmp_path / "wrap.sh", f'echo "$@" >> "{args_file}"\nexit 1\n')
+    svc = start_service({"GENERATE_SECONDS": value, "TASK_PROGRAM": wrapper})
+    run = svc.run(batch_count=1)
+    svc.wait_finished(run["run_id"])
+    sleeps = [a for a in args_file.read_text().split() if a.startswith("--sleep=")]
+    assert sleeps == [f"--sleep={expected}"]
+    # and the real task program takes it (--rows=1 keeps it small; the pause itself is not waited for here)
+    if float(expected) < 1:
+        p = subprocess.run([str(TASK_BIN), "generate", "--batch=1", "--rows=1", f"--sleep={expected}",
+                            f"--out={tmp_path / 'b.csv'}"], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr

@@ -298,6 +298,21 @@ static void test_flood_then_flush(void **state)
     assert_int_equal(f->sink.count, count);
 }
 
+/* The lines of a run that ended elsewhere are dropped, never sent later (under the next run's id). */
+static void test_discard(void **state)
+{
+    fixture_t *f = *state;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(log_batch_add(&f->lb, line(i)), 0);
+    log_batch_discard(&f->lb);
+    uv_run(&f->loop, UV_RUN_DEFAULT); /* the timer was stopped: returns at once */
+    assert_int_equal(f->sink.count, 0);
+    assert_int_equal(log_batch_add(&f->lb, line(100)), 0); /* and it goes on for the next run */
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(f->sink.count, 1);
+    assert_sequence(&f->sink, 0, 1, 100, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_with_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_drops_and_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_then_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
     };
     return cmocka_run_group_tests_name("log_batch", tests, NULL, NULL);
 }

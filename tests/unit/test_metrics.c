@@ -141,11 +141,12 @@ static void test_run_counters(void **state)
     events_emit(&ev, EVENT_COMPLETE, RUN_ID, complete_data("Succeeded"));
     events_emit(&ev, EVENT_COMPLETE, RUN_ID, json_pack("{s:i}", "status", 3));
     events_emit(&ev, EVENT_COMPLETE, RUN_ID, json_object());
-    events_emit(&ev, EVENT_COMPLETE, RUN_ID, NULL);
-    assert_runs(&m, 0, 0, 0, 2, 1, 3, 7);
+    assert_runs(&m, 0, 0, 0, 2, 1, 3, 6);
+    events_emit(&ev, EVENT_COMPLETE, RUN_ID, NULL); /* a json_pack that failed: logged, never sent */
+    assert_runs(&m, 0, 0, 0, 2, 1, 3, 6);
     /* a status event is not a completion */
     events_emit(&ev, EVENT_STATUS, RUN_ID, complete_data("succeeded"));
-    assert_runs(&m, 0, 0, 0, 2, 1, 3, 7);
+    assert_runs(&m, 0, 0, 0, 2, 1, 3, 6);
     assert_int_equal(m.tasks_started, 0);
     assert_int_equal(m.tasks_failed, 0);
     metrics_dispose(&m, &ev);

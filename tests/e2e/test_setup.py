@@ -1,0 +1,29 @@
+"""The README's two commands: `make run` installs what building and running need, nothing of the test suite."""
+import subprocess
+
+from conftest import ROOT
+
+TEST_ONLY = ("chromium", "prometheus", "valgrind", "redis-server", "python3-pytest", "libcmocka-dev")
+
+
+def make_dry_run(target):
+    p = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_make_run_installs_no_test_tools():
+    out = make_dry_run("run")
+    installs = [line for line in out.splitlines() if "deps.sh" in line]
+    assert installs, out
+    assert any("libh2o-dev" in line for line in installs)
+    for pkg in TEST_ONLY:
+        assert not any(pkg in line.split() for line in installs), f"make run installs {pkg}"
+    assert "pipeline-orchestrator" in out
+
+
+def test_make_test_installs_the_test_tools():
+    installs = " ".join(line for line in make_dry_run("test").splitlines() if "deps.sh" in line).split()
+    for pkg in TEST_ONLY + ("libh2o-dev",):
+        assert pkg in installs, f"make test does not install {pkg}"
