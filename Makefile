@@ -195,8 +195,15 @@ fuzz: fuzz-build
 	done
 
 # Performance, compared with a peer in the same run (prints figures, asserts nothing).
+# One script per area, each starting this service and its peers, pinned (server CPU 0, load CPU 1), every figure
+# the median of at least 3 runs with its range and a ratio; then the plots of docs/PERFORMANCE.md (docs/perf/).
+# About 10 minutes. The transcript goes to build/bench/results/bench.txt. bench/run_ws_fanout.sh (the stream
+# against FastAPI up to 5,000 clients) is separate: it takes longer.
+BENCH_PACKAGES := wrk nginx-light gnuplot-nox python3-fastapi python3-uvicorn python3-uvloop python3-httptools \
+                  python3-websockets snakemake strace curl time
 bench: all
-	bash bench/run_ws_fanout.sh
+	@sh scripts/deps.sh $(BENCH_PACKAGES)
+	bash bench/run_all.sh
 
 clean:
 	rm -rf build build-asan build-debug build-fuzz

@@ -198,9 +198,9 @@ void router_dispatch(http_server_t *srv, h2o_req_t *req)
         reply_detail(req, 404, "Not Found");
         return;
     }
-    char allow[128];
-    allowed_methods(methods, nmethods, allow, sizeof(allow));
+    char allow[128]; /* made only for the answers that name it */
     if (is_options) {
+        allowed_methods(methods, nmethods, allow, sizeof(allow));
         reply_header(req, "allow", allow);
         if (allowed_origin(srv, req)) {
             reply_header(req, "access-control-allow-methods", allow);
@@ -215,6 +215,7 @@ void router_dispatch(http_server_t *srv, h2o_req_t *req)
         return;
     }
     if (found == NULL) {
+        allowed_methods(methods, nmethods, allow, sizeof(allow));
         reply_header(req, "allow", allow);
         reply_detail(req, 405, "Method Not Allowed");
         return;

@@ -52,17 +52,9 @@ void route_run(http_server_t *srv, h2o_req_t *req, const char *param)
 
 /* ---- GET /preview ------------------------------------------------------------------------------------------------ */
 
-void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
+/* The preview for `n` batches: a function of the configuration only. */
+static char *preview_encode(const config_t *cfg, long long n)
 {
-    (void)param;
-    const config_t *cfg = srv->deps.cfg;
-    long long n;
-    json_t *errors = json_array();
-    if (query_int(req, "batch_count", 1, cfg->max_batch_count, cfg->default_batch_count, &n, errors) != 0) {
-        reply_validation(req, errors);
-        return;
-    }
-    json_decref(errors);
     wf_resources_t res = {cfg->worker_cpu,           cfg->worker_memory_gi, cfg->controller_cpu,
                           cfg->controller_memory_gi, cfg->quota_cpu,        cfg->quota_memory_gi};
     wf_preview_t p;
@@ -82,10 +74,32 @@ void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
     json_t *quota = json_pack("{s:s,s:s,s:b,s:o}", "available_memory", cfg->quota_memory_str, "available_cpu",
                               cfg->quota_cpu_str, "fits_quota", p.fits_quota, "limiting_resource",
                               p.limiting_resource ? json_string(p.limiting_resource) : json_null());
-    reply_json(req, 200,
-               json_pack("{s:s,s:s,s:I,s:i,s:f,s:o,s:o}", "workflow", "scatter-gather-demo", "description", description,
-                         "batch_count", (json_int_t)n, "expected_pods", p.expected_pods, "estimated_runtime_seconds",
-                         wf_estimate_seconds((int)n, &d), "resource_usage", usage, "homelab_quota", quota));
+    return reply_encode(json_pack("{s:s,s:s,s:I,s:i,s:f,s:o,s:o}", "workflow", "scatter-gather-demo", "description",
+                                  description, "batch_count", (json_int_t)n, "expected_pods", p.expected_pods,
+                                  "estimated_runtime_seconds", wf_estimate_seconds((int)n, &d), "resource_usage", usage,
+                                  "homelab_quota", quota));
+}
+
+void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    (void)param;
+    const config_t *cfg = srv->deps.cfg;
+    long long n;
+    json_t *errors = json_array();
+    if (query_int(req, "batch_count", 1, cfg->max_batch_count, cfg->default_batch_count, &n, errors) != 0) {
+        reply_validation(req, errors);
+        return;
+    }
+    json_decref(errors);
+    if (n > HTTP_PREVIEW_CACHED) {
+        char *text = preview_encode(cfg, n);
+        reply_json_text(req, 200, text);
+        free(text);
+        return;
+    }
+    if (srv->preview_text[n] == NULL)
+        srv->preview_text[n] = preview_encode(cfg, n);
+    reply_json_text(req, 200, srv->preview_text[n]);
 }
 
 /* ---- GET /status, /active ---------------------------------------------------------------------------------------- */

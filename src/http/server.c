@@ -9,6 +9,7 @@
 
 #include "core/metrics.h"
 #include "http/framing.h"
+#include "http/h2o_reading.h"
 #include "http/reply.h"
 #include "http/router.h"
 #include "util/log.h"
@@ -21,6 +22,7 @@ typedef struct route_handler {
 typedef struct conn {
     uv_tcp_t tcp;
     http_server_t *server;
+    http_reading_t reading;     /* h2o's reads and writes without an epoll_ctl per request */
     struct conn *next, **pprev; /* in server->conns */
 } conn_t;
 
@@ -121,6 +123,7 @@ static void add_metrics_filter(http_server_t *srv, h2o_pathconf_t *path)
 static void on_conn_closed(uv_handle_t *h)
 {
     conn_t *c = (conn_t *)h;
+    http_reading_detach(&c->reading);
     c->server->connections--;
     *c->pprev = c->next;
     if (c->next)
@@ -149,6 +152,7 @@ static void on_accept(void *data, int fd)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
+    http_reading_attach(&c->reading, sock, (uv_stream_t *)&c->tcp); /* if it cannot, h2o's own functions serve */
     h2o_accept(&srv->accept_ctx, sock);
 }
 
@@ -230,12 +234,17 @@ void http_server_close_idle(http_server_t *srv)
 
 void http_server_destroy(http_server_t *srv)
 {
+    free(srv->health_text[0]);
+    free(srv->health_text[1]);
+    for (size_t i = 0; i <= HTTP_PREVIEW_CACHED; i++)
+        free(srv->preview_text[i]);
     if (srv->connections > 0) {
         /* the shutdown deadline passed with requests open: h2o cannot dispose of a context in use (it asserts);
          * the process is exiting, so leave it to the kernel */
         log_warn("http", "exiting with %d connection(s) open", srv->connections);
         return;
     }
+    http_reading_dispose();
     h2o_context_dispose(&srv->h2o_ctx);
     h2o_config_dispose(&srv->h2o_config);
     free(srv);

@@ -17,6 +17,8 @@
 #include "store/store.h"
 
 #define HTTP_MAX_BODY (64 * 1024)
+/* GET /preview bodies are kept for batch_count up to this */
+#define HTTP_PREVIEW_CACHED 64
 
 typedef struct ws_hub ws_hub_t;
 
@@ -43,6 +45,10 @@ typedef struct http_server {
     struct conn *conns;
     ratelimit_t ratelimit;
     fd_limit_t fd_limit;
+    /* Bodies that are a function of the configuration, encoded once: GET /health (degraded, ok) and
+     * GET /api/v1/demo/preview by batch_count. */
+    char *health_text[2];
+    char *preview_text[HTTP_PREVIEW_CACHED + 1];
 } http_server_t;
 
 /** Binds HOST:PORT and starts serving. Returns the server, or NULL with `err` filled. */
