@@ -31,10 +31,13 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 SERVICE_OBJ := $(call obj,$(SERVICE_SRC)) $(BUILD)/obj/web_assets_data.o
 TASK_OBJ    := $(call obj,$(TASK_SRC))
 
-.PHONY: all asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools
+.PHONY: all test-tools asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task $(BUILD)/tests/kube_probe
+all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
+
+# programs the black-box tests drive (not part of what `make run` builds)
+test-tools: $(BUILD)/tests/kube_probe
 
 asan:
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
@@ -95,7 +98,7 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 BUILD_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
                   libcurl4-openssl-dev libyaml-dev libssl-dev
 TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-requests python3-websockets \
-                  python3-redis python3-yaml chromium prometheus
+                  python3-redis python3-yaml chromium prometheus openssl
 
 deps:
 	@sh scripts/deps.sh $(BUILD_PACKAGES)
@@ -138,11 +141,11 @@ $(NPM_TESTS)/node_modules/.installed: tests/node/package.json tests/node/package
 
 node-tools: $(NPM_TESTS)/node_modules/.installed
 
-e2e: all node-tools
+e2e: all test-tools node-tools
 	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 e2e-asan: node-tools
-	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
+	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all test-tools
 	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 test: deps-test

@@ -31,6 +31,7 @@ typedef struct config {
     int log_json;
     int log_level; /* a log_level_t */
     int max_websocket_connections;
+    int max_websocket_connections_per_ip;
     int ws_send_queue_bytes; /* per-client bound before a slow client is dropped */
     double ws_keepalive_seconds;
     int bench_events;    /* POST /bench/burst (bench/ only) */

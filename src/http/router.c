@@ -101,6 +101,12 @@ static const char *allowed_origin(http_server_t *srv, h2o_req_t *req)
     return NULL;
 }
 
+int router_origin_allowed(http_server_t *srv, h2o_req_t *req)
+{
+    size_t len;
+    return header_value(req, "origin", &len) == NULL || allowed_origin(srv, req) != NULL;
+}
+
 static void add_cors_headers(http_server_t *srv, h2o_req_t *req)
 {
     const char *origin = allowed_origin(srv, req);

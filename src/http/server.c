@@ -228,6 +228,12 @@ void http_server_close_idle(http_server_t *srv)
 
 void http_server_destroy(http_server_t *srv)
 {
+    if (srv->connections > 0) {
+        /* the shutdown deadline passed with requests open: h2o cannot dispose of a context in use (it asserts);
+         * the process is exiting, so leave it to the kernel */
+        log_warn("http", "exiting with %d connection(s) open", srv->connections);
+        return;
+    }
     h2o_context_dispose(&srv->h2o_ctx);
     h2o_config_dispose(&srv->h2o_config);
     free(srv);
