@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "kube/kube.h"
 #include "store/store_redis.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -130,15 +131,78 @@ static store_t *open_store(app_t *app)
     return store;
 }
 
+typedef struct access_check {
+    int done, ok;
+    char detail[768];
+} access_check_t;
+
+static void on_access_checked(void *data, int ok, const char *detail)
+{
+    access_check_t *chk = data;
+    chk->done = 1;
+    chk->ok = ok;
+    snprintf(chk->detail, sizeof(chk->detail), "%s", detail ? detail : "");
+}
+
+static void on_kube_closed(void *data)
+{
+    *(int *)data = 1;
+}
+
+/* Frees the Kubernetes client (after the executor that uses it); runs the loop until its handles are closed. */
+static void close_kube(app_t *app)
+{
+    if (app->kube == NULL)
+        return;
+    int closed = 0;
+    kube_client_close(app->kube, on_kube_closed, &closed);
+    app->kube = NULL;
+    while (!closed && uv_run(app->loop, UV_RUN_ONCE) != 0) {
+    }
+}
+
+/* EXECUTOR=nextflow: where the API is, and whether it lets this service work in its namespace (start-up only, so
+ * the loop runs here until the check answers; every request of the check has a timeout). */
+static int open_kube(app_t *app, char *err, size_t errlen)
+{
+    kube_config_t kc;
+    if (kube_config_resolve(&kc, app->cfg, err, errlen) != 0)
+        return -1;
+    app->kube = kube_client_create(app->loop, &kc, err, errlen);
+    char source[sizeof(kc.source)];
+    snprintf(source, sizeof(source), "%s", kc.source);
+    kube_config_dispose(&kc);
+    if (app->kube == NULL)
+        return -1;
+    access_check_t chk = {0};
+    if (kube_access_check(app->kube, on_access_checked, &chk) != 0) {
+        snprintf(chk.detail, sizeof(chk.detail), "cannot start the Kubernetes access check");
+        chk.done = 1;
+    }
+    while (!chk.done && uv_run(app->loop, UV_RUN_ONCE) != 0) {
+    }
+    if (!chk.ok) {
+        snprintf(err, errlen, "EXECUTOR=nextflow needs the Kubernetes API (%s): %s", source,
+                 chk.detail[0] ? chk.detail : "the access check did not answer");
+        close_kube(app);
+        return -1;
+    }
+    log_info("app", "Kubernetes API %s (%s), namespace %s", chk.detail, source, kube_client_namespace(app->kube));
+    return 0;
+}
+
 int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
     app->loop = loop;
     app->cfg = cfg;
-    if (cfg->executor != EXECUTOR_LOCAL) {
-        snprintf(err, errlen, "EXECUTOR=kubernetes is not available in this build yet; use EXECUTOR=local");
-        return -1;
+    if (cfg->executor == EXECUTOR_KUBERNETES) {
+        snprintf(err, errlen,
+                 "EXECUTOR=kubernetes is not available in this build yet; use EXECUTOR=local or EXECUTOR=nextflow");
+        return APP_START_UNUSABLE;
     }
+    if (cfg->executor == EXECUTOR_NEXTFLOW && open_kube(app, err, errlen) != 0)
+        return APP_START_UNUSABLE;
     if (prepare_data_dir(cfg, err, errlen) != 0)
         return -1;
 
@@ -148,7 +212,8 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     if (app->store->ops->shared)
         events_set_publisher(&app->events, publish_event, app->store);
     app->orch = orch_create(loop, cfg, &app->events, app->store, app->replica);
-    app->exec = executor_local_create(loop, cfg, orch_exec_listener(app->orch));
+    app->exec = app->kube ? executor_nextflow_create(loop, cfg, app->kube, orch_exec_listener(app->orch))
+                          : executor_local_create(loop, cfg, orch_exec_listener(app->orch));
     orch_set_executor(app->orch, app->exec);
 
     app->hub = ws_hub_create(loop, cfg, &app->events, app->orch);
@@ -170,6 +235,7 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
         ws_hub_destroy(app->hub);
         orch_destroy(app->orch);
         app->store->ops->destroy(app->store);
+        close_kube(app);
         return -1;
     }
 
@@ -198,6 +264,7 @@ void app_dispose(app_t *app)
     orch_destroy(app->orch);
     app->store->ops->destroy(app->store);
     http_server_destroy(app->http);
+    close_kube(app);
     /* let the close callbacks run (timers, h2o's own handles) */
     for (int i = 0; i < 8; i++)
         uv_run(app->loop, UV_RUN_NOWAIT);

@@ -18,6 +18,7 @@
 #define APP_SHUTDOWN_DEADLINE_MS 9000 /* SIGTERM to exit, whatever happens */
 #define APP_DRAIN_MS             1500 /* how long open connections get to finish after the run has ended */
 #define APP_REDIS_PROBE_MS       2000 /* Redis must answer this fast at start-up, or the memory store is used */
+#define APP_START_UNUSABLE       (-2) /* app_start: the settings cannot work (no such executor, no cluster access) */
 
 typedef struct app {
     uv_loop_t *loop;
@@ -25,6 +26,7 @@ typedef struct app {
     events_t events;
     store_t *store;
     executor_t *exec;
+    struct kube_client *kube; /* EXECUTOR=nextflow: the Kubernetes API client */
     orch_t *orch;
     http_server_t *http;
     ws_hub_t *hub;
@@ -38,7 +40,8 @@ typedef struct app {
     char replica[64]; /* this process's name in the shared store: host-pid-random */
 } app_t;
 
-/** Builds every module and starts serving. Returns 0, or -1 with `err` filled (nothing is left running). */
+/** Builds every module and starts serving. Returns 0, or -1 (or APP_START_UNUSABLE: exit code 2) with `err`
+ *  filled (nothing is left running). */
 int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_t errlen);
 /** Frees what app_start built, after the loop has returned. */
 void app_dispose(app_t *app);

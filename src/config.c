@@ -35,7 +35,7 @@ static const var_spec_t specs[] = {
     {"HOST", VAR_STRING, S(host), "0.0.0.0", 0, 0, NULL, 0},
     {"PORT", VAR_INT, F(port), 0, "8000", 1, 65535, NULL, 0},
     {"DATA_DIR", VAR_STRING, S(data_dir), "./var", 0, 0, NULL, 0},
-    {"EXECUTOR", VAR_CHOICE, F(executor), 0, "local", 0, 0, "local|kubernetes", 0},
+    {"EXECUTOR", VAR_CHOICE, F(executor), 0, "local", 0, 0, "local|kubernetes|nextflow", 0},
     {"DEFAULT_BATCH_COUNT", VAR_INT, F(default_batch_count), 0, "5", 1, CONFIG_MAX_BATCH_COUNT, NULL, 0},
     {"MAX_BATCH_COUNT", VAR_INT, F(max_batch_count), 0, "12", 1, CONFIG_MAX_BATCH_COUNT, NULL, 0},
     {"GENERATE_SECONDS", VAR_SECONDS, F(generate_seconds), 0, "5", 0, 3600, NULL, 0},
@@ -81,6 +81,15 @@ static const var_spec_t specs[] = {
     {"KUBERNETES_SERVICE_HOST", VAR_STRING, S(kubernetes_service_host), "", 0, 0, NULL, 0},
     {"KUBERNETES_SERVICE_PORT", VAR_STRING, S(kubernetes_service_port), "443", 0, 0, NULL, 0},
     {"KUBE_TIMEOUT_SECONDS", VAR_SECONDS, F(kube_timeout_seconds), 0, "30", 1, 600, NULL, 0},
+    /* EXECUTOR=nextflow */
+    {"APP_IMAGE", VAR_STRING, S(app_image), "pipeline-orchestrator:latest", 0, 0, NULL, 0},
+    {"NEXTFLOW_IMAGE", VAR_STRING, S(nextflow_image), "nextflow/nextflow:24.10.0", 0, 0, NULL, 0},
+    {"NEXTFLOW_SERVICE_ACCOUNT", VAR_STRING, S(nextflow_service_account), "nextflow-runner", 0, 0, NULL, 0},
+    {"WORK_PVC", VAR_STRING, S(work_pvc), "nextflow-work-pvc", 0, 0, NULL, 0},
+    {"WORK_MOUNT", VAR_STRING, S(work_mount), "", 0, 0, NULL, 0},
+    {"JOB_ACTIVE_DEADLINE_SECONDS", VAR_INT, F(job_active_deadline_seconds), 0, "900", 1, 604800, NULL, 0},
+    {"JOB_TTL_SECONDS", VAR_INT, F(job_ttl_seconds), 0, "900", 0, 604800, NULL, 0},
+    {"POD_START_TIMEOUT_SECONDS", VAR_SECONDS, F(pod_start_timeout_seconds), 0, "300", 1, 86400, NULL, 0},
 };
 
 /* Splits a quantity into its number and its suffix; the number must be finite and >= 0. */
@@ -306,6 +315,29 @@ static int check_kube(const config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* The Job's settings end up in a Nextflow config file (single-quoted strings) and in object names. */
+static int check_nextflow(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *text[] = {"APP_IMAGE", cfg->app_image, "NEXTFLOW_IMAGE", cfg->nextflow_image};
+    for (int i = 0; i < 4; i += 2)
+        if (text[i + 1][0] == '\0' || strpbrk(text[i + 1], "'\\\" \t\r\n") != NULL) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected an image reference (no spaces or quotes)", text[i],
+                     text[i + 1]);
+            return -1;
+        }
+    const char *names[] = {"NEXTFLOW_SERVICE_ACCOUNT", cfg->nextflow_service_account, "WORK_PVC", cfg->work_pvc};
+    for (int i = 0; i < 4; i += 2)
+        if (!is_dns_label(names[i + 1])) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: a Kubernetes name (a-z, 0-9, '-')", names[i], names[i + 1]);
+            return -1;
+        }
+    if (cfg->work_mount[0] != '\0' && cfg->work_mount[0] != '/') {
+        snprintf(err, errlen, "WORK_MOUNT=\"%s\" is invalid: expected an absolute path (or empty)", cfg->work_mount);
+        return -1;
+    }
+    return 0;
+}
+
 /* Cross-field rules and derived defaults, once every variable has its value. */
 static int check_config(config_t *cfg, const char *self_dir, char *err, size_t errlen)
 {
@@ -359,7 +391,7 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
             snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces or braces only");
             return -1;
         }
-    return check_kube(cfg, err, errlen);
+    return check_kube(cfg, err, errlen) == 0 ? check_nextflow(cfg, err, errlen) : -1;
 }
 
 void config_print_variables(FILE *out)

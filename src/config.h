@@ -9,7 +9,7 @@
 
 #define CONFIG_MAX_BATCH_COUNT 12
 
-typedef enum { EXECUTOR_LOCAL, EXECUTOR_KUBERNETES } executor_kind_t;
+typedef enum { EXECUTOR_LOCAL, EXECUTOR_KUBERNETES, EXECUTOR_NEXTFLOW } executor_kind_t;
 
 typedef struct config {
     char host[256];
@@ -54,6 +54,11 @@ typedef struct config {
     char kube_namespace[64], nextflow_namespace[64]; /* empty: the context's or service account's, else nextflow */
     char kubernetes_service_host[256], kubernetes_service_port[16]; /* set by Kubernetes inside a pod */
     double kube_timeout_seconds;
+    /* EXECUTOR=nextflow: the Job of each run (src/exec/nextflow_job.c builds it) */
+    char app_image[256], nextflow_image[256], nextflow_service_account[64], work_pvc[64];
+    char work_mount[1024]; /* where this service sees the work volume; empty: not mounted (no demo_metrics) */
+    int job_active_deadline_seconds, job_ttl_seconds;
+    double pod_start_timeout_seconds; /* a pod Pending longer than this fails the run */
 } config_t;
 
 /** Looks a variable up; returns NULL when it is not set. */

@@ -48,9 +48,10 @@ int main(int argc, char **argv)
 
     uv_loop_t *loop = uv_default_loop();
     static app_t app;
-    if (app_start(&app, loop, &cfg, err, sizeof(err)) != 0) {
+    int rc = app_start(&app, loop, &cfg, err, sizeof(err));
+    if (rc != 0) {
         log_error("app", "cannot start: %s", err);
-        return 1;
+        return rc == APP_START_UNUSABLE ? 2 : 1;
     }
     uv_run(loop, UV_RUN_DEFAULT);
     app_dispose(&app);

@@ -52,12 +52,17 @@ orch_waiter_t *orch_call_done(orch_call_t *call);
 void orch_waiter_link(orch_waiter_t **list, orch_waiter_t *w);
 json_t *orch_status_json(orch_t *orch, const run_t *run, int connected_clients);
 json_t *orch_run_answer(const run_t *run, int attached);
+/** The folder where a run's results are seen by this service: the executor's results root, else DATA_DIR/results. */
+void orch_results_dir(const orch_t *orch, const char *run_id, char *out, size_t cap);
 /** When the run should end, from the configured task durations and how long its running tasks have run. */
 json_t *orch_estimated_completion(orch_t *orch, const run_t *run);
 
 /* orchestrator.c */
 void orch_emit(orch_t *orch, const run_t *run, event_type_t type, json_t *data);
 void orch_end_orphan(orch_t *orch, run_t *orphan, int ours);
+/** Takes over a claimed orphan whose work outlives its replica (the executor can reattach): 0, and the run is
+ *  ours and active; -1 (the run untouched) when it cannot be. */
+int orch_adopt_orphan(orch_t *orch, run_t *run);
 void orch_cancel_local(orch_t *orch);
 /** Answers the cancels that wait for `run_id`: it ended with `status` (here, or on its owner: its complete
  *  message), or (NULL) it never started. */

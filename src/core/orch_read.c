@@ -330,6 +330,14 @@ static void on_report_loaded(void *data, int ok, const char *text, size_t len)
         w->text(w, text ? 200 : 404, text, len);
 }
 
+void orch_results_dir(const orch_t *orch, const char *run_id, char *out, size_t cap)
+{
+    if (orch->exec && orch->exec->results_root)
+        snprintf(out, cap, "%s/%s", orch->exec->results_root, run_id);
+    else
+        snprintf(out, cap, "%s/results/%s", orch->cfg->data_dir, run_id);
+}
+
 /* The report as written on disk (in the thread pool), else the copy in the shared store. */
 static void on_report_file(void *data, int err, char *text, size_t len)
 {
@@ -352,11 +360,14 @@ void orch_run_report(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_te
 {
     w->reply = NULL;
     w->text = cb;
-    char path[1200];
-    snprintf(path, sizeof(path), "%s/results/%s/report.json", orch->cfg->data_dir, run_id);
+    char dir[1100], path[1200];
+    orch_results_dir(orch, run_id, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/report.json", dir);
     orch_call_t *call = orch_call_new(orch, w);
     snprintf(call->run_id, sizeof(call->run_id), "%s", run_id);
-    int rc = fs_work_read(orch->loop, path, REPORT_MAX_BYTES, on_report_file, call);
+    /* results out of this service's reach: only the shared store may have the report */
+    int rc =
+        orch->exec->results_unseen ? UV_ENOENT : fs_work_read(orch->loop, path, REPORT_MAX_BYTES, on_report_file, call);
     if (rc != 0)
         on_report_file(call, rc, NULL, 0);
 }

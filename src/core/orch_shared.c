@@ -84,7 +84,8 @@ static void on_orphan(void *data, const char *seen, run_t *claimed)
     orch_t *orch = data;
     orch->orphan_candidate[0] = '\0';
     if (claimed) {
-        orch_end_orphan(orch, claimed, 1);
+        if (orch_adopt_orphan(orch, claimed) != 0)
+            orch_end_orphan(orch, claimed, 1);
         return;
     }
     /* claim it at the next look if it is still without a lease then; never our own run (its renewal is late) */

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fs_work.h"
 #include "core/orch_internal.h"
 #include "core/report.h"
 #include "util/clock.h"
-#include "core/fs_work.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -213,6 +213,8 @@ void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
                   json_pack("{s:s,s:s,s:o,s:s}", "status", "failed", "job_name", orphan->job_name, "run",
                             run_info_json(orphan), "message", msg));
         emit_complete(orch, orphan);
+        if (orch->exec->ops->abandon) /* its work may outlive its replica (a Job in the cluster) */
+            orch->exec->ops->abandon(orch->exec, orphan->id);
     }
     orch->store->ops->save_finished(orch->store, orphan, NULL, ours);
     run_destroy(orphan);
@@ -298,7 +300,10 @@ static void on_task_log(void *data, int task, int is_stderr, const char *line, s
     } else {
         ts = -1;
     }
-    wf_task_label(orch->active->batch_count, task, label, sizeof(label));
+    if (task == EXEC_TASK_CONTROLLER)
+        snprintf(label, sizeof(label), "nextflow");
+    else
+        wf_task_label(orch->active->batch_count, task, label, sizeof(label));
     add_log_line(orch, msg, label, is_stderr, ts);
 }
 
@@ -318,6 +323,8 @@ static void on_exec_done(void *data, int ok, const char *detail)
         run_set_message(run, msg);
         emit_error(orch, "executor", run->message);
         status = RUN_FAILED;
+    } else if (orch->exec->results_unseen) {
+        status = RUN_SUCCEEDED; /* the results are on a volume this service does not mount: no demo_metrics */
     } else {
         char path[1200];
         snprintf(path, sizeof(path), "%s/report.json", orch->results_dir);
@@ -328,6 +335,68 @@ static void on_exec_done(void *data, int ok, const char *detail)
         return;
     }
     end_run(orch, status, NULL);
+}
+
+/* ---- taking over a run whose replica died ---------------------------------------------------------------------- */
+
+/* What of the run's output was sent already, from its log tail: per source, the time of its last line; a source
+ * without a line in the tail sent nothing after the tail's oldest line. */
+static void resume_point(const run_t *run, exec_resume_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    memcpy(r->states, run->tasks, sizeof(r->states));
+    int64_t oldest = 0;
+    for (int i = 0; i < run->log_count; i++) {
+        const run_log_line_t *line = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
+        if (line->ts_ms > 0 && (oldest == 0 || line->ts_ms < oldest))
+            oldest = line->ts_ms;
+    }
+    r->controller_log_since_ms = oldest;
+    for (int t = 0; t < wf_task_count(run->batch_count); t++)
+        r->log_since_ms[t] = oldest;
+    for (int i = 0; i < run->log_count; i++) {
+        const run_log_line_t *line = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
+        if (line->ts_ms <= 0 || line->source == NULL)
+            continue;
+        if (strcmp(line->source, "nextflow") == 0 && line->ts_ms > r->controller_log_since_ms)
+            r->controller_log_since_ms = line->ts_ms;
+        for (int t = 0; t < wf_task_count(run->batch_count); t++) {
+            char label[32];
+            wf_task_label(run->batch_count, t, label, sizeof(label));
+            if (strcmp(line->source, label) == 0 && line->ts_ms > r->log_since_ms[t])
+                r->log_since_ms[t] = line->ts_ms;
+        }
+    }
+}
+
+int orch_adopt_orphan(orch_t *orch, run_t *run)
+{
+    if (orch->exec->ops->reattach == NULL || orch->active || orch->shutting_down || run->status != RUN_RUNNING)
+        return -1;
+    exec_resume_t resume;
+    resume_point(run, &resume);
+    orch->active = run;
+    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
+    orch_results_dir(orch, run->id, orch->results_dir, sizeof(orch->results_dir));
+    snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
+    exec_spec_t spec = {.run_id = run->id,
+                        .batches = run->batch_count,
+                        .rows_per_batch = run->rows_per_batch,
+                        .seed = run->seed,
+                        .generate_seconds = orch->cfg->generate_seconds,
+                        .analyze_seconds = orch->cfg->analyze_seconds,
+                        .work_dir = orch->work_dir,
+                        .results_dir = orch->results_dir};
+    if (orch->exec->ops->reattach(orch->exec, &spec, &resume) != 0) {
+        orch->active = NULL;
+        return -1;
+    }
+    log_warn("orch", "run %s: its replica stopped renewing the lease; this replica takes it over", run->id);
+    orch_shared_run_started(orch);
+    say(orch, "Run %s: taken over by replica %s (its replica stopped renewing the lease); following %s", run->id,
+        orch->replica, run->job_name);
+    orch->store->ops->save_active(orch->store, run);
+    return 0;
 }
 
 /* ---- starting a run -------------------------------------------------------------------------------------------- */
@@ -378,13 +447,15 @@ static void on_dirs_ready(void *data, int err)
 static void begin_run(orch_t *orch)
 {
     run_t *run = orch->active;
-    snprintf(orch->results_dir, sizeof(orch->results_dir), "%s/results/%s", orch->cfg->data_dir, run->id);
+    orch_results_dir(orch, run->id, orch->results_dir, sizeof(orch->results_dir));
     snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
     orch_shared_run_started(orch);
     set_status(orch, RUN_STARTING);
     say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
         run->rows_per_batch, run->seed, orch->exec->ops->name);
-    int rc = fs_work_mkdirs(orch->loop, orch->results_dir, orch->work_dir, on_dirs_ready, orch);
+    /* the results may be on a volume this service mounts (read-only) or not at all: only local ones are made */
+    const char *results = orch->exec->results_root || orch->exec->results_unseen ? orch->work_dir : orch->results_dir;
+    int rc = fs_work_mkdirs(orch->loop, results, orch->work_dir, on_dirs_ready, orch);
     if (rc != 0)
         start_failed(orch, "cannot create the run's folders", rc);
 }
@@ -438,7 +509,7 @@ void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w
     orch_waiter_link(&orch->run_waiters, w);
     if (orch->active)
         return; /* the lock is being taken for a queued run: answer together */
-    orch->active = run_create(params, orch->cfg->executor == EXECUTOR_KUBERNETES ? "nextflow-run" : "local-run");
+    orch->active = run_create(params, orch->cfg->executor == EXECUTOR_LOCAL ? "local-run" : "nextflow-run");
     orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
     orch->store->ops->acquire(orch->store, orch->active, on_lock, orch);
 }

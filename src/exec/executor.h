@@ -1,6 +1,7 @@
 /*
  * An executor runs the tasks of one run and says what happened; it never touches the store or the sockets.
- * One file per implementation: executor_local.c (child processes), executor_k8s.c (a Kubernetes Job).
+ * One file per implementation: executor_local.c (child processes), executor_nextflow.c (a Kubernetes Job running
+ * Nextflow).
  *
  * Callbacks never fire from inside start() or stop(): always from the loop afterwards.
  */
@@ -23,6 +24,14 @@ typedef struct exec_spec {
     const char *results_dir; /* where the CSVs, stats and report.json land */
 } exec_spec_t;
 
+/** What was already reported of a run another replica started (a takeover): the executor reports only what
+ *  happens from here on. Times are Unix ms; 0: none known. */
+typedef struct exec_resume {
+    wf_task_state_t states[WF_MAX_TASKS];
+    int64_t log_since_ms[WF_MAX_TASKS]; /* each task's output up to this time was sent */
+    int64_t controller_log_since_ms;    /* the same for EXEC_TASK_CONTROLLER */
+} exec_resume_t;
+
 typedef struct exec_listener {
     void *data;
     /** A task's process (or pod) started. */
@@ -30,7 +39,9 @@ typedef struct exec_listener {
     /** A task ended: TASK_SUCCEEDED, TASK_FAILED (with `detail`: exit status and the tail of stderr) or
      *  TASK_CANCELLED (stopped by stop()). */
     void (*task_finished)(void *data, int task, wf_task_state_t state, const char *detail);
-    /** One line of a task's output, without its newline (not NUL-terminated, untrusted bytes). */
+    /** One line of a task's output, without its newline (not NUL-terminated, untrusted bytes). A line that starts
+     *  with an ISO 8601 time (a kubelet timestamp) has it as its time. `task` EXEC_TASK_CONTROLLER: a line of the
+     *  workflow engine itself (Nextflow's console), not of one task. */
     void (*task_log)(void *data, int task, int is_stderr, const char *line, size_t len);
     /** Nothing of the run runs any more: all tasks succeeded (ok=1), or a task failed, stop() was called, or the
      *  executor itself failed (ok=0, `detail` says why). Fires exactly once per successful start(). */
@@ -39,21 +50,39 @@ typedef struct exec_listener {
 
 typedef struct executor executor_t;
 
+#define EXEC_TASK_CONTROLLER (-1)
+
 typedef struct executor_ops {
-    const char *name; /* "local" or "kubernetes", as health reports it */
+    const char *name; /* "local", "nextflow" or "kubernetes", as health reports it */
     /** Starts a run. Returns 0, or a negative errno (then no callback fires). One run at a time. */
     int (*start)(executor_t *ex, const exec_spec_t *spec);
     /** Stops every task of the current run: SIGTERM (or delete), then SIGKILL after the grace period. */
     void (*stop)(executor_t *ex);
     /** Frees the executor; only when no run is going (after done()). */
     void (*destroy)(executor_t *ex);
+    /** Takes over a run whose replica died (shared store), when what runs it outlives a replica (a Job in the
+     *  cluster); like start() otherwise. NULL: not possible (local tasks die with their replica). */
+    int (*reattach)(executor_t *ex, const exec_spec_t *spec, const exec_resume_t *resume);
+    /** Best effort, no callback: stops what still runs for a run that was ended without this executor (an
+     *  orphan ended as failed), e.g. deletes its Job. NULL: nothing outlives a replica. */
+    void (*abandon)(executor_t *ex, const char *run_id);
 } executor_ops_t;
 
 struct executor {
     const executor_ops_t *ops;
     exec_listener_t listener;
+    /* Where this service sees a run's results, as "<results_root>/<run_id>/": NULL means DATA_DIR/results (the
+     * local executor writes there). `results_unseen` 1: they are out of this service's reach (a cluster volume
+     * it does not mount), so a run ends without demo_metrics and its report answers 404. */
+    const char *results_root;
+    int results_unseen;
 };
 
+struct kube_client;
+
 executor_t *executor_local_create(uv_loop_t *loop, const config_t *cfg, const exec_listener_t *listener);
+/** A Job per run whose controller runs Nextflow (executor_nextflow.c); `kube` outlives the executor. */
+executor_t *executor_nextflow_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,
+                                     const exec_listener_t *listener);
 
 #endif

@@ -30,7 +30,8 @@ static void on_pods(void *data, const kube_response_t *res)
     a->req = NULL;
     char detail[1024];
     if (res->status == 200 && json_is_array(json_object_get(res->body, "items"))) {
-        done(a, 1, a->version);
+        snprintf(detail, sizeof(detail), "%s", a->version); /* done() frees a */
+        done(a, 1, detail);
         return;
     }
     if (res->status == 0)

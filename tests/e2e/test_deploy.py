@@ -1,11 +1,16 @@
 """The deployment files agree with the service: every setting they pass is one the service knows, probes and
 ports point where the service answers, the grace period covers the graceful shutdown."""
+import json
 import pathlib
 import re
+import sys
 
 import yaml
 
-from conftest import ROOT, Service
+from conftest import ROOT, Service, run_node
+
+sys.path.insert(0, str(ROOT / "tests" / "kube"))
+from kube_server import KubeApiServer  # noqa: E402
 
 DEPLOY = ROOT / "deploy"
 
@@ -33,14 +38,17 @@ def test_configmap_and_secret_only_set_known_settings():
 
 
 def test_configmap_values_are_accepted_by_the_service(tmp_path):
-    """The service starts with exactly the ConfigMap's values (Redis pointed at nothing: it falls back)."""
+    """The service starts with exactly the ConfigMap's values (Redis pointed at nothing: it falls back; the
+    Kubernetes API is the test server, standing for the in-cluster API the pod would find)."""
     env = dict(load("configmap.yaml")[0]["data"])
     env["REDIS_URL"] = "redis://127.0.0.1:1/0"
-    svc = Service(tmp_path, env=env)
-    try:
-        assert svc.get("/healthz").json()["executor"] == env["EXECUTOR"]
-    finally:
-        svc.stop()
+    with KubeApiServer(namespaces=("pipeline",)) as api:
+        env.update(KUBE_API_URL=api.url, KUBE_NAMESPACE="pipeline", KUBECONFIG="/nonexistent")
+        svc = Service(tmp_path, env=env)
+        try:
+            assert svc.get("/healthz").json()["executor"] == env["EXECUTOR"]
+        finally:
+            svc.stop()
 
 
 def test_deployment_probes_ports_and_grace():
@@ -70,3 +78,57 @@ def test_dockerfile_builds_both_binaries_and_runs_the_service():
     assert "build/pipeline-orchestrator" in text and "build/pipeline-task" in text
     assert re.search(r"EXPOSE 8000", text)
     assert "ENTRYPOINT" in text and "pipeline-orchestrator" in text.split("ENTRYPOINT", 1)[1]
+
+
+def test_every_manifest_validates_against_the_kubernetes_schemas(tmp_path):
+    objects = [doc for path in sorted((DEPLOY / "k8s").glob("*.yaml")) if path.name != "kustomization.yaml"
+               for doc in load(path.name) if doc]
+    out = tmp_path / "objects.json"
+    out.write_text(json.dumps(objects))
+    p = run_node("validate_k8s.mjs", out)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("valid:") == len(objects)
+
+
+def rules_of(role):
+    return {(group, resource): sorted(rule["verbs"]) for rule in role["rules"] for group in rule["apiGroups"]
+            for resource in rule["resources"]}
+
+
+def test_rbac_grants_what_the_executor_needs_and_no_more():
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in load("rbac.yaml")}
+    service = rules_of(docs[("Role", "pipeline-orchestrator")])
+    assert service == {
+        ("batch", "jobs"): sorted(["create", "get", "list", "watch", "delete"]),
+        ("", "pods"): sorted(["get", "list", "watch"]),
+        ("", "pods/log"): sorted(["get", "list", "watch"]),
+        ("", "configmaps"): sorted(["create", "get", "delete", "patch"]),
+    }
+    runner = rules_of(docs[("Role", "nextflow-runner")])
+    assert runner == {("", "pods"): sorted(["create", "get", "list", "watch", "delete"]),
+                      ("", "pods/status"): ["get"], ("", "pods/log"): ["get"]}
+    for name in ("pipeline-orchestrator", "nextflow-runner"):
+        binding = docs[("RoleBinding", name)]
+        assert binding["roleRef"]["name"] == name and binding["subjects"][0]["name"] == name
+        assert ("ServiceAccount", name) in docs
+    for d in docs.values():
+        assert d["kind"] not in ("ClusterRole", "ClusterRoleBinding")  # namespace-scoped only
+
+
+def test_deployment_runs_as_the_service_account_and_sees_the_work_volume():
+    deployment = load("deployment.yaml")[0]
+    config = load("configmap.yaml")[0]["data"]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "pipeline-orchestrator"
+    claim = next(v for v in pod["volumes"] if "persistentVolumeClaim" in v)
+    assert claim["persistentVolumeClaim"]["claimName"] == config["WORK_PVC"] == load("pvc.yaml")[0]["metadata"]["name"]
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == claim["name"])
+    assert mount["mountPath"] == config["WORK_MOUNT"] and mount["readOnly"] is True
+    assert "ReadWriteMany" in load("pvc.yaml")[0]["spec"]["accessModes"]
+    assert config["NEXTFLOW_SERVICE_ACCOUNT"] == "nextflow-runner"
+
+
+def test_image_ships_the_workflow():
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^COPY workflows /workflows$", text, re.M)
+    assert (ROOT / "workflows" / "demo.nf").is_file() and (ROOT / "workflows" / "nextflow.config").is_file()

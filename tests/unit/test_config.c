@@ -14,22 +14,22 @@
 
 #include "config.h"
 
-#define assert_near(actual, expected, eps)                                                                       \
-    do {                                                                                                         \
-        double a_ = (actual), e_ = (expected);                                                                   \
-        if (!(fabs(a_ - e_) <= (eps))) {                                                                         \
-            print_error("%s = %.17g, expected %.17g\n", #actual, a_, e_);                                        \
-            fail();                                                                                              \
-        }                                                                                                        \
+#define assert_near(actual, expected, eps)                                                                             \
+    do {                                                                                                               \
+        double a_ = (actual), e_ = (expected);                                                                         \
+        if (!(fabs(a_ - e_) <= (eps))) {                                                                               \
+            print_error("%s = %.17g, expected %.17g\n", #actual, a_, e_);                                              \
+            fail();                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
-#define assert_contains(haystack, needle)                                                                        \
-    do {                                                                                                         \
-        const char *h_ = (haystack), *n_ = (needle);                                                             \
-        if (strstr(h_, n_) == NULL) {                                                                            \
-            print_error("\"%s\" does not contain \"%s\"\n", h_, n_);                                             \
-            fail();                                                                                              \
-        }                                                                                                        \
+#define assert_contains(haystack, needle)                                                                              \
+    do {                                                                                                               \
+        const char *h_ = (haystack), *n_ = (needle);                                                                   \
+        if (strstr(h_, n_) == NULL) {                                                                                  \
+            print_error("\"%s\" does not contain \"%s\"\n", h_, n_);                                                   \
+            fail();                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
 /* ---- a fake environment ---------------------------------------------------------------------------------- */
@@ -80,6 +80,12 @@ static void test_parse_defaults(void **state)
     snprintf(expected, sizeof(expected), "%s/var", strcmp(cwd, "/") == 0 ? "" : cwd);
     assert_string_equal(cfg.data_dir, expected);
     assert_int_equal(cfg.executor, EXECUTOR_LOCAL);
+    assert_string_equal(cfg.nextflow_image, "nextflow/nextflow:24.10.0");
+    assert_string_equal(cfg.nextflow_service_account, "nextflow-runner");
+    assert_string_equal(cfg.work_pvc, "nextflow-work-pvc");
+    assert_string_equal(cfg.work_mount, "");
+    assert_int_equal(cfg.job_active_deadline_seconds, 900);
+    assert_int_equal(cfg.job_ttl_seconds, 900);
     assert_int_equal(cfg.default_batch_count, 5);
     assert_int_equal(cfg.max_batch_count, 12);
     assert_near(cfg.generate_seconds, 5.0, 0);
@@ -184,7 +190,8 @@ static void test_parse_port_edges(void **state)
 static void test_parse_decimal_seconds(void **state)
 {
     (void)state;
-    kv_t env[] = {{"GENERATE_SECONDS", "0.5"}, {"ANALYZE_SECONDS", "0"}, {"CANCEL_GRACE_SECONDS", "2.75"}, {NULL, NULL}};
+    kv_t env[] = {
+        {"GENERATE_SECONDS", "0.5"}, {"ANALYZE_SECONDS", "0"}, {"CANCEL_GRACE_SECONDS", "2.75"}, {NULL, NULL}};
     config_t cfg;
     char err[256];
     assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
@@ -258,6 +265,15 @@ static const bad_case_t bad_cases[] = {
     {"WORKER_CPU", "0", NULL, NULL, "WORKER_CPU"},
     {"CONTROLLER_CPU", "2x", NULL, NULL, "CONTROLLER_CPU"},
     {"CONTROLLER_MEMORY", "lots", NULL, NULL, "CONTROLLER_MEMORY"},
+    {"APP_IMAGE", "my image", NULL, NULL, "APP_IMAGE"},
+    {"APP_IMAGE", "", NULL, NULL, "APP_IMAGE"},
+    {"NEXTFLOW_IMAGE", "nextflow'x", NULL, NULL, "NEXTFLOW_IMAGE"},
+    {"NEXTFLOW_SERVICE_ACCOUNT", "Runner", NULL, NULL, "NEXTFLOW_SERVICE_ACCOUNT"},
+    {"WORK_PVC", "work_pvc", NULL, NULL, "WORK_PVC"},
+    {"WORK_MOUNT", "workspace", NULL, NULL, "WORK_MOUNT"},
+    {"JOB_ACTIVE_DEADLINE_SECONDS", "0", NULL, NULL, "JOB_ACTIVE_DEADLINE_SECONDS"},
+    {"JOB_TTL_SECONDS", "-1", NULL, NULL, "JOB_TTL_SECONDS"},
+    {"POD_START_TIMEOUT_SECONDS", "0", NULL, NULL, "POD_START_TIMEOUT_SECONDS"},
     {"QUOTA_CPU", "", NULL, NULL, "QUOTA_CPU"},
     {"QUOTA_MEMORY", "50 Gi", NULL, NULL, "QUOTA_MEMORY"},
     {"TRUSTED_PROXIES", "10.0.0.0/33", NULL, NULL, "TRUSTED_PROXIES"},
@@ -447,7 +463,7 @@ static void test_load_dotenv_values(void **state)
     assert_int_equal(cfg.log_json, 1);
     assert_near(cfg.generate_seconds, 0.5, 1e-12);
     assert_string_equal(cfg.api_token, "has # hash");
-    assert_int_equal(cfg.rows_per_batch, 8); /* the later line wins, as in a shell */
+    assert_int_equal(cfg.rows_per_batch, 8);        /* the later line wins, as in a shell */
     assert_string_equal(cfg.redis_prefix, "demo:"); /* last line without '\n' */
     /* untouched variables keep their defaults */
     assert_int_equal(cfg.default_batch_count, 5);

@@ -1,0 +1,370 @@
+"""EXECUTOR=nextflow, black-box: the real service against the Kubernetes API test server (tests/kube), where
+tests/kube/nextflow_sim.py plays Nextflow in the Job's controller pod and runs the real pipeline-task in each
+worker pod on a simulated work volume (the service's WORK_MOUNT)."""
+import asyncio
+import json
+import pathlib
+import sys
+import threading
+
+import pytest
+
+from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
+from wsutil import collect
+
+sys.path.insert(0, str(ROOT / "tests" / "kube"))
+from kube_server import KubeApiServer  # noqa: E402
+from nextflow_sim import NextflowSim  # noqa: E402
+
+NS = "pipeline"
+TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]
+
+
+class Cluster:
+    def __init__(self, tmp_path):
+        self.srv = KubeApiServer(namespaces=(NS, "default")).start()
+        self.volume = tmp_path / "volume"
+        self.volume.mkdir()
+        self.nf = NextflowSim(self.srv.sim, self.srv.store, str(self.volume), str(TASK_BIN))
+
+    def env(self, **extra):
+        env = {"EXECUTOR": "nextflow", "KUBE_API_URL": self.srv.url, "KUBE_NAMESPACE": NS,
+               "WORK_MOUNT": str(self.volume), "POD_START_TIMEOUT_SECONDS": "60", "KUBECONFIG": "/nonexistent"}
+        env.update(extra)
+        return env
+
+    def objects(self, resource, label=None):
+        items, _ = self.srv.store.list(resource, NS, label)
+        return items
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path)
+    yield c
+    c.srv.stop()
+
+
+def stream_url(svc):
+    return f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
+
+
+def run_with_stream(svc, timeout=90, **body):
+    """Starts a run while collecting the stream; returns (run answer, messages up to complete)."""
+    async def go():
+        task = asyncio.ensure_future(collect(stream_url(svc), until_type="complete", timeout=timeout))
+        await asyncio.sleep(0.3)  # connected before the run starts (the snapshot comes first anyway)
+        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: svc.run(**body))
+        return answer, await task
+    return asyncio.run(go())
+
+
+def log_lines(messages):
+    return [line for m in messages if m["type"] == "log" for line in m["data"]["lines"]]
+
+
+def test_full_run_progress_logs_and_objects(cluster, start_service):
+    svc = start_service(cluster.env())
+    assert svc.get("/healthz").json()["executor"] == "nextflow"
+    answer, messages = run_with_stream(svc, batch_count=3, rows_per_batch=50, seed=7)
+    run_id = answer["run_id"]
+    assert answer["job_name"] == f"nextflow-run-{run_id}"
+    complete = [m for m in messages if m["type"] == "complete"][0]
+    assert complete["data"]["status"] == "succeeded", svc.log()
+    # per task: running, then succeeded, from the worker pods
+    seen = {}
+    for m in messages:
+        if m["type"] == "progress" and m["data"].get("task"):
+            t = m["data"]["task"]
+            label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
+            seen.setdefault(label, []).append(t["state"])
+    assert sorted(seen) == sorted(TASKS3)
+    for name, states in seen.items():
+        assert states[-1] == "succeeded", (name, states)
+    assert [m for m in messages if m["type"] == "progress"][-1]["data"]["percent"] == 100
+    # Nextflow's console and each worker's output, with the kubelet's timestamps
+    lines = log_lines(messages)
+    controller = [line["message"] for line in lines if line["source"] == "nextflow"]
+    assert any(msg.startswith("N E X T F L O W") for msg in controller)
+    assert any(msg.endswith("Submitted process > GENERATE (1)") for msg in controller)
+    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
+    assert all(line["timestamp"].endswith("Z") for line in lines)
+    # demo_metrics from the report on the work volume
+    metrics = complete["data"]["demo_metrics"]
+    assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
+    report = svc.get(f"/api/v1/demo/runs/{run_id}/report")
+    assert report.status_code == 200 and report.json()["total_records"] == 150
+    # the objects: a ConfigMap owned by the Job, the Job as issue 10 lists it
+    job = cluster.srv.store.get("jobs", NS, f"nextflow-run-{run_id}")
+    cm = cluster.srv.store.get("configmaps", NS, f"nextflow-config-{run_id}")
+    assert cm["metadata"]["ownerReferences"][0]["uid"] == job["metadata"]["uid"]
+    assert "executor = 'k8s'" in cm["data"]["nextflow.config"]
+    spec = job["spec"]
+    assert spec["backoffLimit"] == 0 and spec["activeDeadlineSeconds"] == 900 and spec["ttlSecondsAfterFinished"] == 900
+    assert job["metadata"]["labels"]["pipeline/run-id"] == run_id
+    assert job["metadata"]["labels"]["app.kubernetes.io/name"] == "pipeline-orchestrator"
+    pod = spec["template"]["spec"]
+    assert pod["serviceAccountName"] == "nextflow-runner"
+    args = pod["containers"][0]["args"]
+    assert args[:4] == ["run", "/workflows/demo.nf", "-name", run_id] and "-ansi-log" in args
+    assert {"name": "work", "persistentVolumeClaim": {"claimName": "nextflow-work-pvc"}} in pod["volumes"]
+
+
+def test_without_the_work_volume_there_are_no_demo_metrics(cluster, start_service):
+    """WORK_MOUNT empty: the run succeeds, demo_metrics is null and the report answers 404, as documented."""
+    svc = start_service(cluster.env(WORK_MOUNT=""))
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", svc.log()
+    assert detail["demo_metrics"] is None
+    assert svc.get(f"/api/v1/demo/runs/{run_id}/report").status_code == 404
+    assert (cluster.volume / "results" / run_id / "report.json").is_file()  # it is there, out of reach
+
+
+def test_objects_validate_against_the_kubernetes_schemas(cluster, start_service, tmp_path):
+    """Every object the service creates (as the API server stored it) validates with kubernetes-models."""
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    assert svc.wait_finished(run_id, timeout=60)["status"] == "succeeded"
+    objects = [cluster.srv.store.get("jobs", NS, f"nextflow-run-{run_id}"),
+               cluster.srv.store.get("configmaps", NS, f"nextflow-config-{run_id}")]
+    path = tmp_path / "objects.json"
+    path.write_text(json.dumps(objects))
+    p = run_node("validate_k8s.mjs", path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("valid:") == 2
+
+
+def test_cancel_deletes_what_it_created(cluster, start_service):
+    cluster.nf.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=2)["run_id"]
+    label = f"nextflow.io/runName={run_id}"
+    wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                            if p["status"].get("phase") == "Running"]) == 2, timeout=30)
+    r = svc.delete("/api/v1/demo/cancel", timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    # once cancel has answered, nothing of the run is left: Job, ConfigMap, controller and worker pods
+    assert cluster.objects("jobs") == []
+    assert cluster.objects("configmaps") == []
+    assert cluster.objects("pods", label) == []
+    assert cluster.objects("pods", f"pipeline/run-id={run_id}") == []
+    deletes = [p for m, p, s in cluster.srv.requests if m == "DELETE" and "/jobs/" in p]
+    assert deletes, cluster.srv.requests
+    detail = svc.wait_finished(run_id)
+    assert detail["status"] == "cancelled"
+
+
+def test_task_failure_names_the_task_and_cause(cluster, start_service):
+    cluster.nf.scenario = {"fail": {"task": "ANALYZE (2)", "exit_code": 3, "stderr": ["boom: disk on fire"]}}
+    svc = start_service(cluster.env())
+    answer, messages = run_with_stream(svc, batch_count=2)
+    detail = svc.wait_finished(answer["run_id"])
+    assert detail["status"] == "failed"
+    assert detail["message"] == "ANALYZE (2) failed: exit code 3: boom: disk on fire", svc.log()
+    errors = [m["data"] for m in messages if m["type"] == "error"]
+    assert errors and errors[0]["message"] == detail["message"]
+    lines = [line["message"] for line in log_lines(messages) if line["source"] == "nextflow"]
+    assert "ERROR ~ Error executing process > 'ANALYZE (2)'" in lines
+
+
+def test_task_failure_without_a_word_from_nextflow_still_ends_the_run(cluster, start_service):
+    """A worker pod failed and the controller hangs: after a bound the pod's failure is the run's, and the Job
+    is deleted."""
+    cluster.nf.scenario = {"fail": {"task": "ANALYZE (1)", "exit_code": 3, "stderr": ["boom"]}, "silent": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert detail["message"] == "ANALYZE (1) failed: exit code 3: boom", detail["message"]
+    assert cluster.objects("jobs") == [] and cluster.objects("configmaps") == []
+
+
+@pytest.mark.parametrize("method,resource,status,reason,message", [
+    ("POST", "configmaps", 403, "Forbidden",
+     'configmaps is forbidden: User "system:serviceaccount:pipeline:pipeline-orchestrator" cannot create resource '
+     '"configmaps" in API group "" in the namespace "pipeline"'),
+    ("POST", "configmaps", 404, "NotFound", 'namespaces "pipeline" not found'),
+    ("POST", "jobs", 403, "Forbidden",
+     'jobs.batch is forbidden: User "system:serviceaccount:pipeline:pipeline-orchestrator" cannot create resource '
+     '"jobs" in API group "batch" in the namespace "pipeline"'),
+    ("POST", "jobs", 409, "AlreadyExists", 'jobs.batch "nextflow-run-x" already exists'),
+    ("POST", "jobs", 422, "Invalid",
+     'Job.batch "nextflow-run-x" is invalid: spec.template.spec.containers[0].image: Required value'),
+])
+def test_create_error_fails_the_run_with_the_api_message(cluster, start_service, method, resource, status, reason,
+                                                         message):
+    svc = start_service(cluster.env())
+    cluster.srv.inject(method, resource, status, message=message, reason=reason)
+    answer, messages = run_with_stream(svc, batch_count=1)
+    detail = svc.wait_finished(answer["run_id"])
+    assert detail["status"] == "failed"
+    assert message in detail["message"] and str(status) in detail["message"], detail["message"]
+    errors = [m["data"] for m in messages if m["type"] == "error"]
+    assert len(errors) == 1 and message in errors[0]["message"]
+    # what was created before the failure is deleted again
+    assert cluster.objects("configmaps") == [] and cluster.objects("jobs") == []
+
+
+def test_a_watch_refused_fails_the_run(cluster, start_service):
+    cluster.nf.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    message = 'pods is forbidden: User "system:serviceaccount:pipeline:x" cannot list resource "pods"'
+    cluster.srv.inject("GET", "pods", 403, message=message, watch=False)
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert message in detail["message"], detail["message"]
+    assert cluster.objects("jobs") == [] and cluster.objects("configmaps") == []
+
+
+def test_unreachable_api_fails_the_run(cluster, start_service):
+    svc = start_service(cluster.env(KUBE_TIMEOUT_SECONDS="2"))
+    cluster.srv.inject("POST", "configmaps", 0, drop=True, count=10)
+    answer, messages = run_with_stream(svc, batch_count=1)
+    detail = svc.wait_finished(answer["run_id"])
+    assert detail["status"] == "failed"
+    assert "cannot create ConfigMap" in detail["message"]
+    assert [m for m in messages if m["type"] == "error"]
+
+
+def test_watches_that_drop_or_expire_are_resumed(cluster, start_service):
+    gate = threading.Event()
+    cluster.nf.scenario = {"gate": gate}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=2)["run_id"]
+    label = f"nextflow.io/runName={run_id}"
+    wait_until(lambda: len(cluster.objects("pods", label)) == 2, timeout=30)
+    before = cluster.srv.watches_started
+    cluster.srv.drop_watches()
+    cluster.srv.expire()
+    wait_until(lambda: cluster.srv.watches_started >= before + 3, timeout=30)
+    gate.set()
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", svc.log()
+    assert all(t["state"] == "succeeded" for t in detail["tasks"])
+
+
+@pytest.mark.parametrize("scenario,expected", [
+    ({"pending": {"task": "GENERATE (1)", "reason": "ImagePullBackOff"}}, "GENERATE (1) failed: pod "),
+    ({"controller_pending": "Unschedulable"}, "the Nextflow controller's pod "),
+])
+def test_pod_stuck_pending_fails_the_run(cluster, start_service, scenario, expected):
+    cluster.nf.scenario = scenario
+    svc = start_service(cluster.env(POD_START_TIMEOUT_SECONDS="1"))
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert expected in detail["message"], detail["message"]
+    reason = scenario.get("controller_pending") or scenario["pending"]["reason"]
+    assert reason in detail["message"]
+    assert cluster.objects("jobs") == []  # the stuck run's Job was deleted
+
+
+def test_startup_fails_with_exit_2_when_the_api_is_unreachable_or_forbidden(cluster, start_service):
+    svc = start_service(cluster.env(KUBE_API_URL=f"http://127.0.0.1:{free_port()}", KUBE_TIMEOUT_SECONDS="2"),
+                        start=False)
+    svc.start(wait=False)
+    assert svc.proc.wait(timeout=30) == 2
+    assert "cannot reach the Kubernetes API" in svc.log()
+    cluster.srv.inject("GET", "pods", 403, message='pods is forbidden: User "x" cannot list resource "pods"')
+    svc2 = start_service(cluster.env(), start=False)
+    svc2.start(wait=False)
+    assert svc2.proc.wait(timeout=30) == 2
+    assert 'pods is forbidden: User "x" cannot list resource "pods"' in svc2.log()
+
+
+def test_nextflow_error_without_a_task_fails_the_run(cluster, start_service):
+    cluster.nf.scenario = {"controller_error": "Unable to parse config file: '/etc/nextflow-run/nextflow.config'"}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert detail["message"].endswith("Nextflow failed: Unable to parse config file: "
+                                      "'/etc/nextflow-run/nextflow.config'"), detail["message"]
+
+
+def test_job_deleted_by_someone_else_fails_the_run(cluster, start_service):
+    cluster.nf.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    wait_until(lambda: cluster.objects("pods", f"nextflow.io/runName={run_id}"), timeout=30)
+    cluster.srv.store.delete("jobs", NS, f"nextflow-run-{run_id}", "Background")
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed"
+    assert f"Job nextflow-run-{run_id} was deleted before it finished" in detail["message"]
+
+
+def test_sigterm_during_a_run_deletes_its_job(cluster, start_service):
+    cluster.nf.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=2)["run_id"]
+    wait_until(lambda: len(cluster.objects("pods", f"nextflow.io/runName={run_id}")) == 2, timeout=30)
+    assert svc.stop() == 0
+    assert cluster.objects("jobs") == [] and cluster.objects("configmaps") == []
+    assert cluster.objects("pods", f"nextflow.io/runName={run_id}") == []
+
+
+def test_a_replica_takes_over_the_job_of_a_dead_owner(cluster, start_service, redis_server):
+    """Redis: the owner dies mid-run; another replica finds the run without a lease, finds its Job by label and
+    follows it to the end, resuming the logs after the lines already sent (none is sent twice)."""
+    import signal
+    gate = threading.Event()
+    cluster.nf.scenario = {"gate": gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="nf1:", LOCK_LEASE_SECONDS="1")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    seen = []  # what a browser on b sees, live
+
+    async def keep(message, ws):
+        seen.append(message)
+
+    watcher = threading.Thread(target=lambda: asyncio.run(
+        collect(stream_url(b), until_type="complete", timeout=90, on_message=keep)), daemon=True)
+    watcher.start()
+    assert wait_until(lambda: seen, timeout=10)  # connected: the snapshot came
+    run_id = a.run(batch_count=2)["run_id"]
+    label = f"nextflow.io/runName={run_id}"
+    wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                            if p["status"].get("phase") == "Running"]) == 2, timeout=30)
+    # the owner dies once its broadcasts have shown Nextflow's first lines on b
+    assert wait_until(lambda: any("Submitted process > GENERATE (2)" in line["message"]
+                                  for line in log_lines(list(seen))), timeout=30)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
+    gate.set()
+    detail = b.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", b.log()
+    assert detail["demo_metrics"]["total_batches"] == 2
+    watcher.join(timeout=60)
+    controller = [line["message"] for line in log_lines(seen) if line["source"] == "nextflow"]
+    for text in ("N E X T F L O W", "Submitted process > GENERATE (1)", "Submitted process > ANALYZE (2)",
+                 "Submitted process > REPORT"):
+        assert len([m for m in controller if text in m]) == 1, (text, controller)
+    assert [m["data"]["status"] for m in seen if m["type"] == "complete"] == ["succeeded"]
+
+
+def test_an_orphan_ended_by_a_new_run_loses_its_job(cluster, start_service, redis_server):
+    """Redis: the owner dies and a new request comes before anyone took the run over: the old run ends failed
+    ("orchestrator lost") and its Job and ConfigMap are deleted, so its pods stop; the new run gets its own Job."""
+    import signal
+    cluster.nf.scenario = {"hold": True}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="nf2:", LOCK_LEASE_SECONDS="4")
+    a = start_service(env, name="a")
+    old = a.run(batch_count=1)["run_id"]
+    wait_until(lambda: cluster.objects("pods", f"nextflow.io/runName={old}"), timeout=30)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    # the lease runs out; a replica that starts now looks for orphans only every 2 s (and claims at the second
+    # look), so the request below is what finds the dead owner's run
+    assert wait_until(lambda: not redis_server.client().exists("{nf2:}lock"), timeout=30)
+    b = start_service(env, name="b")
+    new = b.run(batch_count=1)
+    assert new["run_id"] != old and new["attached"] is False, new
+    detail = b.get(f"/api/v1/demo/runs/{old}").json()
+    assert detail["status"] == "failed" and "orchestrator lost" in detail["message"]
+    assert wait_until(lambda: [j["metadata"]["name"] for j in cluster.objects("jobs")] ==
+                      [f"nextflow-run-{new['run_id']}"], timeout=30), cluster.objects("jobs")
+    assert wait_until(lambda: cluster.objects("pods", f"nextflow.io/runName={old}") == [], timeout=30)
+    assert cluster.objects("configmaps", f"pipeline/run-id={old}") == []
+    b.delete("/api/v1/demo/cancel", timeout=60)
