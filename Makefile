@@ -31,10 +31,13 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 SERVICE_OBJ := $(call obj,$(SERVICE_SRC)) $(BUILD)/obj/web_assets_data.o
 TASK_OBJ    := $(call obj,$(TASK_SRC))
 
-.PHONY: all asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools
+.PHONY: all test-tools asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools fuzz fuzz-build
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task $(BUILD)/tests/kube_probe
+all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
+
+# programs the black-box tests drive (not part of what `make run` builds)
+test-tools: $(BUILD)/tests/kube_probe
 
 asan:
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
@@ -95,7 +98,7 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 BUILD_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
                   libcurl4-openssl-dev libyaml-dev libssl-dev
 TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-requests python3-websockets \
-                  python3-redis python3-yaml chromium prometheus
+                  python3-redis python3-yaml chromium prometheus openssl clang libclang-rt-14-dev
 
 deps:
 	@sh scripts/deps.sh $(BUILD_PACKAGES)
@@ -138,24 +141,72 @@ $(NPM_TESTS)/node_modules/.installed: tests/node/package.json tests/node/package
 
 node-tools: $(NPM_TESTS)/node_modules/.installed
 
-e2e: all node-tools
+e2e: all test-tools node-tools
 	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 e2e-asan: node-tools
-	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all
+	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all test-tools
 	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 test: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory e2e-asan
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c, clang) under ASan+UBSan, each from its seed corpus in
+# tests/fuzz/corpus/<name>/ for FUZZ_SECONDS; new inputs go to build-fuzz/corpus/, crashes to build-fuzz/.
+# fuzz_task_* link pipeline-task's code, the others the service's.
+FUZZ_CC      := clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 12
+FUZZ_CFLAGS  := -std=gnu11 $(WARN) -Wno-format-nonliteral -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=undefined
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz_obj      = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libservice.a: $(call fuzz_obj,$(filter-out src/main.c src/task/%,$(wildcard src/*.c src/*/*.c)))
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_BUILD)/libtask.a: $(call fuzz_obj,$(filter-out src/task/main.c,$(wildcard src/task/*.c)) $(UTIL_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_task_%: tests/fuzz/fuzz_task_%.c $(FUZZ_BUILD)/libtask.a
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.a,$^) $(TASK_LIBS)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libservice.a
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.a,$^) $(SERVICE_LIBS)
+
+fuzz-build: $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_NAMES))
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes; echo "  FUZZ    $$t ($(FUZZ_SECONDS) s)"; \
+	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(FUZZ_BUILD)/fuzz_$$t \
+	        -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=0 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+	        >$(FUZZ_BUILD)/$$t.log 2>&1 || { tail -60 $(FUZZ_BUILD)/$$t.log; exit 1; }; \
+	    grep -h "^#.*DONE" $(FUZZ_BUILD)/$$t.log | tail -1; \
+	done
+
 # Performance, compared with a peer in the same run (prints figures, asserts nothing).
+# One script per area, each starting this service and its peers, pinned (server CPU 0, load CPU 1), every figure
+# the median of at least 3 runs with its range and a ratio; then the plots of docs/PERFORMANCE.md (docs/perf/).
+# About 10 minutes. The transcript goes to build/bench/results/bench.txt. bench/run_ws_fanout.sh (the stream
+# against FastAPI up to 5,000 clients) is separate: it takes longer.
+BENCH_PACKAGES := wrk nginx-light gnuplot-nox python3-fastapi python3-uvicorn python3-uvloop python3-httptools \
+                  python3-websockets snakemake strace curl time
 bench: all
-	bash bench/run_ws_fanout.sh
+	@sh scripts/deps.sh $(BENCH_PACKAGES)
+	bash bench/run_all.sh
 
 clean:
-	rm -rf build build-asan build-debug
+	rm -rf build build-asan build-debug build-fuzz
 
 -include $(SERVICE_OBJ:.o=.d) $(TASK_OBJ:.o=.d)
+-include $(wildcard $(FUZZ_BUILD)/obj/src/*.d $(FUZZ_BUILD)/obj/src/*/*.d $(FUZZ_BUILD)/*.d)

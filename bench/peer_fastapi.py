@@ -15,6 +15,7 @@ Run (one worker, uvloop and httptools), from the repository root:
 """
 import asyncio
 import json
+import os
 import time
 from datetime import datetime, timezone
 
@@ -71,7 +72,17 @@ hub = Hub()
 
 @app.get("/health")
 async def health():
-    return {"status": "ok"}
+    return {"status": "ok", "store": "memory", "executor": "local"}
+
+
+# The HTTP benchmark (bench/run_http.sh) hands over the service's preview as PEER_PREVIEW_FILE; the peer answers
+# it as a FastAPI handler usually does, by returning the object for the framework to encode.
+PREVIEW = json.load(open(os.environ["PEER_PREVIEW_FILE"])) if os.environ.get("PEER_PREVIEW_FILE") else {}
+
+
+@app.get("/api/v1/demo/preview")
+async def preview():
+    return PREVIEW
 
 
 @app.websocket("/api/v1/pipeline/stream")

@@ -101,7 +101,7 @@ free_port() {
 start_service() {
     local port=$1 data="$WORK/data.$1"
     mkdir -p "$data"
-    HOST=127.0.0.1 PORT="$port" DATA_DIR="$data" BENCH_EVENTS=1 MAX_WEBSOCKET_CONNECTIONS=10000 \
+    HOST=127.0.0.1 PORT="$port" DATA_DIR="$data" BENCH_EVENTS=1 MAX_WEBSOCKET_CONNECTIONS=10000 MAX_WEBSOCKET_CONNECTIONS_PER_IP=10000 \
         RATE_LIMIT_PER_MINUTE=0 WS_KEEPALIVE_SECONDS=3600 LOG_LEVEL=warn \
         taskset -c "$SERVER_CPU" "$REPO/build/pipeline-orchestrator" >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!

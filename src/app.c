@@ -220,6 +220,7 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     app->hub = ws_hub_create(loop, cfg, &app->events, app->orch);
     bench_source_init(&app->bench, loop, &app->events);
     metrics_init(&app->metrics, &app->events);
+    results_gc_init(&app->results_gc, loop, cfg, &app->events);
     http_deps_t deps = {.cfg = cfg,
                         .orch = app->orch,
                         .store = app->store,
@@ -229,6 +230,7 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
                         .metrics = &app->metrics};
     app->http = http_server_start(loop, &deps, err, errlen);
     if (app->http == NULL) {
+        results_gc_dispose(&app->results_gc);
         metrics_dispose(&app->metrics, &app->events);
         bench_source_close(&app->bench, NULL);
         ws_hub_destroy(app->hub);
@@ -256,6 +258,7 @@ void app_dispose(app_t *app)
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->deadline, NULL);
     uv_close((uv_handle_t *)&app->drain, NULL);
+    results_gc_dispose(&app->results_gc);
     metrics_dispose(&app->metrics, &app->events);
     bench_source_close(&app->bench, NULL);
     ws_hub_destroy(app->hub);

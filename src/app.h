@@ -9,6 +9,7 @@
 #include "core/events.h"
 #include "core/metrics.h"
 #include "core/orchestrator.h"
+#include "core/results_gc.h"
 #include "exec/executor.h"
 #include "http/server.h"
 #include "http/ws_hub.h"
@@ -31,6 +32,7 @@ typedef struct app {
     ws_hub_t *hub;
     bench_source_t bench;
     metrics_t metrics;
+    results_gc_t results_gc;
     uv_signal_t sigterm, sigint;
     uv_timer_t deadline, drain;
     int64_t drain_until;

@@ -47,11 +47,14 @@ static const var_spec_t specs[] = {
     {"RUN_HISTORY_LIMIT", VAR_INT, F(run_history_limit), 0, "5", 1, 100, NULL, 0},
     {"RUN_TTL_MINUTES", VAR_INT, F(run_ttl_minutes), 0, "30", 1, 525600, NULL, 0},
     {"RATE_LIMIT_PER_MINUTE", VAR_INT, F(rate_limit_per_minute), 0, "60", 0, 1000000, NULL, 0},
+    {"TRUSTED_PROXIES", VAR_STRING, S(trusted_proxies_str), "", 0, 0, NULL, 0},
+    {"RESULTS_KEEP", VAR_INT, F(results_keep), 0, "0", 0, 100000, NULL, 0},
     {"ALLOWED_ORIGINS", VAR_STRING, S(allowed_origins), "*", 0, 0, NULL, 0},
     {"API_TOKEN", VAR_STRING, S(api_token), "", 0, 0, NULL, 0},
     {"LOG_FORMAT", VAR_CHOICE, F(log_json), 0, "text", 0, 0, "text|json", 0},
     {"LOG_LEVEL", VAR_CHOICE, F(log_level), 0, "info", 0, 0, "debug|info|warn|error", 0},
     {"MAX_WEBSOCKET_CONNECTIONS", VAR_INT, F(max_websocket_connections), 0, "100", 1, 100000, NULL, 0},
+    {"MAX_WEBSOCKET_CONNECTIONS_PER_IP", VAR_INT, F(max_websocket_connections_per_ip), 0, "10", 1, 100000, NULL, 0},
     {"WS_SEND_QUEUE_BYTES", VAR_INT, F(ws_send_queue_bytes), 0, "1048576", 4096, 1073741824, NULL, 0},
     {"WS_KEEPALIVE_SECONDS", VAR_SECONDS, F(ws_keepalive_seconds), 0, "30", 1, 3600, NULL, 0},
     {"BENCH_EVENTS", VAR_INT, F(bench_events), 0, "0", 0, 1, NULL, 0},
@@ -228,18 +231,6 @@ static int apply_spec(config_t *cfg, const var_spec_t *v, const char *value, cha
     return -1;
 }
 
-/* A DNS-1123 label, as Kubernetes names namespaces: a-z, 0-9 and '-', starting and ending alphanumeric. */
-static int is_dns_label(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
 /* One origin as a browser sends it: http(s)://host[:port], nothing after, no blanks. */
 static int origin_valid(const char *s, size_t len)
 {
@@ -250,46 +241,6 @@ static int origin_valid(const char *s, size_t len)
         if (!isalnum((unsigned char)s[i]) && strchr("-.:[]_", s[i]) == NULL)
             return 0;
     return 1;
-}
-
-static int check_kube(const config_t *cfg, char *err, size_t errlen)
-{
-    const char *url = cfg->kube_api_url;
-    if (url[0] != '\0' && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        snprintf(err, errlen, "KUBE_API_URL=\"%s\" is invalid: expected http://host:port or https://host:port", url);
-        return -1;
-    }
-    const char *ns[] = {"KUBE_NAMESPACE", cfg->kube_namespace, "NEXTFLOW_NAMESPACE", cfg->nextflow_namespace};
-    for (int i = 0; i < 4; i += 2)
-        if (ns[i + 1][0] != '\0' && !is_dns_label(ns[i + 1])) {
-            snprintf(err, errlen, "%s=\"%s\" is invalid: a namespace is a DNS-1123 label (a-z, 0-9, '-')", ns[i],
-                     ns[i + 1]);
-            return -1;
-        }
-    return 0;
-}
-
-/* The Job's settings end up in a Nextflow config file (single-quoted strings) and in object names. */
-static int check_nextflow(const config_t *cfg, char *err, size_t errlen)
-{
-    const char *text[] = {"APP_IMAGE", cfg->app_image, "NEXTFLOW_IMAGE", cfg->nextflow_image};
-    for (int i = 0; i < 4; i += 2)
-        if (text[i + 1][0] == '\0' || strpbrk(text[i + 1], "'\\\" \t\r\n") != NULL) {
-            snprintf(err, errlen, "%s=\"%s\" is invalid: expected an image reference (no spaces or quotes)", text[i],
-                     text[i + 1]);
-            return -1;
-        }
-    const char *names[] = {"NEXTFLOW_SERVICE_ACCOUNT", cfg->nextflow_service_account, "WORK_PVC", cfg->work_pvc};
-    for (int i = 0; i < 4; i += 2)
-        if (!is_dns_label(names[i + 1])) {
-            snprintf(err, errlen, "%s=\"%s\" is invalid: a Kubernetes name (a-z, 0-9, '-')", names[i], names[i + 1]);
-            return -1;
-        }
-    if (cfg->work_mount[0] != '\0' && cfg->work_mount[0] != '/') {
-        snprintf(err, errlen, "WORK_MOUNT=\"%s\" is invalid: expected an absolute path (or empty)", cfg->work_mount);
-        return -1;
-    }
-    return 0;
 }
 
 static int check_origins(const char *list, char *err, size_t errlen)
@@ -335,6 +286,58 @@ static int make_absolute(char *path, size_t cap, const char *name, char *err, si
     return 0;
 }
 
+/* A DNS-1123 label, as Kubernetes names namespaces: a-z, 0-9 and '-', starting and ending alphanumeric. */
+static int is_dns_label(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static int check_kube(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *url = cfg->kube_api_url;
+    if (url[0] != '\0' && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen, "KUBE_API_URL=\"%s\" is invalid: expected http://host:port or https://host:port", url);
+        return -1;
+    }
+    const char *ns[] = {"KUBE_NAMESPACE", cfg->kube_namespace, "NEXTFLOW_NAMESPACE", cfg->nextflow_namespace};
+    for (int i = 0; i < 4; i += 2)
+        if (ns[i + 1][0] != '\0' && !is_dns_label(ns[i + 1])) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: a namespace is a DNS-1123 label (a-z, 0-9, '-')", ns[i],
+                     ns[i + 1]);
+            return -1;
+        }
+    return 0;
+}
+
+/* The Job's settings end up in a Nextflow config file (single-quoted strings) and in object names. */
+static int check_nextflow(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *text[] = {"APP_IMAGE", cfg->app_image, "NEXTFLOW_IMAGE", cfg->nextflow_image};
+    for (int i = 0; i < 4; i += 2)
+        if (text[i + 1][0] == '\0' || strpbrk(text[i + 1], "'\\\" \t\r\n") != NULL) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: expected an image reference (no spaces or quotes)", text[i],
+                     text[i + 1]);
+            return -1;
+        }
+    const char *names[] = {"NEXTFLOW_SERVICE_ACCOUNT", cfg->nextflow_service_account, "WORK_PVC", cfg->work_pvc};
+    for (int i = 0; i < 4; i += 2)
+        if (!is_dns_label(names[i + 1])) {
+            snprintf(err, errlen, "%s=\"%s\" is invalid: a Kubernetes name (a-z, 0-9, '-')", names[i], names[i + 1]);
+            return -1;
+        }
+    if (cfg->work_mount[0] != '\0' && cfg->work_mount[0] != '/') {
+        snprintf(err, errlen, "WORK_MOUNT=\"%s\" is invalid: expected an absolute path (or empty)", cfg->work_mount);
+        return -1;
+    }
+    return 0;
+}
+
 /* Cross-field rules and derived defaults, once every variable has its value. */
 static int check_config(config_t *cfg, const char *self_dir, char *err, size_t errlen)
 {
@@ -371,12 +374,21 @@ static int check_config(config_t *cfg, const char *self_dir, char *err, size_t e
         snprintf(err, errlen, "the service's folder path is too long");
         return -1;
     }
+    char why[160];
+    if (cidr_list_parse(cfg->trusted_proxies_str, &cfg->trusted_proxies, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "TRUSTED_PROXIES is invalid: %s (expected addresses or CIDR ranges)", why);
+        return -1;
+    }
     redis_url_t url;
     if (cfg->redis_url[0] != '\0' && redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
         return -1;
+    if (cfg->redis_prefix[0] == '\0') {
+        snprintf(err, errlen, "REDIS_PREFIX is invalid: it must not be empty");
+        return -1;
+    }
     for (const char *p = cfg->redis_prefix; *p; p++)
-        if (isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
-            snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces only");
+        if (isspace((unsigned char)*p) || !isprint((unsigned char)*p) || *p == '{' || *p == '}') {
+            snprintf(err, errlen, "REDIS_PREFIX is invalid: printable characters without spaces or braces only");
             return -1;
         }
     return check_kube(cfg, err, errlen) == 0 ? check_nextflow(cfg, err, errlen) : -1;

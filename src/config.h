@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "util/cidr.h"
+
 #define CONFIG_MAX_BATCH_COUNT 12
 
 typedef enum { EXECUTOR_LOCAL, EXECUTOR_KUBERNETES, EXECUTOR_NEXTFLOW } executor_kind_t;
@@ -26,11 +28,15 @@ typedef struct config {
     int run_history_limit;
     int run_ttl_minutes;
     int rate_limit_per_minute; /* 0: no limit */
+    char trusted_proxies_str[1024];
+    cidr_list_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
+    int results_keep;            /* results folders kept on disk; 0: those of the runs in the history */
     char allowed_origins[1024];
     char api_token[256]; /* empty: no auth */
     int log_json;
     int log_level; /* a log_level_t */
     int max_websocket_connections;
+    int max_websocket_connections_per_ip;
     int ws_send_queue_bytes; /* per-client bound before a slow client is dropped */
     double ws_keepalive_seconds;
     int bench_events;    /* POST /bench/burst (bench/ only) */

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "http/fd_limit.h"
 #include "util/log.h"
 
 /* The folder of the running binary: the default task program lives beside it. */
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
     }
     log_setup(cfg.log_json, (log_level_t)cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    fd_limit_raise();
 
     uv_loop_t *loop = uv_default_loop();
     static app_t app;

@@ -42,6 +42,7 @@ struct orch_call {
     orch_waiter_t *waiter; /* NULL once forgotten */
     int connected_clients;
     int limit;
+    char run_id[RUN_ID_LEN + 1];
 };
 
 /* orch_read.c */

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fs_work.h"
 #include "core/orch_internal.h"
 #include "core/report.h"
 #include "util/clock.h"
-#include "util/fs.h"
 
 #define LOG_PREVIEW_LINES           10
 #define LOCAL_TASK_OVERHEAD_SECONDS 0.05
@@ -338,6 +338,24 @@ void orch_results_dir(const orch_t *orch, const char *run_id, char *out, size_t 
         snprintf(out, cap, "%s/results/%s", orch->cfg->data_dir, run_id);
 }
 
+/* The report as written on disk (in the thread pool), else the copy in the shared store. */
+static void on_report_file(void *data, int err, char *text, size_t len)
+{
+    orch_call_t *call = data;
+    orch_t *orch = call->orch;
+    if (text && call->waiter) {
+        orch_waiter_t *w = orch_call_done(call);
+        w->text(w, 200, text, len);
+    } else if (err != 0 && call->waiter && orch->store->ops->shared) {
+        orch->store->ops->load_report(orch->store, call->run_id, on_report_loaded, call);
+    } else {
+        orch_waiter_t *w = orch_call_done(call);
+        if (w)
+            w->text(w, 404, NULL, 0);
+    }
+    free(text);
+}
+
 void orch_run_report(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_text_cb cb)
 {
     w->reply = NULL;
@@ -345,14 +363,11 @@ void orch_run_report(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_te
     char dir[1100], path[1200];
     orch_results_dir(orch, run_id, dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/report.json", dir);
-    size_t len;
-    char *body = orch->exec->results_unseen ? NULL : fs_read_file(path, REPORT_MAX_BYTES, &len);
-    if (body) {
-        cb(w, 200, body, len);
-        free(body);
-    } else if (orch->store->ops->shared) {
-        orch->store->ops->load_report(orch->store, run_id, on_report_loaded, orch_call_new(orch, w));
-    } else {
-        cb(w, 404, NULL, 0);
-    }
+    orch_call_t *call = orch_call_new(orch, w);
+    snprintf(call->run_id, sizeof(call->run_id), "%s", run_id);
+    /* results out of this service's reach: only the shared store may have the report */
+    int rc =
+        orch->exec->results_unseen ? UV_ENOENT : fs_work_read(orch->loop, path, REPORT_MAX_BYTES, on_report_file, call);
+    if (rc != 0)
+        on_report_file(call, rc, NULL, 0);
 }

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fs_work.h"
 #include "core/orch_internal.h"
 #include "core/report.h"
 #include "util/clock.h"
-#include "util/fs.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -168,7 +168,8 @@ static void maybe_shutdown_done(orch_t *orch)
     }
 }
 
-static void end_run(orch_t *orch, run_status_t status)
+/* `report`: report.json of a succeeded run as read (or NULL), recorded with it in a shared store. */
+static void end_run(orch_t *orch, run_status_t status, const char *report)
 {
     run_t *run = orch->active;
     mark_unfinished_tasks(run, status);
@@ -187,17 +188,12 @@ static void end_run(orch_t *orch, run_status_t status)
         log_batch_flush(&orch->logs);
         set_status(orch, status);
         emit_complete(orch, run);
-        char path[1200];
-        size_t len = 0;
-        snprintf(path, sizeof(path), "%s/report.json", orch->results_dir);
-        char *report = status == RUN_SUCCEEDED ? fs_read_file(path, REPORT_MAX_BYTES, &len) : NULL;
-        orch->store->ops->save_finished(orch->store, run, report, 1);
-        free(report);
+        orch->store->ops->save_finished(orch->store, run, status == RUN_SUCCEEDED ? report : NULL, 1);
     }
     orch_shared_run_ended(orch);
     orch->active = NULL;
     history_add(&orch->history, run);
-    fs_remove_tree(orch->work_dir);
+    fs_work_remove_tree(orch->loop, orch->work_dir);
     orch_answer_cancels(orch, run->id, run_status_name(run->status));
     answer_run_waiters(orch, run);
     maybe_shutdown_done(orch);
@@ -224,21 +220,26 @@ void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
     run_destroy(orphan);
 }
 
-static int read_metrics(orch_t *orch, run_t *run)
+/* The report of a run whose tasks all succeeded, read in the thread pool: its totals make the run's metrics. */
+static void on_report_read(void *data, int err, char *text, size_t len)
 {
-    if (orch->exec->results_unseen)
-        return 0; /* the results are on a volume this service does not mount: no demo_metrics */
-    char path[1200], err[512];
-    snprintf(path, sizeof(path), "%s/report.json", orch->results_dir);
-    if (report_read_metrics(path, &run->metrics, err, sizeof(err)) != 0) {
-        run_set_message(run, err);
-        return -1;
+    orch_t *orch = data;
+    run_t *run = orch->active;
+    char msg[512];
+    if (err != 0) {
+        snprintf(msg, sizeof(msg), "report.json unreadable: %s", uv_strerror(err));
+    } else if (report_parse_metrics(text, len, &run->metrics, msg, sizeof(msg)) == 0) {
+        run->metrics.worker_pods_spawned = run->tasks_spawned;
+        run->metrics.execution_time_seconds = run_duration_seconds(run, 0);
+        snprintf(run->metrics.report_path, sizeof(run->metrics.report_path), "results/%s/report.json", run->id);
+        run->has_metrics = 1;
+        end_run(orch, RUN_SUCCEEDED, text);
+        free(text);
+        return;
     }
-    run->metrics.worker_pods_spawned = run->tasks_spawned;
-    run->metrics.execution_time_seconds = run_duration_seconds(run, 0);
-    snprintf(run->metrics.report_path, sizeof(run->metrics.report_path), "results/%s/report.json", run->id);
-    run->has_metrics = 1;
-    return 0;
+    free(text);
+    run_set_message(run, msg);
+    end_run(orch, RUN_FAILED, NULL);
 }
 
 /* ---- executor reports ------------------------------------------------------------------------------------------ */
@@ -322,10 +323,18 @@ static void on_exec_done(void *data, int ok, const char *detail)
         run_set_message(run, msg);
         emit_error(orch, "executor", run->message);
         status = RUN_FAILED;
+    } else if (orch->exec->results_unseen) {
+        status = RUN_SUCCEEDED; /* the results are on a volume this service does not mount: no demo_metrics */
     } else {
-        status = read_metrics(orch, run) == 0 ? RUN_SUCCEEDED : RUN_FAILED;
+        char path[1200];
+        snprintf(path, sizeof(path), "%s/report.json", orch->results_dir);
+        int rc = fs_work_read(orch->loop, path, REPORT_MAX_BYTES, on_report_read, orch);
+        if (rc == 0)
+            return; /* the run ends once its report is read */
+        on_report_read(orch, rc, NULL, 0);
+        return;
     }
-    end_run(orch, status);
+    end_run(orch, status, NULL);
 }
 
 /* ---- taking over a run whose replica died ---------------------------------------------------------------------- */
@@ -378,7 +387,7 @@ int orch_adopt_orphan(orch_t *orch, run_t *run)
                         .analyze_seconds = orch->cfg->analyze_seconds,
                         .work_dir = orch->work_dir,
                         .results_dir = orch->results_dir};
-    if (fs_mkdir_p(orch->work_dir) != 0 || orch->exec->ops->reattach(orch->exec, &spec, &resume) != 0) {
+    if (orch->exec->ops->reattach(orch->exec, &spec, &resume) != 0) {
         orch->active = NULL;
         return -1;
     }
@@ -392,6 +401,49 @@ int orch_adopt_orphan(orch_t *orch, run_t *run)
 
 /* ---- starting a run -------------------------------------------------------------------------------------------- */
 
+static void start_failed(orch_t *orch, const char *what, int err)
+{
+    run_t *run = orch->active;
+    char msg[300];
+    snprintf(msg, sizeof(msg), "%s: %s", what, uv_strerror(err));
+    log_error("orch", "run %s: %s", run->id, msg);
+    run_set_message(run, msg);
+    emit_error(orch, "executor", msg);
+    end_run(orch, RUN_FAILED, NULL);
+}
+
+/* The run's folders exist (made in the thread pool): its tasks can start. */
+static void on_dirs_ready(void *data, int err)
+{
+    orch_t *orch = data;
+    run_t *run = orch->active;
+    if (orch->cancel_requested) {
+        end_run(orch, RUN_CANCELLED, NULL);
+        return;
+    }
+    if (err != 0) {
+        start_failed(orch, "cannot create the run's folders", err);
+        return;
+    }
+    exec_spec_t spec = {
+        .run_id = run->id,
+        .batches = run->batch_count,
+        .rows_per_batch = run->rows_per_batch,
+        .seed = run->seed,
+        .generate_seconds = orch->cfg->generate_seconds,
+        .analyze_seconds = orch->cfg->analyze_seconds,
+        .work_dir = orch->work_dir,
+        .results_dir = orch->results_dir,
+    };
+    int rc = orch->exec->ops->start(orch->exec, &spec);
+    if (rc != 0) {
+        start_failed(orch, "the executor could not start", rc);
+        return;
+    }
+    set_status(orch, RUN_RUNNING);
+    answer_run_waiters(orch, run);
+}
+
 static void begin_run(orch_t *orch)
 {
     run_t *run = orch->active;
@@ -401,36 +453,11 @@ static void begin_run(orch_t *orch)
     set_status(orch, RUN_STARTING);
     say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
         run->rows_per_batch, run->seed, orch->exec->ops->name);
-
-    int rc = orch->exec->results_root || orch->exec->results_unseen ? 0 : fs_mkdir_p(orch->results_dir);
-    if (rc == 0)
-        rc = fs_mkdir_p(orch->work_dir);
-    const char *what = "cannot create the run's folders";
-    if (rc == 0) {
-        exec_spec_t spec = {
-            .run_id = run->id,
-            .batches = run->batch_count,
-            .rows_per_batch = run->rows_per_batch,
-            .seed = run->seed,
-            .generate_seconds = orch->cfg->generate_seconds,
-            .analyze_seconds = orch->cfg->analyze_seconds,
-            .work_dir = orch->work_dir,
-            .results_dir = orch->results_dir,
-        };
-        rc = orch->exec->ops->start(orch->exec, &spec);
-        what = "the executor could not start";
-    }
-    if (rc != 0) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s: %s", what, uv_strerror(rc));
-        log_error("orch", "run %s: %s", run->id, msg);
-        run_set_message(run, msg);
-        emit_error(orch, "executor", msg);
-        end_run(orch, RUN_FAILED);
-        return;
-    }
-    set_status(orch, RUN_RUNNING);
-    answer_run_waiters(orch, run);
+    /* the results may be on a volume this service mounts (read-only) or not at all: only local ones are made */
+    const char *results = orch->exec->results_root || orch->exec->results_unseen ? orch->work_dir : orch->results_dir;
+    int rc = fs_work_mkdirs(orch->loop, results, orch->work_dir, on_dirs_ready, orch);
+    if (rc != 0)
+        start_failed(orch, "cannot create the run's folders", rc);
 }
 
 static void on_lock(void *data, store_acquire_result_t result, run_t *holder, run_t *orphan)
@@ -442,7 +469,7 @@ static void on_lock(void *data, store_acquire_result_t result, run_t *holder, ru
             orch_end_orphan(orch, orphan, 0);
         if (orch->cancel_requested) {
             set_status(orch, RUN_STARTING);
-            end_run(orch, RUN_CANCELLED);
+            end_run(orch, RUN_CANCELLED, NULL);
         } else {
             begin_run(orch);
         }

@@ -5,19 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/fs.h"
 
-int report_read_metrics(const char *path, run_metrics_t *m, char *err, size_t errlen)
+int report_parse_metrics(const char *text, size_t len, run_metrics_t *m, char *err, size_t errlen)
 {
-    size_t len;
-    char *text = fs_read_file(path, REPORT_MAX_BYTES, &len);
-    if (text == NULL) {
-        snprintf(err, errlen, "report.json unreadable: %s", strerror(errno));
-        return -1;
-    }
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
     json_int_t batches, records, sum;
     double average;
     int rc = -1;

@@ -9,9 +9,9 @@
 #define REPORT_MAX_BYTES (1024 * 1024)
 
 /**
- * Reads the totals of the report at `path` into `m` (total_batches, total_records, total_sum, average_value).
- * Returns 0, or -1 with `err` saying what is wrong with the file.
+ * Reads the totals of a report.json (`text`, `len` bytes) into `m` (total_batches, total_records, total_sum,
+ * average_value). Returns 0, or -1 with `err` saying what is wrong with it.
  */
-int report_read_metrics(const char *path, run_metrics_t *m, char *err, size_t errlen);
+int report_parse_metrics(const char *text, size_t len, run_metrics_t *m, char *err, size_t errlen);
 
 #endif

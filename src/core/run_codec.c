@@ -94,10 +94,10 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
     message = json_string_value(msg_j);
     triggered = json_string_value(trig_j);
     if (version != RECORD_VERSION || !run_id_valid(id, strlen(id)) || st < 0 || batches < 1 ||
-        batches > CONFIG_MAX_BATCH_COUNT || rows < 1 || seed < 0 || seed > 4294967295LL || !json_is_array(tasks) ||
-        json_array_size(tasks) != (size_t)wf_task_count((int)batches) || !json_is_array(task_started) ||
-        json_array_size(task_started) != json_array_size(tasks) || !json_is_array(log) ||
-        strlen(job) >= sizeof(((run_t *)0)->job_name) || (!json_is_null(msg_j) && !message) ||
+        batches > CONFIG_MAX_BATCH_COUNT || rows < 1 || rows > 1000000 || seed < 0 || seed > 4294967295LL ||
+        !json_is_array(tasks) || json_array_size(tasks) != (size_t)wf_task_count((int)batches) ||
+        !json_is_array(task_started) || json_array_size(task_started) != json_array_size(tasks) ||
+        !json_is_array(log) || strlen(job) >= sizeof(((run_t *)0)->job_name) || (!json_is_null(msg_j) && !message) ||
         (!json_is_null(trig_j) && !triggered) || spawned < 0 || spawned > WF_MAX_TASKS) {
         snprintf(err, errlen, "bad run record: a field is out of range");
         return NULL;

@@ -2,8 +2,9 @@
  * The local executor: every task is a child process of the service, scheduled by the workflow DAG.
  *
  * Each task is started through the launcher (`pipeline-task exec TASK_PROGRAM <subcommand> ...`), which asks the
- * kernel to kill it when the service dies (PR_SET_PDEATHSIG) before it execs the task program; the task leads
- * its own process group, so stop() reaches everything it started.
+ * kernel to kill it when the service dies (PR_SET_PDEATHSIG) before it execs the task program; pipeline-task
+ * itself, the default TASK_PROGRAM, does that on its own and is started directly. The task leads its own
+ * process group, so stop() reaches everything it started.
  */
 #include <errno.h>
 #include <signal.h>
@@ -90,8 +91,12 @@ static void build_argv(local_exec_t *ex, int task, char args[][1100], char **arg
     char gen_sleep[64], ana_sleep[64];
     text_format_seconds(gen_sleep, sizeof(gen_sleep), s->generate_seconds);
     text_format_seconds(ana_sleep, sizeof(ana_sleep), s->analyze_seconds);
-    snprintf(args[n++], 1100, "%s", ex->launcher);
-    snprintf(args[n++], 1100, "exec");
+    /* pipeline-task guards itself (PR_SET_PDEATHSIG, then PIPELINE_PARENT_PID): the launcher, one more exec
+     * per task, is for any other TASK_PROGRAM */
+    if (strcmp(ex->cfg->task_program, ex->launcher) != 0) {
+        snprintf(args[n++], 1100, "%s", ex->launcher);
+        snprintf(args[n++], 1100, "exec");
+    }
     snprintf(args[n++], 1100, "%s", ex->cfg->task_program);
     switch (wf_task_stage(s->batches, task)) {
     case STAGE_GENERATE:

@@ -4,16 +4,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec/line_reader.h"
+#include "exec/spawn.h"
 #include "util/text.h"
 
 #define TAIL_LINES       3
 #define TAIL_LINE_MAX    240
 #define DRAIN_TIMEOUT_MS 2000 /* after exit, how long a grandchild may keep the pipes open */
+#define EXIT_POLL_MS     5
 
 struct task_proc {
-    uv_process_t proc;
+    exec_child_t child;
+    union {
+        uv_poll_t poll;   /* on the child's pidfd */
+        uv_timer_t timer; /* without pidfds (valgrind, Linux < 5.3): a look every EXIT_POLL_MS */
+    } exit_watch;
     uv_pipe_t out, err;
     uv_timer_t drain_timer;
     line_reader_t out_lines, err_lines;
@@ -129,16 +136,28 @@ static void on_drain_timeout(uv_timer_t *t)
     maybe_report(p);
 }
 
-static void on_process_exit(uv_process_t *proc, int64_t exit_status, int term_signal)
+static void on_child_maybe_exited(task_proc_t *p)
 {
-    task_proc_t *p = proc->data;
+    if (!exec_child_reap(&p->child, &p->exit_status, &p->term_signal))
+        return;
     p->exited = 1;
-    p->exit_status = exit_status;
-    p->term_signal = term_signal;
     kill(-p->pid, SIGKILL); /* anything the task left behind in its group dies with it */
-    close_handle((uv_handle_t *)proc);
+    close_handle((uv_handle_t *)&p->exit_watch);
+    if (p->child.pidfd >= 0)
+        close(p->child.pidfd); /* the poll handle is stopped: the descriptor may go */
     uv_timer_start(&p->drain_timer, on_drain_timeout, DRAIN_TIMEOUT_MS, 0);
     maybe_report(p);
+}
+
+static void on_exit_poll(uv_poll_t *poll, int status, int events)
+{
+    (void)status, (void)events;
+    on_child_maybe_exited(poll->data);
+}
+
+static void on_exit_timer(uv_timer_t *timer)
+{
+    on_child_maybe_exited(timer->data);
 }
 
 task_proc_t *task_proc_spawn(uv_loop_t *loop, char *const *argv, const char *cwd, const task_proc_callbacks_t *cbs,
@@ -152,35 +171,34 @@ task_proc_t *task_proc_spawn(uv_loop_t *loop, char *const *argv, const char *cwd
     uv_pipe_init(loop, &p->out, 0);
     uv_pipe_init(loop, &p->err, 0);
     uv_timer_init(loop, &p->drain_timer);
-    p->out.data = p->err.data = p->drain_timer.data = p->proc.data = p;
-    p->open_handles = 4;
+    p->out.data = p->err.data = p->drain_timer.data = p;
     p->pipes_open = 2;
 
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_IGNORE},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->out},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->err},
-    };
-    uv_process_options_t opts = {
-        .exit_cb = on_process_exit,
-        .file = argv[0],
-        .args = (char **)argv,
-        .cwd = cwd,
-        .flags = UV_PROCESS_DETACHED, /* setsid(): the task leads its own process group */
-        .stdio_count = 3,
-        .stdio = stdio,
-    };
-    int rc = uv_spawn(loop, &p->proc, &opts);
+    /* posix_spawn, not uv_spawn: libuv's fork() copies the service's page tables for every task, then every page
+     * the service writes until the task has exec'd */
+    int rc = exec_spawn(argv, cwd, &p->child);
     if (rc != 0) {
         *err = rc;
         p->reported = 1;
-        uv_close((uv_handle_t *)&p->proc, on_handle_closed);
+        p->open_handles = 3;
         uv_close((uv_handle_t *)&p->out, on_handle_closed);
         uv_close((uv_handle_t *)&p->err, on_handle_closed);
         uv_close((uv_handle_t *)&p->drain_timer, on_handle_closed);
         return NULL;
     }
-    p->pid = p->proc.pid;
+    p->open_handles = 4;
+    p->pid = p->child.pid;
+    uv_pipe_open(&p->out, p->child.out_fd);
+    uv_pipe_open(&p->err, p->child.err_fd);
+    if (p->child.pidfd >= 0) {
+        uv_poll_init(loop, &p->exit_watch.poll, p->child.pidfd);
+        p->exit_watch.poll.data = p;
+        uv_poll_start(&p->exit_watch.poll, UV_READABLE, on_exit_poll);
+    } else {
+        uv_timer_init(loop, &p->exit_watch.timer);
+        p->exit_watch.timer.data = p;
+        uv_timer_start(&p->exit_watch.timer, on_exit_timer, EXIT_POLL_MS, EXIT_POLL_MS);
+    }
     uv_read_start((uv_stream_t *)&p->out, on_alloc, on_read);
     uv_read_start((uv_stream_t *)&p->err, on_alloc, on_read);
     return p;

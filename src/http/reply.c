@@ -61,16 +61,27 @@ void reply_send(h2o_req_t *req, int status, const char *content_type, const char
     h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
 }
 
-void reply_json(h2o_req_t *req, int status, json_t *body)
+char *reply_encode(json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(body);
+    return text;
+}
+
+void reply_json_text(h2o_req_t *req, int status, const char *text)
+{
     if (text == NULL) {
         static const char oops[] = "{\"detail\":\"Could not encode the response\"}";
         reply_send(req, 500, JSON_TYPE, oops, sizeof(oops) - 1);
         return;
     }
     reply_send(req, status, JSON_TYPE, text, strlen(text));
+}
+
+void reply_json(h2o_req_t *req, int status, json_t *body)
+{
+    char *text = reply_encode(body);
+    reply_json_text(req, status, text);
     free(text);
 }
 

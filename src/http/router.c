@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/client_addr.h"
 #include "http/reply.h"
 #include "http/routes.h"
 
@@ -101,6 +102,12 @@ static const char *allowed_origin(http_server_t *srv, h2o_req_t *req)
     return NULL;
 }
 
+int router_origin_allowed(http_server_t *srv, h2o_req_t *req)
+{
+    size_t len;
+    return header_value(req, "origin", &len) == NULL || allowed_origin(srv, req) != NULL;
+}
+
 static void add_cors_headers(http_server_t *srv, h2o_req_t *req)
 {
     const char *origin = allowed_origin(srv, req);
@@ -143,7 +150,7 @@ static int token_ok(http_server_t *srv, h2o_req_t *req)
 static int rate_limited(http_server_t *srv, h2o_req_t *req)
 {
     struct sockaddr_storage peer;
-    http_peer_addr(req, &peer);
+    client_addr_of(req, &srv->deps.cfg->trusted_proxies, &peer);
     int retry_after;
     if (ratelimit_take(&srv->ratelimit, (struct sockaddr *)&peer, uv_now(srv->loop), &retry_after) == 0)
         return 0;
@@ -191,9 +198,9 @@ void router_dispatch(http_server_t *srv, h2o_req_t *req)
         reply_detail(req, 404, "Not Found");
         return;
     }
-    char allow[128];
-    allowed_methods(methods, nmethods, allow, sizeof(allow));
+    char allow[128]; /* made only for the answers that name it */
     if (is_options) {
+        allowed_methods(methods, nmethods, allow, sizeof(allow));
         reply_header(req, "allow", allow);
         if (allowed_origin(srv, req)) {
             reply_header(req, "access-control-allow-methods", allow);
@@ -208,6 +215,7 @@ void router_dispatch(http_server_t *srv, h2o_req_t *req)
         return;
     }
     if (found == NULL) {
+        allowed_methods(methods, nmethods, allow, sizeof(allow));
         reply_header(req, "allow", allow);
         reply_detail(req, 405, "Method Not Allowed");
         return;

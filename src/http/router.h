@@ -10,4 +10,7 @@
 /** Answers `req` (always: directly, or later for asynchronous handlers). */
 void router_dispatch(http_server_t *srv, h2o_req_t *req);
 
+/** 1 when `req` has no Origin header (not a browser) or one that ALLOWED_ORIGINS admits. */
+int router_origin_allowed(http_server_t *srv, h2o_req_t *req);
+
 #endif

@@ -52,17 +52,9 @@ void route_run(http_server_t *srv, h2o_req_t *req, const char *param)
 
 /* ---- GET /preview ------------------------------------------------------------------------------------------------ */
 
-void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
+/* The preview for `n` batches: a function of the configuration only. */
+static char *preview_encode(const config_t *cfg, long long n)
 {
-    (void)param;
-    const config_t *cfg = srv->deps.cfg;
-    long long n;
-    json_t *errors = json_array();
-    if (query_int(req, "batch_count", 1, cfg->max_batch_count, cfg->default_batch_count, &n, errors) != 0) {
-        reply_validation(req, errors);
-        return;
-    }
-    json_decref(errors);
     wf_resources_t res = {cfg->worker_cpu,           cfg->worker_memory_gi, cfg->controller_cpu,
                           cfg->controller_memory_gi, cfg->quota_cpu,        cfg->quota_memory_gi};
     wf_preview_t p;
@@ -95,7 +87,29 @@ void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
         json_object_set_new(body, "max_parallel_workers", json_integer(p.max_parallel_workers));
         json_object_set_new(body, "waves", json_integer(p.waves));
     }
-    reply_json(req, 200, body);
+    return reply_encode(body);
+}
+
+void route_preview(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    (void)param;
+    const config_t *cfg = srv->deps.cfg;
+    long long n;
+    json_t *errors = json_array();
+    if (query_int(req, "batch_count", 1, cfg->max_batch_count, cfg->default_batch_count, &n, errors) != 0) {
+        reply_validation(req, errors);
+        return;
+    }
+    json_decref(errors);
+    if (n > HTTP_PREVIEW_CACHED) {
+        char *text = preview_encode(cfg, n);
+        reply_json_text(req, 200, text);
+        free(text);
+        return;
+    }
+    if (srv->preview_text[n] == NULL)
+        srv->preview_text[n] = preview_encode(cfg, n);
+    reply_json_text(req, 200, srv->preview_text[n]);
 }
 
 /* ---- GET /status, /active ---------------------------------------------------------------------------------------- */

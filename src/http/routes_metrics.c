@@ -145,7 +145,15 @@ void route_prometheus(http_server_t *srv, h2o_req_t *req, const char *param)
     fprintf(f, "pipeline_store_up %d\n", d->store->ops->healthy(d->store));
     family(f, "pipeline_store_errors_total", "counter", "State store commands that failed or got no answer.");
     fprintf(f, "pipeline_store_errors_total %llu\n", (unsigned long long)d->store->ops->error_count(d->store));
+    family(f, "pipeline_http_accept_failures_total", "counter",
+           "Connections that could not be accepted (out of file descriptors); the waiting clients were closed.");
+    fprintf(f, "pipeline_http_accept_failures_total %llu\n", (unsigned long long)srv->fd_limit.accept_failures);
     write_process(f);
+    long max_fds = fd_limit_current();
+    if (max_fds > 0) {
+        family(f, "process_max_fds", "gauge", "The service's limit of open file descriptors.");
+        fprintf(f, "process_max_fds %ld\n", max_fds);
+    }
     fclose(f);
     reply_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);

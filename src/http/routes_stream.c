@@ -4,6 +4,7 @@
 
 #include "http/query.h"
 #include "http/reply.h"
+#include "http/router.h"
 #include "http/routes.h"
 #include "http/validate.h"
 #include "http/ws_hub.h"
@@ -19,6 +20,11 @@ void route_stream(http_server_t *srv, h2o_req_t *req, const char *param)
     if (key == NULL) {
         reply_header(req, "upgrade", "websocket");
         reply_detail(req, 426, "This is a WebSocket endpoint: connect with a WebSocket client");
+        return;
+    }
+    if (!router_origin_allowed(srv, req)) {
+        /* a page of another site must not read the stream with its visitor's browser (cross-site hijacking) */
+        reply_detail(req, 403, "Origin not allowed to open the stream");
         return;
     }
     char raw[32];

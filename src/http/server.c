@@ -5,8 +5,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "core/metrics.h"
+#include "http/framing.h"
+#include "http/h2o_reading.h"
 #include "http/reply.h"
 #include "http/router.h"
 #include "util/log.h"
@@ -19,11 +22,20 @@ typedef struct route_handler {
 typedef struct conn {
     uv_tcp_t tcp;
     http_server_t *server;
+    http_reading_t reading;     /* h2o's reads and writes without an epoll_ctl per request */
     struct conn *next, **pprev; /* in server->conns */
 } conn_t;
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
+    const char *detail;
+    int status = http_framing_check(req, &detail);
+    if (status != 0) { /* the rest of the connection's bytes cannot be trusted: answer, then close */
+        req->http1_is_persistent = 0;
+        http_set_route_label(req, "unmatched");
+        reply_detail(req, status, detail);
+        return 0;
+    }
     router_dispatch(((route_handler_t *)self)->server, req);
     return 0;
 }
@@ -94,6 +106,8 @@ static void count_response(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **s
     if (req->processed_at.at.tv_sec == 0 || seconds < 0)
         seconds = 0;
     metrics_http(srv->deps.metrics, route ? route->base : "unmatched", method, req->res.status, seconds);
+    h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"),
+                          1);
     h2o_setup_next_ostream(req, slot);
 }
 
@@ -109,6 +123,7 @@ static void add_metrics_filter(http_server_t *srv, h2o_pathconf_t *path)
 static void on_conn_closed(uv_handle_t *h)
 {
     conn_t *c = (conn_t *)h;
+    http_reading_detach(&c->reading);
     c->server->connections--;
     *c->pprev = c->next;
     if (c->next)
@@ -116,28 +131,28 @@ static void on_conn_closed(uv_handle_t *h)
     free(c);
 }
 
-static void on_accept(uv_stream_t *listener, int status)
+static void on_accept(void *data, int fd)
 {
-    http_server_t *srv = listener->data;
-    if (status != 0)
-        return;
+    http_server_t *srv = data;
     conn_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         abort();
     c->server = srv;
-    uv_tcp_init(listener->loop, &c->tcp);
+    uv_tcp_init(srv->loop, &c->tcp);
     srv->connections++;
     c->next = srv->conns;
     if (c->next)
         c->next->pprev = &c->next;
     c->pprev = &srv->conns;
     srv->conns = c;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        close(fd);
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
+    http_reading_attach(&c->reading, sock, (uv_stream_t *)&c->tcp); /* if it cannot, h2o's own functions serve */
     h2o_accept(&srv->accept_ctx, sock);
 }
 
@@ -156,22 +171,13 @@ static int bind_listener(http_server_t *srv, char *err, size_t errlen)
         snprintf(err, errlen, "HOST=\"%s\" is invalid: expected an IPv4 or IPv6 address", cfg->host);
         return -1;
     }
-    uv_tcp_init(srv->loop, &srv->listener);
-    srv->listener.data = srv;
-    int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_accept);
+    int rc = listener_start(&srv->listener, srv->loop, (struct sockaddr *)&addr, &srv->fd_limit, on_accept, srv);
     if (rc != 0) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->host, cfg->port, uv_strerror(rc));
         return -1;
     }
     srv->listening = 1;
     return 0;
-}
-
-static void on_failed_listener_closed(uv_handle_t *h)
-{
-    http_server_destroy(h->data);
 }
 
 http_server_t *http_server_start(uv_loop_t *loop, const http_deps_t *deps, char *err, size_t errlen)
@@ -202,7 +208,7 @@ http_server_t *http_server_start(uv_loop_t *loop, const http_deps_t *deps, char 
     srv->accept_ctx.hosts = srv->h2o_config.hosts;
 
     if (bind_listener(srv, err, errlen) != 0) {
-        uv_close((uv_handle_t *)&srv->listener, on_failed_listener_closed);
+        http_server_destroy(srv);
         return NULL;
     }
     return srv;
@@ -213,7 +219,7 @@ void http_server_stop_listening(http_server_t *srv)
     if (!srv->listening)
         return;
     srv->listening = 0;
-    uv_close((uv_handle_t *)&srv->listener, NULL);
+    listener_close(&srv->listener);
 }
 
 void http_server_close_idle(http_server_t *srv)
@@ -228,6 +234,17 @@ void http_server_close_idle(http_server_t *srv)
 
 void http_server_destroy(http_server_t *srv)
 {
+    free(srv->health_text[0]);
+    free(srv->health_text[1]);
+    for (size_t i = 0; i <= HTTP_PREVIEW_CACHED; i++)
+        free(srv->preview_text[i]);
+    if (srv->connections > 0) {
+        /* the shutdown deadline passed with requests open: h2o cannot dispose of a context in use (it asserts);
+         * the process is exiting, so leave it to the kernel */
+        log_warn("http", "exiting with %d connection(s) open", srv->connections);
+        return;
+    }
+    http_reading_dispose();
     h2o_context_dispose(&srv->h2o_ctx);
     h2o_config_dispose(&srv->h2o_config);
     free(srv);

@@ -11,10 +11,14 @@
 #include "config.h"
 #include "core/orchestrator.h"
 #include "exec/executor.h"
+#include "http/fd_limit.h"
+#include "http/listener.h"
 #include "http/ratelimit.h"
 #include "store/store.h"
 
 #define HTTP_MAX_BODY (64 * 1024)
+/* GET /preview bodies are kept for batch_count up to this */
+#define HTTP_PREVIEW_CACHED 64
 
 typedef struct ws_hub ws_hub_t;
 
@@ -35,11 +39,16 @@ typedef struct http_server {
     h2o_globalconf_t h2o_config;
     h2o_context_t h2o_ctx;
     h2o_accept_ctx_t accept_ctx;
-    uv_tcp_t listener;
+    listener_t listener;
     int listening;
     int connections; /* open TCP connections (HTTP and upgraded) */
     struct conn *conns;
     ratelimit_t ratelimit;
+    fd_limit_t fd_limit;
+    /* Bodies that are a function of the configuration, encoded once: GET /health (degraded, ok) and
+     * GET /api/v1/demo/preview by batch_count. */
+    char *health_text[2];
+    char *preview_text[HTTP_PREVIEW_CACHED + 1];
 } http_server_t;
 
 /** Binds HOST:PORT and starts serving. Returns the server, or NULL with `err` filled. */

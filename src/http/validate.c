@@ -6,10 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/text.h"
+
 void validate_add_error(json_t *errors, const char *where, const char *field, const char *msg, const char *type)
 {
     json_t *loc = field ? json_pack("[s,s]", where, field) : json_pack("[s]", where);
-    json_array_append_new(errors, json_pack("{s:o,s:s,s:s}", "loc", loc, "msg", msg, "type", type));
+    /* jansson's parse errors quote the input, which may not be UTF-8 (found by tests/fuzz/fuzz_validate) */
+    char clean[512];
+    text_sanitize_utf8(clean, sizeof(clean), msg, strlen(msg));
+    json_array_append_new(errors, json_pack("{s:o,s:s,s:s}", "loc", loc, "msg", clean, "type", type));
 }
 
 static int check_range(long long v, const char *where, const char *field, long long min, long long max, json_t *errors)

@@ -128,7 +128,9 @@ static void on_close_timeout(uv_timer_t *t)
 /* The handshake is over once both close frames have crossed and ours is on the wire. */
 static void maybe_finish(ws_client_t *c)
 {
-    if (!c->closed && c->count == 0 && !c->writing && wslay_event_get_close_sent(c->wslay) &&
+    /* `closing` first: it is set whenever a close frame is queued, and the common case (not closing) then never
+     * touches wslay's context, a cache miss per client per flush */
+    if (c->closing && !c->closed && c->count == 0 && !c->writing && wslay_event_get_close_sent(c->wslay) &&
         wslay_event_get_close_received(c->wslay))
         ws_client_abort(c);
 }
@@ -281,9 +283,27 @@ static void wslay_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_o
     (void)ctx, (void)arg, (void)data; /* messages from clients are ignored; wslay answers pings itself */
 }
 
+static void on_frame_stalled(uv_timer_t *t)
+{
+    ws_client_t *c = t->data;
+    log_warn("ws", "dropping a client that left a frame unfinished for %d ms", WS_FRAME_STALL_MS);
+    ws_client_close(c, 1008, "Frame not completed in time", WS_CLOSE_REPLY_MS);
+}
+
 static void feed(ws_client_t *c, const uint8_t *bytes, size_t len)
 {
     c->ping_outstanding = 0; /* anything from the peer shows it is alive */
+    if (!c->closing && ws_rx_feed(&c->frames, bytes, len) == WS_RX_BAD_CONTROL) {
+        /* RFC 6455 §5.5: control frames are never fragmented and carry at most 125 bytes */
+        ws_client_close(c, 1002, "Invalid control frame", WS_CLOSE_REPLY_MS);
+        return;
+    }
+    if (!c->closing) { /* a frame begun must end soon: the close timer bounds it while the connection is open */
+        if (!ws_rx_partial(&c->frames))
+            uv_timer_stop(&c->close_timer);
+        else if (!uv_is_active((uv_handle_t *)&c->close_timer))
+            uv_timer_start(&c->close_timer, on_frame_stalled, WS_FRAME_STALL_MS, 0);
+    }
     c->rx = bytes;
     c->rx_len = len;
     int rc = wslay_event_recv(c->wslay);

@@ -12,6 +12,7 @@
 #include <wslay/wslay.h>
 
 #include "http/ws_frame.h"
+#include "http/ws_rx.h"
 
 typedef struct ws_hub ws_hub_t;
 
@@ -31,6 +32,8 @@ typedef struct ws_client {
     size_t queued_bytes;   /* bytes queued and not yet written */
     size_t inflight_bytes; /* bytes handed to the uv_write under way */
     int open_handles;
+    ws_rx_t frames;    /* where the client's bytes stand between frames */
+    uint8_t peer[16];  /* the client's address (IPv4 mapped into IPv6), for the per-address cap */
     struct ws_snapshot *snapshot; /* the status snapshot being fetched; nothing is written before it */
     unsigned dirty : 1, writing : 1, closing : 1, closed : 1, counted : 1, ping_outstanding : 1,
         read_paused : 1; /* over the byte bound: nothing is read until the backlog drains */
@@ -54,6 +57,7 @@ void ws_client_flush(ws_client_t *c);
 #define WS_CLOSE_SLOW_MS     15000 /* a slow client: it may still read its backlog and the 1008 */
 #define WS_CLOSE_REJECT_MS   3000  /* 1013 */
 #define WS_CLOSE_SHUTDOWN_MS 1000
+#define WS_FRAME_STALL_MS    5000 /* a frame begun and not finished within this is a stalled (or hostile) peer */
 
 /** Starts the close handshake with `code`: queued frames not yet on the wire are dropped; after `timeout_ms`
  *  the connection is cut whatever the peer does. */

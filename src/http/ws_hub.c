@@ -1,5 +1,6 @@
 #include "http/ws_hub.h"
 
+#include <arpa/inet.h>
 #include <h2o/http1.h>
 #include <h2o/websocket.h>
 #include <stdio.h>
@@ -279,6 +280,31 @@ typedef struct upgrade {
     int64_t since;
 } upgrade_t;
 
+/* The peer's address as 16 bytes (an IPv4 address mapped into IPv6), or zeros. */
+static void peer_address(int fd, uint8_t out[16])
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    memset(out, 0, 16);
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET6) {
+        memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    } else if (ss.ss_family == AF_INET) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    }
+}
+
+/* Clients receiving the stream from this address (one pass over the clients, at connect only). */
+static int same_peer_count(const ws_hub_t *hub, const uint8_t peer[16])
+{
+    int n = 0;
+    for (const ws_client_t *c = hub->clients; c; c = c->next)
+        n += c->counted && memcmp(c->peer, peer, 16) == 0;
+    return n;
+}
+
 static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
 {
     upgrade_t up = *(upgrade_t *)data;
@@ -293,6 +319,7 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
         h2o_socket_close(sock);
         return;
     }
+    int info_fd = info.fd;
     ws_client_t *c = ws_client_start(hub, hub->loop, info.fd, info.input->bytes, info.input->size);
     h2o_buffer_dispose(&info.input);
     if (c == NULL)
@@ -304,6 +331,12 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     if (hub->connected >= hub->cfg->max_websocket_connections) {
         hub->stats.rejected++;
         ws_client_close(c, 1013, "Too many connections", WS_CLOSE_REJECT_MS);
+        return;
+    }
+    peer_address(info_fd, c->peer);
+    if (same_peer_count(hub, c->peer) >= hub->cfg->max_websocket_connections_per_ip) {
+        hub->stats.rejected++;
+        ws_client_close(c, 1013, "Too many connections from this address", WS_CLOSE_REJECT_MS);
         return;
     }
     c->counted = 1;

@@ -14,7 +14,8 @@ struct redis_conn {
     char name[16];
     redis_conn_callbacks_t cbs;
     redisAsyncContext *ac;
-    int ready; /* connected, AUTH and SELECT done */
+    int ready;      /* connected, AUTH and SELECT done */
+    int subscribed; /* in pub/sub mode: a PING's answer comes back as a message, so none is sent */
     int closing;
     uint64_t backoff_ms;
     uint64_t pending;    /* commands sent and not yet answered */
@@ -53,6 +54,7 @@ static void became_unusable(redis_conn_t *c)
 {
     int was_ready = c->ready;
     c->ready = 0;
+    c->subscribed = 0;
     c->ac = NULL;
     c->pending = 0;
     c->oldest_ms = 0;
@@ -255,7 +257,7 @@ static void on_watchdog(uv_timer_t *t)
         drop_context(c, c->ready ? "a reply is overdue" : "connect timed out");
         return;
     }
-    if (c->ready) {
+    if (c->ready && !c->subscribed) {
         const char *argv[1] = {"PING"};
         send_argv(c, on_pong, NULL, 0, 1, argv, NULL);
     }
@@ -304,7 +306,13 @@ int redis_conn_subscribe(redis_conn_t *c, redis_reply_fn fn, void *privdata, con
     if (!c->ready)
         return -1;
     const char *argv[2] = {"SUBSCRIBE", channel};
-    return send_argv(c, fn, privdata, 1, 2, argv, NULL);
+    int rc = send_argv(c, fn, privdata, 1, 2, argv, NULL);
+    if (rc == 0) {
+        c->subscribed = 1;
+        c->pending = 0; /* a PING sent before the SUBSCRIBE is answered in pub/sub form: not waited for */
+        c->oldest_ms = 0;
+    }
+    return rc;
 }
 
 static void on_closed(uv_handle_t *h)

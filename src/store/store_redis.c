@@ -7,6 +7,7 @@
 
 #include "core/run_codec.h"
 #include "store/redis_conn.h"
+#include "store/redis_eval.h"
 #include "store/redis_scripts.h"
 #include "util/log.h"
 
@@ -281,6 +282,7 @@ static void on_cmd_ready(void *data, redis_conn_t *conn)
 {
     (void)conn;
     store_redis_t *r = data;
+    redis_eval_connection_new();
     /* the counter never goes back, even if Redis lost it, so seqs stay increasing for every client */
     char seq_key[128], at_least[24];
     store_redis__key(r, seq_key, sizeof(seq_key), "seq", NULL);
@@ -375,7 +377,8 @@ store_t *store_redis_create(uv_loop_t *loop, const config_t *cfg, const redis_ur
         abort();
     r->super.ops = &redis_ops;
     r->loop = loop;
-    snprintf(r->prefix, sizeof(r->prefix), "%s", cfg->redis_prefix);
+    /* a hash tag: every key of the store in one cluster slot, as the scripts need */
+    snprintf(r->prefix, sizeof(r->prefix), "{%s}", cfg->redis_prefix);
     snprintf(r->replica, sizeof(r->replica), "%s", replica);
     r->lease_ms = (long long)(cfg->lock_lease_seconds * 1000);
     r->ttl_ms = (long long)cfg->run_ttl_minutes * 60 * 1000;

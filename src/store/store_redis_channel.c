@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/redis_event.h"
 #include "store/redis_scripts.h"
 #include "store/store_redis_internal.h"
 #include "util/log.h"
@@ -38,30 +39,17 @@ void store_redis__request_cancel(store_t *store, const char *run_id)
     store_redis__command(r, 3, argv, store_redis__write_reply, "asking for a cancel");
 }
 
-/* "<seq> <ts> <type> <run id> <replica> <data>" from the events channel. */
+/* One message of the events channel (its format: redis_event.h). */
 static void deliver_event(store_redis_t *r, const char *text, size_t len)
 {
-    char type[16], run_id[16], origin[64];
-    unsigned long long seq;
-    long long ts;
-    int used = 0;
-    char head[192];
-    snprintf(head, sizeof(head), "%.*s", (int)(len < sizeof(head) - 1 ? len : sizeof(head) - 1), text);
-    if (sscanf(head, "%llu %lld %15s %15s %63s %n", &seq, &ts, type, run_id, origin, &used) != 5 || used <= 0) {
-        log_warn("redis", "ignoring a malformed event message");
+    event_t ev;
+    char origin[REDIS_EVENT_ORIGIN_MAX], why[160];
+    if (redis_event_parse(text, len, &ev, origin, why, sizeof(why)) != 0) {
+        log_warn("redis", "ignoring an event message: %s", why);
         return;
     }
-    event_type_t t = EVENT_TYPE_COUNT;
-    for (int i = 0; i < EVENT_TYPE_COUNT; i++)
-        if (strcmp(type, event_type_name(i)) == 0)
-            t = i;
-    json_error_t jerr;
-    json_t *data = json_loadb(text + used, len - (size_t)used, 0, &jerr);
-    if (t == EVENT_TYPE_COUNT || data == NULL) {
-        log_warn("redis", "ignoring an event message: %s", data ? "unknown type" : jerr.text);
-        json_decref(data);
-        return;
-    }
+    json_t *data = ev.data;
+    uint64_t seq = ev.seq;
     if (seq <= r->last_seq) {
         json_decref(data); /* already delivered (a duplicate, or the counter went back after Redis lost it) */
         if (r->last_seq - seq > 1000000)
@@ -69,8 +57,7 @@ static void deliver_event(store_redis_t *r, const char *text, size_t len)
         return;
     }
     r->last_seq = seq;
-    event_t ev = {.type = t, .seq = seq, .ts_ms = ts, .local = strcmp(origin, r->replica) == 0, .data = data};
-    snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id);
+    ev.local = strcmp(origin, r->replica) == 0;
     if (r->listener.on_event)
         r->listener.on_event(r->listener.data, &ev);
     json_decref(data);

@@ -28,7 +28,7 @@ typedef struct store_redis {
     int subscribed;
     int cmd_was_ready; /* the command connection has been up before: a ready now is a reconnect */
     store_listener_t listener;
-    char prefix[64];
+    char prefix[72]; /* "{REDIS_PREFIX}" */
     char replica[64];
     long long lease_ms, ttl_ms;
     int history_limit;
@@ -89,6 +89,8 @@ void store_redis__sub_ready(void *data, redis_conn_t *conn);
 void store_redis__sub_lost(void *data, redis_conn_t *conn);
 /** A write whose reply only matters when it is an error (`privdata`: what it was). */
 void store_redis__write_reply(redis_conn_t *conn, redisReply *reply, void *privdata);
+
+#define STORE_REDIS_MAX_PARAMS 24 /* numkeys, keys and arguments of one script call */
 
 /* store_redis.c: queues a finished run's record until Redis confirms it (restore: only if Redis has none). */
 void store_redis__queue_finished(store_t *store, const run_t *run, const char *report_json, int ours, int restore);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/run_codec.h"
+#include "store/redis_eval.h"
 #include "store/store_redis_internal.h"
 #include "util/log.h"
 
@@ -52,22 +53,28 @@ int store_redis__command(store_redis_t *r, int argc, const char **argv, redis_re
     return rc;
 }
 
-/* EVAL script with its keys and args (NUL-terminated strings). */
+/* EVALSHA script (EVAL after a NOSCRIPT: redis_eval.h) with its keys and args (NUL-terminated strings). */
 int store_redis__eval(store_redis_t *r, const char *script, int nkeys, const char *const *keys, int nargs,
                       const char *const *args, redis_reply_fn fn, void *privdata)
 {
-    const char *argv[16];
-    char numkeys[8];
-    int argc = 0;
+    const char *params[STORE_REDIS_MAX_PARAMS];
+    char numkeys[16];
+    int n = 0;
+    if (1 + nkeys + nargs > STORE_REDIS_MAX_PARAMS) { /* a script with more than its callers should pass: a bug */
+        log_error("redis", "a script call with %d keys and %d arguments is over the limit", nkeys, nargs);
+        store_redis__errors++;
+        return -1;
+    }
     snprintf(numkeys, sizeof(numkeys), "%d", nkeys);
-    argv[argc++] = "EVAL";
-    argv[argc++] = script;
-    argv[argc++] = numkeys;
+    params[n++] = numkeys;
     for (int i = 0; i < nkeys; i++)
-        argv[argc++] = keys[i];
+        params[n++] = keys[i];
     for (int i = 0; i < nargs; i++)
-        argv[argc++] = args[i];
-    return store_redis__command(r, argc, argv, fn, privdata);
+        params[n++] = args[i];
+    int rc = redis_eval(r->cmd, script, n, params, fn, privdata);
+    if (rc != 0)
+        store_redis__errors++;
+    return rc;
 }
 
 run_t *store_redis__record(const char *text, size_t len, const char *what)

@@ -118,7 +118,8 @@ double task_average2(int64_t sum, int64_t count)
 {
     if (count <= 0)
         return 0;
-    /* hundredths, rounded half up: floor((200 * sum + count) / (2 * count)); sums stay far below 2^62 / 200 */
-    int64_t cents = (200 * sum + count) / (2 * count);
+    /* hundredths, rounded half up: floor((200 * sum + count) / (2 * count)), in 128 bits: a stats file read by
+     * report may hold any int64 (found by tests/fuzz/fuzz_task_files) */
+    __int128 cents = ((__int128)200 * sum + count) / ((__int128)2 * count);
     return (double)cents / 100.0;
 }

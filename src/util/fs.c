@@ -46,8 +46,28 @@ char *fs_read_file(const char *path, size_t max, size_t *len)
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
-    char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    struct stat st;
+    int e = fstat(fileno(f), &st) != 0 ? errno : (size_t)st.st_size > max ? EFBIG : 0;
+    if (e != 0) {
+        fclose(f);
+        errno = e;
+        return NULL;
+    }
+    /* sized from the file (one byte more, to see it end there); grows if it does (a pipe has no size) */
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap || ferror(f) || cap > max)
+            break;
+        cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+        char *bigger = realloc(buf, cap + 1);
+        if (bigger == NULL) {
+            free(buf);
+            buf = NULL;
+        }
+        buf = bigger;
+    }
     int failed = buf == NULL || ferror(f);
     fclose(f);
     if (failed || n > max) {

@@ -1,4 +1,5 @@
-/* File-system helpers for the service's own folders (DATA_DIR). Synchronous: small files and folders only. */
+/* File-system helpers for the service's own folders (DATA_DIR). Synchronous: on the
+ * event loop only at start-up; fs_work.h runs them in the thread pool. */
 #ifndef UTIL_FS_H
 #define UTIL_FS_H
 

@@ -11,6 +11,7 @@ from conftest import SERVICE_BIN, Service
     ("GENERATE_SECONDS", "-1"), ("ANALYZE_SECONDS", "soon"), ("ROWS_PER_BATCH", "0"), ("LOCAL_PARALLELISM", "0"),
     ("RUN_HISTORY_LIMIT", "0"), ("RUN_TTL_MINUTES", "-5"), ("RATE_LIMIT_PER_MINUTE", "-1"), ("LOG_FORMAT", "xml"),
     ("EXECUTOR", "docker"), ("REDIS_URL", "http://localhost"), ("WORKER_MEMORY", "lots"),
+    ("TRUSTED_PROXIES", "10.0.0.0/8,not-an-address"), ("RESULTS_KEEP", "many"),
 ])
 def test_bad_value_exits_2_naming_the_variable(tmp_path, name, value):
     svc = Service(tmp_path, env={name: value}, start=False)

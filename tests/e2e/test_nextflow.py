@@ -110,6 +110,17 @@ def test_full_run_progress_logs_and_objects(cluster, start_service):
     assert {"name": "work", "persistentVolumeClaim": {"claimName": "nextflow-work-pvc"}} in pod["volumes"]
 
 
+def test_without_the_work_volume_there_are_no_demo_metrics(cluster, start_service):
+    """WORK_MOUNT empty: the run succeeds, demo_metrics is null and the report answers 404, as documented."""
+    svc = start_service(cluster.env(WORK_MOUNT=""))
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", svc.log()
+    assert detail["demo_metrics"] is None
+    assert svc.get(f"/api/v1/demo/runs/{run_id}/report").status_code == 404
+    assert (cluster.volume / "results" / run_id / "report.json").is_file()  # it is there, out of reach
+
+
 def test_objects_validate_against_the_kubernetes_schemas(cluster, start_service, tmp_path):
     """Every object the service creates (as the API server stored it) validates with kubernetes-models."""
     svc = start_service(cluster.env())
@@ -346,7 +357,7 @@ def test_an_orphan_ended_by_a_new_run_loses_its_job(cluster, start_service, redi
     a.proc.wait()
     # the lease runs out; a replica that starts now looks for orphans only every 2 s (and claims at the second
     # look), so the request below is what finds the dead owner's run
-    assert wait_until(lambda: not redis_server.client().exists("nf2:lock"), timeout=30)
+    assert wait_until(lambda: not redis_server.client().exists("{nf2:}lock"), timeout=30)
     b = start_service(env, name="b")
     new = b.run(batch_count=1)
     assert new["run_id"] != old and new["attached"] is False, new

@@ -119,3 +119,44 @@ def test_duration_and_execution_time_agree(service):
     assert detail["duration_seconds"] == detail["demo_metrics"]["execution_time_seconds"]
     entry = service.get("/api/v1/demo/history").json()[0]
     assert entry["duration_seconds"] == detail["duration_seconds"]
+
+
+def test_report_file_work_does_not_block_the_service(service):
+    """The report is read in the thread pool: a report that blocks (here a FIFO nobody writes yet) holds only its
+    own request, never the loop that serves everyone else."""
+    import os
+    import threading
+    run_id = "r00000000abc"
+    folder = service.data_dir / "results" / run_id
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "report.json")
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(service.get(f"/api/v1/demo/runs/{run_id}/report", timeout=30)))
+    t.start()
+    fifo_path = str(folder / "report.json")
+
+    def service_holds_fifo():
+        for fd in os.listdir(f"/proc/{service.proc.pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{service.proc.pid}/fd/{fd}") == fifo_path:
+                    return True
+            except OSError:
+                pass
+        for task in os.listdir(f"/proc/{service.proc.pid}/task"):  # a blocked open() has no descriptor yet
+            try:
+                with open(f"/proc/{service.proc.pid}/task/{task}/syscall") as f:
+                    if f.read().split()[0] in ("257", "2"):  # openat, open
+                        return True
+            except (OSError, IndexError):
+                pass
+        return False
+    from conftest import wait_until
+    assert wait_until(service_holds_fifo, 10), "the report request never reached the file"
+    try:
+        assert service.get("/health", timeout=5).status_code == 200
+        assert service.get("/api/v1/demo/status", timeout=5).status_code == 200
+    finally:
+        with open(folder / "report.json", "w") as fifo:  # the writer: the blocked read completes
+            fifo.write('{"total_batches": 0}')
+        t.join(timeout=30)
+    assert answers and answers[0].status_code == 200 and answers[0].json() == {"total_batches": 0}

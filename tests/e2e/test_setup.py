@@ -27,3 +27,18 @@ def test_make_test_installs_the_test_tools():
     installs = " ".join(line for line in make_dry_run("test").splitlines() if "deps.sh" in line).split()
     for pkg in TEST_ONLY + ("libh2o-dev",):
         assert pkg in installs, f"make test does not install {pkg}"
+
+
+def test_readme_points_to_documents_in_the_repository():
+    """A user who clones the repository has everything the README links to (no ../shared)."""
+    import re
+    readme = (ROOT / "README.md").read_text()
+    assert "../shared" not in readme
+    for target in re.findall(r"\]\(([^)#]+)\)", readme):
+        if not target.startswith(("http://", "https://")):
+            assert (ROOT / target).exists(), f"README links to {target}, which is not in the repository"
+    api = (ROOT / "docs" / "API.md").read_text()
+    for path in ("/api/v1/demo/run", "/api/v1/demo/preview", "/api/v1/demo/status", "/api/v1/demo/active",
+                 "/api/v1/demo/cancel", "/api/v1/demo/history", "/api/v1/demo/runs/{run_id}/report",
+                 "/api/v1/demo/metrics", "/api/v1/pipeline/stream", "/healthz", "/openapi.json"):
+        assert path in api, f"docs/API.md does not document {path}"

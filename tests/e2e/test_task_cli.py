@@ -4,6 +4,7 @@ The binary is $PIPELINE_BUILD/pipeline-task (default build/) relative to the rep
 Every test works in its own tmp_path; nothing here asserts on how long anything takes.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -147,6 +148,19 @@ def test_generate_same_seed_same_bytes_other_seed_or_batch_differs(tmp_path):
     assert other_batch != a
 
 
+# The exact bytes of known seeds, pinned: a faster writer must not change a single one (the 1,000,000-row case
+# also covers the generator's rare rejection draws and every number width).
+@pytest.mark.parametrize("batch,rows,seed,sha256", [
+    (1, 100, 42, "374257204f0f549aba6e25c03919e275f4f4016c59e9dd3b58930a65951c341e"),
+    (12, 12345, 0, "b21284d74717296ff9e3e3eb99e9cae3a61c75c2a1efa861ee6a5a6252e9fe12"),
+    (7, 1000000, 4294967295, "fe4799d52d0d4857c9f6f9fc310ffe89c36b352dd939e7ef53a416e7f6c22707"),
+])
+def test_generate_output_is_pinned_by_checksum(tmp_path, batch, rows, seed, sha256):
+    out = tmp_path / "b.csv"
+    ok("generate", "--batch", batch, "--rows", rows, "--seed", seed, "--out", out)
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == sha256
+
+
 def test_options_in_any_order_and_equals_form(tmp_path):
     ok("generate", "--out=x.csv", "--rows", "5", "--seed=9", "--batch", "4", cwd=tmp_path)
     ok("generate", "--batch=4", "--seed", "9", "--out", "y.csv", "--rows=5", cwd=tmp_path)
@@ -235,6 +249,34 @@ def test_malformed_csv_exits_1_naming_file_and_line(tmp_path, content, bad_line)
     assert p.stderr.startswith("pipeline-task: analyze: batch_1.csv")
     assert f"line {bad_line}" in p.stderr
     assert sorted(os.listdir(tmp_path)) == ["batch_1.csv"]
+
+
+# The reader takes lines out of 1 MiB blocks, the usual ones on a fast path: a bad line well past the first
+# block, or right at a block's edge, is still named by its number, and unusual but valid lines still count.
+GOOD = "10,123,45\n" * 150000  # 1.5 MB
+
+
+@pytest.mark.parametrize("tail,bad_line", [
+    ("10,1000,4\n", 150001),
+    ("1,2,3\n", 150001),              # a batch that is a prefix of line 1's
+    ("10,2,3" + "4" * 70 + "\n", 150001),  # too long
+    ("10,2,3\n10,2,", 150002),        # the last line, without newline, cut short
+])
+def test_analyze_names_a_bad_line_far_into_a_large_file(tmp_path, tail, bad_line):
+    (tmp_path / "batch_10.csv").write_text(GOOD + tail)
+    p = run("analyze", "--in", "batch_10.csv", cwd=tmp_path)
+    assert p.returncode == 1
+    assert f"batch_10.csv: line {bad_line}:" in p.stderr, p.stderr
+
+
+def test_analyze_large_file_with_unusual_valid_lines(tmp_path):
+    edge = 1 << 20
+    head = "3,1,1\n" * (edge // 6) + "3,7,8\n"  # a line across the first block's edge
+    content = head + "3,007,08\n03,5,5\n3,999,99\n" * 1000 + "3,0,0"
+    path = tmp_path / "batch_3.csv"
+    path.write_text(content)
+    ok("analyze", "--in", "batch_3.csv", cwd=tmp_path)
+    assert json.loads((tmp_path / "stats_batch_3.json").read_text()) == stats_of(path)
 
 
 def test_analyze_missing_input_exits_1(tmp_path):

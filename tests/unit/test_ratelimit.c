@@ -200,31 +200,66 @@ static void test_bounded_table(void **state)
         assert_int_equal(take(rl, &offender, T0), 0);
     assert_true(take(rl, &offender, T0) > 0);
 
-    /* 20,000 distinct clients at once, one request each: all allowed, the table stays bounded */
+    /* 20,000 distinct clients at once, one request each: all allowed, the table stays bounded; the offender keeps
+     * trying meanwhile and stays limited (the table forgets the client seen least recently, never fails open) */
     for (uint32_t i = 0; i < 20000; i++) {
         client_t c = v4_n(0x0a000000u + i); /* 10.0.x.y */
         assert_int_equal(take(rl, &c, T0 + i / 1000), 0);
         assert_true(rl->count <= RATELIMIT_SLOTS);
+        if (i % 1000 == 999)
+            assert_true(take(rl, &offender, T0 + i / 1000) > 0);
     }
-    /* the repeat offender is still limited */
-    assert_true(take(rl, &offender, T0 + 25) > 0);
+    assert_int_equal(rl->count, RATELIMIT_SLOTS);
+    /* a client of the last 8,192 is still remembered: its second and third requests use up its bucket */
+    client_t recent = v4_n(0x0a000000u + 19999);
+    assert_int_equal(take(rl, &recent, T0 + 20), 0);
+    assert_int_equal(take(rl, &recent, T0 + 20), 0);
+    assert_true(take(rl, &recent, T0 + 20) > 0);
 
-    /* much later every bucket has refilled: room for new clients, and a new offender is limited */
+    /* 20,000 different IPv6 /64 networks (the way to fill a table cheaply): a new offender is still limited */
     uint64_t later = T0 + 5 * 60000;
     client_t newcomer = v4("203.0.113.77");
     for (int i = 0; i < 3; i++)
         assert_int_equal(take(rl, &newcomer, later), 0);
     assert_true(take(rl, &newcomer, later) > 0);
-    assert_true(rl->count <= RATELIMIT_SLOTS);
     for (uint32_t i = 0; i < 20000; i++) {
-        client_t c = v6("2001:db8::1"); /* 20,000 different /64 networks */
+        client_t c = v6("2001:db8::1");
+        c.v6.sin6_addr.s6_addr[5] = (uint8_t)(i >> 16);
         c.v6.sin6_addr.s6_addr[6] = (uint8_t)(i >> 8);
         c.v6.sin6_addr.s6_addr[7] = (uint8_t)i;
-        c.v6.sin6_addr.s6_addr[5] = (uint8_t)(i >> 16);
         assert_int_equal(take(rl, &c, later + 1), 0);
+        if (i % 4000 == 0)
+            assert_true(take(rl, &newcomer, later + 1) > 0);
     }
     assert_true(rl->count <= RATELIMIT_SLOTS);
     assert_true(take(rl, &newcomer, later + 2) > 0);
+    free(rl);
+}
+
+static void test_least_recent_is_forgotten(void **state)
+{
+    (void)state;
+    ratelimit_t *rl = new_rl(1);
+    client_t quiet = v4("198.51.100.1"), busy = v4("198.51.100.2");
+    assert_int_equal(take(rl, &quiet, T0), 0);
+    assert_int_equal(take(rl, &busy, T0), 0);
+    /* fill the table up to one slot short of forgetting `quiet`, touching `busy` on the way */
+    for (uint32_t i = 0; i < RATELIMIT_SLOTS - 2; i++) {
+        client_t c = v4_n(0x0b000000u + i);
+        assert_int_equal(take(rl, &c, T0), 0);
+        if (i == 100)
+            assert_true(take(rl, &busy, T0) > 0);
+    }
+    assert_true(take(rl, &quiet, T0) > 0); /* still remembered (and now the newest) */
+    /* the next newcomers push out the oldest entries: 11.0.0.0, 11.0.0.1 ..., not `quiet` nor `busy` */
+    for (uint32_t i = 0; i < 50; i++) {
+        client_t c = v4_n(0x0c000000u + i);
+        assert_int_equal(take(rl, &c, T0), 0);
+    }
+    assert_true(take(rl, &quiet, T0) > 0);
+    assert_true(take(rl, &busy, T0) > 0);
+    client_t first = v4_n(0x0b000000u);
+    assert_int_equal(take(rl, &first, T0), 0); /* forgotten: a full bucket again */
     free(rl);
 }
 
@@ -238,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_clients_independent),
         cmocka_unit_test(test_v4_mapped_is_same_client),
         cmocka_unit_test(test_bounded_table),
+        cmocka_unit_test(test_least_recent_is_forgotten),
     };
     return cmocka_run_group_tests_name("ratelimit", tests, NULL, NULL);
 }
