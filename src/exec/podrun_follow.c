@@ -1,0 +1,198 @@
+/*
+ * The pod runner following its pods: one watch of the run's pods (label pipeline/run-id); Running starts the task
+ * and its followed log (the kubelet's timestamp in front of each line), Succeeded/Failed ends it once its log has
+ * ended (or after a bound) with the container's exit code, reason and last lines.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "exec/nextflow_log.h"
+#include "exec/pod_spec.h"
+#include "exec/podrun_internal.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/text.h"
+
+/* ---- tasks ------------------------------------------------------------------------------------------------------ */
+
+static void report_started(kube_exec_t *ex, pod_slot_t *s)
+{
+    if (s->started)
+        return;
+    s->started = 1;
+    ex->super.listener.task_started(ex->super.listener.data, s->task);
+}
+
+/* The task is over: its state to the listener, once. */
+void podrun_conclude(kube_exec_t *ex, pod_slot_t *s, wf_task_state_t state, const char *detail)
+{
+    if (s->concluded || ex->ending)
+        return;
+    report_started(ex, s);
+    s->concluded = 1;
+    ex->sched[s->task] = state;
+    podrun_forget_logs(s);
+    ex->super.listener.task_finished(ex->super.listener.data, s->task, state, detail);
+    podrun_kick(ex);
+}
+
+void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s)
+{
+    if (s->phase == POD_SUCCEEDED) {
+        podrun_conclude(ex, s, TASK_SUCCEEDED, NULL);
+        return;
+    }
+    char detail[1500], lines[700] = "";
+    size_t n = 0;
+    for (int i = 0; i < s->tail_count && n < sizeof(lines); i++)
+        n += (size_t)snprintf(lines + n, sizeof(lines) - n, "%s%s", i ? " | " : "", s->tail[i]);
+    if (s->exit_code >= 0)
+        snprintf(detail, sizeof(detail), "pod %s exited with code %d%s%s%s%s%s", s->name, s->exit_code,
+                 s->reason[0] ? " (" : "", s->reason, s->reason[0] ? ")" : "", lines[0] ? ": " : "", lines);
+    else
+        snprintf(detail, sizeof(detail), "pod %s failed%s%s%s%s%s", s->name, s->reason[0] ? " (" : "", s->reason,
+                 s->reason[0] ? ")" : "", lines[0] ? ": " : "", lines);
+    podrun_conclude(ex, s, TASK_FAILED, detail);
+}
+
+/* ---- logs ------------------------------------------------------------------------------------------------------- */
+
+static void keep_tail(pod_slot_t *s, const char *line, size_t len)
+{
+    char text[200];
+    size_t n = text_sanitize_utf8(text, sizeof(text), line, len);
+    if (n == 0)
+        return;
+    if (s->tail_count == PODRUN_TAIL_LINES) {
+        memmove(s->tail[0], s->tail[1], sizeof(s->tail[0]) * (PODRUN_TAIL_LINES - 1));
+        s->tail_count--;
+    }
+    memcpy(s->tail[s->tail_count++], text, n + 1);
+}
+
+static void on_log_line(void *data, const char *ts, const char *line, size_t len)
+{
+    pod_slot_t *s = data;
+    kube_exec_t *ex = s->owner;
+    if (ex->ending)
+        return;
+    int64_t own;
+    size_t used;
+    if (clock_parse_iso8601_prefix(line, len, &own, &used) == 0) {
+        while (used < len && line[used] == ' ')
+            used++;
+        line += used; /* the task's own time: the kubelet's, in front, is the line's */
+        len -= used;
+    }
+    keep_tail(s, line, len);
+    char buf[KUBE_LOG_LINE_MAX + 64];
+    size_t tslen = ts ? strlen(ts) : 0, n = 0;
+    if (tslen > 48)
+        tslen = 0;
+    if (len > KUBE_LOG_LINE_MAX)
+        len = KUBE_LOG_LINE_MAX;
+    if (tslen) {
+        memcpy(buf, ts, tslen);
+        buf[tslen] = ' ';
+        n = tslen + 1;
+    }
+    memcpy(buf + n, line, len);
+    ex->super.listener.task_log(ex->super.listener.data, s->task, 0, buf, n + len);
+}
+
+static void on_log_end(void *data, const kube_response_t *res)
+{
+    pod_slot_t *s = data;
+    kube_exec_t *ex = s->owner;
+    s->logs_ended = 1;
+    if (res->status != 200)
+        log_warn("kube-exec", "run %s: the log of pod %s ended: %s", ex->run_id, s->name,
+                 res->message ? res->message : "no answer");
+    if (s->ended_at && !ex->ending)
+        podrun_conclude_pod(ex, s);
+}
+
+static void follow_logs(kube_exec_t *ex, pod_slot_t *s)
+{
+    if (s->logs || s->logs_ended || ex->ending || ex->stopping)
+        return;
+    kube_logs_opts_t opts = {.pod = s->name, .follow = 1, .max_waits = 30};
+    char since[CLOCK_RFC3339_LEN + 1];
+    if (s->since_ms > 0) {
+        clock_format_rfc3339(s->since_ms, since);
+        opts.since_time = since;
+    }
+    kube_logs_callbacks_t cbs = {.data = s, .line = on_log_line, .end = on_log_end};
+    s->logs = kube_logs_start(ex->kube, &opts, &cbs);
+    if (s->logs == NULL)
+        s->logs_ended = 1;
+}
+
+/* ---- the watch -------------------------------------------------------------------------------------------------- */
+
+void podrun_on_pod_event(void *data, kube_event_t type, json_t *obj)
+{
+    kube_exec_t *ex = data;
+    nextflow_pod_t pod;
+    if (ex->ending || nextflow_pod_read(obj, &pod) != 0)
+        return;
+    const char *label =
+        json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), POD_TASK_LABEL));
+    int task = label ? nextflow_task_index(ex->spec.batches, label) : -1;
+    if (task < 0)
+        return;
+    pod_slot_t *s = &ex->slots[task];
+    if (s->name[0] == '\0' && ex->adopting && ex->sched[task] == TASK_PENDING && !s->concluded) {
+        char expected[96]; /* taken over: a pod created just before the owner died */
+        pod_spec_name(&ex->spec, task, expected, sizeof(expected));
+        if (strcmp(expected, pod.name) == 0 && type != KUBE_DELETED) {
+            snprintf(s->name, sizeof(s->name), "%s", pod.name);
+            ex->sched[task] = TASK_RUNNING;
+        }
+    }
+    if (strcmp(s->name, pod.name) != 0)
+        return; /* not a pod of this run's tasks (or one this executor did not create) */
+    s->seen = 1;
+    s->phase = pod.phase;
+    s->exit_code = pod.exit_code;
+    snprintf(s->reason, sizeof(s->reason), "%s", pod.reason);
+    json_t *status = json_object_get(obj, "status");
+    const char *pod_reason = json_string_value(json_object_get(status, "reason"));
+    if (pod.phase == POD_FAILED && pod_reason) { /* the pod's own verdict (DeadlineExceeded, Evicted) comes first */
+        const char *msg = json_string_value(json_object_get(status, "message"));
+        snprintf(s->reason, sizeof(s->reason), "%.100s%s%.300s", pod_reason, msg ? ": " : "", msg ? msg : "");
+    }
+    log_debug("kube-exec", "run %s: pod %s: event %d, phase %d", ex->run_id, pod.name, (int)type, (int)pod.phase);
+    if (type == KUBE_DELETED) {
+        s->exists = 0;
+        if (pod.phase == POD_SUCCEEDED || pod.phase == POD_FAILED)
+            podrun_conclude_pod(ex, s);
+        else
+            podrun_conclude(ex, s, ex->stopping ? TASK_CANCELLED : TASK_FAILED, "its pod was deleted");
+        podrun_kick(ex);
+        return;
+    }
+    s->exists = 1;
+    if (pod.phase != POD_PENDING)
+        s->pending_since = 0;
+    else if (s->pending_since == 0)
+        s->pending_since = clock_mono_ms();
+    if (pod.phase == POD_RUNNING) {
+        report_started(ex, s);
+        follow_logs(ex, s);
+    } else if (pod.phase == POD_SUCCEEDED || pod.phase == POD_FAILED) {
+        report_started(ex, s);
+        follow_logs(ex, s); /* a short task may end before its first look: its log is still there */
+        if (s->ended_at == 0)
+            s->ended_at = clock_mono_ms();
+        if (s->logs_ended)
+            podrun_conclude_pod(ex, s);
+    }
+}
+
+void podrun_on_watch_error(void *data, const kube_response_t *res)
+{
+    kube_exec_t *ex = data;
+    log_warn("kube-exec", "run %s: the pod watch could not list (HTTP %ld: %s); retrying", ex->run_id, res->status,
+             res->message ? res->message : "no answer");
+}

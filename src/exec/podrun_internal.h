@@ -1,0 +1,86 @@
+/*
+ * What the pod runner's files share: executor_kubernetes.c (start, stop, end, take-over), podrun_follow.c (the pod
+ * watch, the logs, a task's end) and podrun_schedule.c (starting what is ready within the quota).
+ */
+#ifndef EXEC_PODRUN_INTERNAL_H
+#define EXEC_PODRUN_INTERNAL_H
+
+#include <stdint.h>
+
+#include "exec/executor.h"
+#include "exec/nextflow_job.h"
+#include "kube/kube.h"
+
+#define PODRUN_STOP_BOUND_MS  45000 /* a stop answers by then even if pods are still there */
+#define PODRUN_DRAIN_BOUND_MS 5000  /* an ended pod, then this long for the rest of its log */
+#define PODRUN_TICK_MS        1000  /* pending checks, quota retries, log bounds */
+#define PODRUN_TAIL_LINES     3     /* last output lines kept for a failure message */
+
+typedef struct kube_exec kube_exec_t;
+
+typedef struct pod_slot {
+    kube_exec_t *owner;
+    int task;
+    char name[96];
+    kube_request_t *create; /* in flight */
+    int exists;             /* created (or seen) and not seen deleted */
+    int delete_sent, started, concluded;
+    nextflow_pod_phase_t phase;
+    int exit_code;
+    char reason[512];
+    int64_t pending_since, ended_at; /* monotonic ms, 0: not so */
+    kube_logs_t *logs;
+    int64_t since_ms; /* taken over: its output up to this time was sent (0: none) */
+    int seen;         /* the watch has reported it */
+    int logs_ended;
+    char tail[PODRUN_TAIL_LINES][200];
+    int tail_count;
+} pod_slot_t;
+
+struct kube_exec {
+    executor_t super;
+    uv_loop_t *loop;
+    const config_t *cfg;
+    kube_client_t *kube;
+    char ns[64];
+    char results_root[1100];
+    /* the current run */
+    int active, stopping, ending;
+    exec_spec_t spec;
+    char run_id[32], owner_name[96], owner_uid[128];
+    int owner_state; /* 0 none, 1 creating, 2 created, 3 delete sent, 4 deleted */
+    kube_request_t *owner_req, *quota_req;
+    kube_watch_t *watch;
+    wf_task_state_t sched[WF_MAX_TASKS]; /* the scheduler's view: RUNNING from the create on */
+    pod_slot_t slots[WF_MAX_TASKS];
+    int creating, waiting_quota; /* creates in flight; a start waits for room */
+    int again;                   /* something changed during a round: schedule once more after it */
+    int adopting;                /* taken over from a dead replica: the run's pods are adopted by name */
+    int64_t quota_since;         /* monotonic ms since nothing of the run runs and nothing fits */
+    char quota_detail[256];
+    uv_timer_t kick_timer, tick_timer, stop_timer, done_timer;
+    int done_ok;
+    char done_detail[1200];
+    int closing_handles;
+};
+/* executor_kubernetes.c */
+/** The next step (schedule, stop, end) runs from the loop: requests never start inside a watch, log or request
+ *  callback. */
+void podrun_kick(kube_exec_t *ex);
+void podrun_forget_logs(pod_slot_t *s);
+
+/* podrun_follow.c */
+/** The task is over: its state to the listener, once. */
+void podrun_conclude(kube_exec_t *ex, pod_slot_t *s, wf_task_state_t state, const char *detail);
+/** The task's pod has ended: succeeded, or failed with its exit code, reason and last lines. */
+void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s);
+void podrun_on_pod_event(void *data, kube_event_t type, json_t *obj);
+void podrun_on_watch_error(void *data, const kube_response_t *res);
+
+/* podrun_schedule.c */
+/** Starts what is ready and fits: asks the quota first, one round at a time. */
+void podrun_schedule(kube_exec_t *ex);
+void podrun_fail_task(kube_exec_t *ex, int task, const char *detail);
+int podrun_running_count(const kube_exec_t *ex);
+
+#endif
