@@ -185,8 +185,7 @@ static int open_kube(app_t *app, char *err, size_t errlen)
         snprintf(err, errlen, "EXECUTOR=%s needs the Kubernetes API (%s): %s",
                  app->cfg->executor == EXECUTOR_KUBERNETES ? "kubernetes" : "nextflow", source,
                  chk.detail[0] ? chk.detail : "the access check did not answer");
-        close_kube(app);
-        return -1;
+        return 1; /* the caller decides: fatal, unless other replicas share the work */
     }
     log_info("app", "Kubernetes API %s (%s), namespace %s", chk.detail, source, kube_client_namespace(app->kube));
     return 0;
@@ -197,14 +196,28 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     memset(app, 0, sizeof(*app));
     app->loop = loop;
     app->cfg = cfg;
-    if (cfg->executor != EXECUTOR_LOCAL && open_kube(app, err, errlen) != 0)
+    int kube = cfg->executor != EXECUTOR_LOCAL ? open_kube(app, err, errlen) : 0;
+    if (kube < 0 || (kube > 0 && cfg->redis_url[0] == '\0')) {
+        close_kube(app);
         return APP_START_UNUSABLE;
-    if (prepare_data_dir(cfg, err, errlen) != 0)
+    }
+    if (prepare_data_dir(cfg, err, errlen) != 0) {
+        close_kube(app);
         return -1;
+    }
 
     name_replica(app);
     events_init(&app->events);
     app->store = open_store(app);
+    if (kube > 0 && !app->store->ops->shared) {
+        app->store->ops->destroy(app->store);
+        close_kube(app);
+        return APP_START_UNUSABLE;
+    }
+    if (kube > 0) /* with a shared store, the other replicas can do the work: this one serves, and says why */
+        log_warn("app", "%s; starting anyway: the state is shared with other replicas, and a run started on this one "
+                        "fails until the API answers",
+                 err);
     if (app->store->ops->shared)
         events_set_publisher(&app->events, publish_event, app->store);
     app->orch = orch_create(loop, cfg, &app->events, app->store, app->replica);

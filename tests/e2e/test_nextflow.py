@@ -274,6 +274,20 @@ def test_startup_fails_with_exit_2_when_the_api_is_unreachable_or_forbidden(clus
     assert 'pods is forbidden: User "x" cannot list resource "pods"' in svc2.log()
 
 
+def test_replica_without_api_access_starts_when_the_state_is_shared(cluster, start_service, redis_server):
+    """With Redis, other replicas can do the work: a replica that cannot reach the API still starts (and serves
+    reads, the stream, the history); a run started on it fails with the reason. Without Redis it exits 2 (above)."""
+    env = cluster.env(KUBE_API_URL=f"http://127.0.0.1:{free_port()}", KUBE_TIMEOUT_SECONDS="2",
+                      REDIS_URL=redis_server.url, REDIS_PREFIX="nfx:")
+    svc = start_service(env)
+    assert svc.get("/health").json() == {"status": "ok", "store": "redis", "executor": "nextflow"}
+    assert "starting anyway" in svc.log()
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "failed" and detail["message"], detail
+    assert svc.get("/api/v1/demo/history").json()[0]["run_id"] == run_id
+
+
 def test_nextflow_error_without_a_task_fails_the_run(cluster, start_service):
     cluster.nf.scenario = {"controller_error": "Unable to parse config file: '/etc/nextflow-run/nextflow.config'"}
     svc = start_service(cluster.env())
