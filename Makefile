@@ -106,6 +106,7 @@ deps:
 
 deps-test: deps
 	@sh scripts/deps.sh $(TEST_PACKAGES)
+	@command -v kubectl >/dev/null || sh scripts/deps.sh kubernetes-client
 
 run: deps
 	@$(MAKE) --no-print-directory all
