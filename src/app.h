@@ -6,7 +6,7 @@
 
 #include "config.h"
 #include "core/bench_source.h"
-#include "core/events.h"
+#include "model/events.h"
 #include "core/metrics.h"
 #include "core/orchestrator.h"
 #include "core/results_gc.h"

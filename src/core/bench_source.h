@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "core/events.h"
+#include "model/events.h"
 
 typedef struct bench_source {
     uv_idle_t idle;

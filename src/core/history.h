@@ -2,7 +2,7 @@
 #ifndef CORE_HISTORY_H
 #define CORE_HISTORY_H
 
-#include "core/run.h"
+#include "model/run.h"
 
 #define HISTORY_MAX 100
 

@@ -2,7 +2,7 @@
 
 #include <stdio.h>
 
-#include "core/run.h"
+#include "model/run.h"
 #include "util/clock.h"
 
 void log_batch_init(log_batch_t *lb, uv_loop_t *loop, log_batch_flush_fn flush, void *ctx)

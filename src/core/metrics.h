@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "core/events.h"
-#include "core/run.h"
+#include "model/events.h"
+#include "model/run.h"
 
 #define METRICS_MAX_SERIES 64
 #define METRICS_BUCKETS    12

@@ -14,8 +14,8 @@
 #include <uv.h>
 
 #include "config.h"
-#include "core/events.h"
-#include "core/run.h"
+#include "model/events.h"
+#include "model/run.h"
 #include "exec/executor.h"
 #include "store/store.h"
 

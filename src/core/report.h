@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "core/run.h"
+#include "model/run.h"
 
 #define REPORT_MAX_BYTES (1024 * 1024)
 

@@ -13,7 +13,7 @@
 #include <uv.h>
 
 #include "config.h"
-#include "core/events.h"
+#include "model/events.h"
 #include "util/ids.h"
 
 #define RESULTS_GC_INTERVAL_MS 60000

@@ -12,7 +12,7 @@
 #include <uv.h>
 
 #include "config.h"
-#include "core/workflow.h"
+#include "model/workflow.h"
 
 typedef struct exec_spec {
     const char *run_id;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/workflow.h"
+#include "model/workflow.h"
 #include "util/text.h"
 
 void nextflow_log_init(nextflow_log_t *p)

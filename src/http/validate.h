@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "core/run.h"
+#include "model/run.h"
 
 #define TRIGGERED_BY_MAX 128 /* characters */
 

@@ -12,7 +12,7 @@
 #include <uv.h>
 
 #include "config.h"
-#include "core/events.h"
+#include "model/events.h"
 #include "core/orchestrator.h"
 
 #define WS_RING_MAX_FRAMES 16384

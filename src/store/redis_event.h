@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "core/events.h"
+#include "model/events.h"
 
 #define REDIS_EVENT_ORIGIN_MAX 64
 

@@ -12,8 +12,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "core/events.h"
-#include "core/run.h"
+#include "model/events.h"
+#include "model/run.h"
 
 typedef struct store store_t;
 

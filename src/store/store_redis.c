@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/run_codec.h"
+#include "model/run_codec.h"
 #include "store/redis_conn.h"
 #include "store/redis_eval.h"
 #include "store/redis_scripts.h"

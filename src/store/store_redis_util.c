@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/run_codec.h"
+#include "model/run_codec.h"
 #include "store/redis_eval.h"
 #include "store/store_redis_internal.h"
 #include "util/log.h"

@@ -42,3 +42,27 @@ def test_readme_points_to_documents_in_the_repository():
                  "/api/v1/demo/cancel", "/api/v1/demo/history", "/api/v1/demo/runs/{run_id}/report",
                  "/api/v1/demo/metrics", "/api/v1/pipeline/stream", "/healthz", "/openapi.json"):
         assert path in api, f"docs/API.md does not document {path}"
+
+
+# Each folder of src/ may include only from the folders below it: http → core → exec, store, kube → model → util.
+LAYERS = {
+    "util": set(),
+    "model": {"util"},
+    "kube": {"model", "util"},
+    "store": {"model", "util"},
+    "exec": {"kube", "model", "util"},
+    "core": {"exec", "store", "kube", "model", "util"},
+    "http": {"core", "exec", "store", "kube", "model", "util"},
+}
+
+
+def test_includes_go_one_way():
+    import re
+    wrong = []
+    for folder, allowed in LAYERS.items():
+        for path in sorted((ROOT / "src" / folder).glob("*.[ch]")):
+            for used in re.findall(r'^#include "([a-z_]+)/', path.read_text(), re.M):
+                if used != folder and used not in allowed:
+                    wrong.append(f"src/{folder}/{path.name} includes {used}/")
+    assert not wrong, "\n".join(wrong)
+    assert {p.name for p in (ROOT / "src").iterdir() if p.is_dir()} - {"task"} == set(LAYERS)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/events.h"
+#include "model/events.h"
 #include "store/redis_event.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

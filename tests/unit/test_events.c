@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/events.h"
+#include "model/events.h"
 #include "util/clock.h"
 
 /* 2026-11-29T12:00:00.123Z */

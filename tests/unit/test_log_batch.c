@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/log_batch.h"
-#include "core/run.h"
+#include "model/run.h"
 
 #define MAX_MESSAGES 4096
 

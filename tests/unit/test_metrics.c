@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/events.h"
+#include "model/events.h"
 #include "core/metrics.h"
 
 #define RUN_ID "r0123456789a"

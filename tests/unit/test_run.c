@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/run.h"
+#include "model/run.h"
 #include "util/clock.h"
 #include "util/ids.h"
 

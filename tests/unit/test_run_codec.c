@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/run.h"
-#include "core/run_codec.h"
+#include "model/run.h"
+#include "model/run_codec.h"
 #include "util/ids.h"
 
 /* 2026-11-29T12:00:00.123Z */

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/workflow.h"
+#include "model/workflow.h"
 
 #define assert_near(actual, expected, eps)                                                                       \
     do {                                                                                                         \

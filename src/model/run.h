@@ -2,13 +2,13 @@
  * A run of the demo workflow: what was asked, where it stands, how it ended. The JSON shapes of API.md
  * (RunInfo, DemoResultMetrics, a history entry) are produced here and nowhere else.
  */
-#ifndef CORE_RUN_H
-#define CORE_RUN_H
+#ifndef MODEL_RUN_H
+#define MODEL_RUN_H
 
 #include <jansson.h>
 #include <stdint.h>
 
-#include "core/workflow.h"
+#include "model/workflow.h"
 #include "util/ids.h"
 
 typedef enum {

@@ -1,9 +1,9 @@
-#include "core/events.h"
+#include "model/events.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "core/run.h"
+#include "model/run.h"
 #include "util/clock.h"
 #include "util/log.h"
 

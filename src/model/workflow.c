@@ -1,4 +1,4 @@
-#include "core/workflow.h"
+#include "model/workflow.h"
 #include <math.h>
 
 #include <stdio.h>

@@ -4,8 +4,8 @@
  * Tasks are numbered 0 .. 2N: GENERATE of batch b is b-1, ANALYZE of batch b is N+b-1, REPORT is 2N.
  * Everything here is pure: no I/O, no clock, no allocation.
  */
-#ifndef CORE_WORKFLOW_H
-#define CORE_WORKFLOW_H
+#ifndef MODEL_WORKFLOW_H
+#define MODEL_WORKFLOW_H
 
 #include "config.h"
 

@@ -2,8 +2,8 @@
  * Events: every change the outside world may see goes through events_emit() as one struct, handed in order to
  * every subscriber (the WebSocket hub, the store, the metrics). Subscribers know nothing of each other.
  */
-#ifndef CORE_EVENTS_H
-#define CORE_EVENTS_H
+#ifndef MODEL_EVENTS_H
+#define MODEL_EVENTS_H
 
 #include <jansson.h>
 #include <stdint.h>

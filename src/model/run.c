@@ -1,4 +1,4 @@
-#include "core/run.h"
+#include "model/run.h"
 
 #include <stdio.h>
 #include <stdlib.h>

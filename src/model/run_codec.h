@@ -3,12 +3,12 @@
  * runs/{id} and history exactly as the owner would. Records come back from outside the process, so reading one
  * checks every field.
  */
-#ifndef CORE_RUN_CODEC_H
-#define CORE_RUN_CODEC_H
+#ifndef MODEL_RUN_CODEC_H
+#define MODEL_RUN_CODEC_H
 
 #include <jansson.h>
 
-#include "core/run.h"
+#include "model/run.h"
 
 /** A new record of `run`; `owner` names the replica that runs it (or NULL). */
 json_t *run_to_record(const run_t *run, const char *owner);

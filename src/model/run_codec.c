@@ -1,4 +1,4 @@
-#include "core/run_codec.h"
+#include "model/run_codec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
