@@ -1,4 +1,5 @@
-/* What the orchestrator's files share (orchestrator.c, orch_shared.c, orch_read.c); not for other modules. */
+/* What the orchestrator's files share (orchestrator.c, orch_sched.c, orch_shared.c, orch_read.c); not for other
+ * modules. */
 #ifndef CORE_ORCH_INTERNAL_H
 #define CORE_ORCH_INTERNAL_H
 
@@ -22,6 +23,7 @@ struct orch {
     int cancel_requested, failed;  /* of the active run */
     int error_sent;                /* an error message went out for the active run */
     int lock_lost;                 /* the shared lock went to someone else: end quietly */
+    int completing;                /* every task succeeded: the task runner was told to complete the run */
     orch_waiter_t *run_waiters;    /* requests waiting for the queued run's lock */
     orch_waiter_t *cancel_waiters; /* cancels waiting for a run to end (here or on its owner) */
     char results_dir[1100], work_dir[1100];
@@ -29,6 +31,7 @@ struct orch {
     uv_timer_t orphan_timer; /* shared store: looks for runs whose replica died */
     uv_timer_t save_timer;   /* shared store: writes the log tail a little later */
     uv_timer_t cancel_timer; /* gives up waiting for a remote cancel */
+    uv_timer_t sched_timer;  /* a round of the task scheduler */
     char orphan_candidate[RUN_ID_LEN + 1];
     int shutting_down;
     void (*shutdown_cb)(void *);
@@ -67,6 +70,13 @@ void orch_cancel_local(orch_t *orch);
 /** Answers the cancels that wait for `run_id`: it ended with `status` (here, or on its owner: its complete
  *  message), or (NULL) it never started. */
 void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status);
+
+/* orch_sched.c */
+void orch_sched_init(orch_t *orch);
+/** A round of the scheduler from the loop soon (a task ended, the runner has room): task runners only. */
+void orch_sched_soon(orch_t *orch);
+/** The runner gave a task back: it is pending again, and a round follows. */
+void orch_sched_requeue(orch_t *orch, int task);
 
 /* orch_shared.c */
 void orch_shared_init(orch_t *orch);

@@ -154,7 +154,7 @@ static void mark_unfinished_tasks(run_t *run, run_status_t status)
     if (status == RUN_SUCCEEDED)
         return;
     for (int t = 0; t < wf_task_count(run->batch_count); t++)
-        if (run->tasks[t] == TASK_PENDING || run->tasks[t] == TASK_RUNNING)
+        if (run->tasks[t] == TASK_PENDING || run->tasks[t] == TASK_STARTING || run->tasks[t] == TASK_RUNNING)
             run->tasks[t] = TASK_CANCELLED;
 }
 
@@ -282,6 +282,17 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
         orch->exec->ops->stop(orch->exec);
     }
     emit_progress(orch, task);
+    orch_sched_soon(orch);
+}
+
+static void on_task_requeued(void *data, int task)
+{
+    orch_sched_requeue(data, task);
+}
+
+static void on_room(void *data)
+{
+    orch_sched_soon(data);
 }
 
 static void on_task_log(void *data, int task, int is_stderr, const char *line, size_t len)
@@ -376,7 +387,7 @@ int orch_adopt_orphan(orch_t *orch, run_t *run)
     exec_resume_t resume;
     resume_point(run, &resume);
     orch->active = run;
-    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
+    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = orch->completing = 0;
     orch_results_dir(orch, run->id, orch->results_dir, sizeof(orch->results_dir));
     snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
     exec_spec_t spec = {.run_id = run->id,
@@ -396,6 +407,7 @@ int orch_adopt_orphan(orch_t *orch, run_t *run)
     say(orch, "Run %s: taken over by replica %s (its replica stopped renewing the lease); following %s", run->id,
         orch->replica, run->job_name);
     orch->store->ops->save_active(orch->store, run);
+    orch_sched_soon(orch);
     return 0;
 }
 
@@ -442,6 +454,7 @@ static void on_dirs_ready(void *data, int err)
     }
     set_status(orch, RUN_RUNNING);
     answer_run_waiters(orch, run);
+    orch_sched_soon(orch);
 }
 
 static void begin_run(orch_t *orch)
@@ -513,7 +526,7 @@ void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w
                                            [EXECUTOR_KUBERNETES] = "pipeline-run", /* its owner ConfigMap */
                                            [EXECUTOR_NEXTFLOW] = "nextflow-run"};
     orch->active = run_create(params, prefixes[orch->cfg->executor]);
-    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = 0;
+    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = orch->completing = 0;
     orch->store->ops->acquire(orch->store, orch->active, on_lock, orch);
 }
 
@@ -576,9 +589,12 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
         .task_finished = on_task_finished,
         .task_log = on_task_log,
         .done = on_exec_done,
+        .task_requeued = on_task_requeued,
+        .room = on_room,
     };
     events_subscribe(events, on_event, orch);
     orch_shared_init(orch);
+    orch_sched_init(orch);
     return orch;
 }
 
@@ -625,6 +641,7 @@ void orch_destroy(orch_t *orch)
     run_destroy(orch->active);
     history_dispose(&orch->history);
     orch->logs.timer.data = orch;
-    orch->open_handles = 1 + orch_shared_handles(orch, on_handle_closed);
+    orch->open_handles = 2 + orch_shared_handles(orch, on_handle_closed);
+    uv_close((uv_handle_t *)&orch->sched_timer, on_handle_closed);
     log_batch_close(&orch->logs, on_handle_closed);
 }

@@ -3,7 +3,13 @@
  * One file per implementation: executor_local.c (child processes), executor_nextflow.c (a Kubernetes Job running
  * Nextflow), executor_kubernetes.c (one pod per task).
  *
- * Callbacks never fire from inside start() or stop(): always from the loop afterwards.
+ * Two kinds. A task runner (local, kubernetes) runs the tasks it is given: the orchestrator's scheduler
+ * (core/orch_sched.c) picks them from the run's task list, the one place a task's state lives, and asks the runner
+ * how many more may start (process slots, the namespace's quota). A workflow engine (nextflow) schedules on its own
+ * and reports what it does. Both report through the same listener.
+ *
+ * Callbacks never fire from inside start() or stop(): always from the loop afterwards. run_task() may report its
+ * task started before it returns (a process exists at once).
  */
 #ifndef EXEC_EXECUTOR_H
 #define EXEC_EXECUTOR_H
@@ -46,6 +52,11 @@ typedef struct exec_listener {
     /** Nothing of the run runs any more: all tasks succeeded (ok=1), or a task failed, stop() was called, or the
      *  executor itself failed (ok=0, `detail` says why). Fires exactly once per successful start(). */
     void (*done)(void *data, int ok, const char *detail);
+    /** Task runners: a task given to run_task() did not start after all (the quota refused its pod) or must start
+     *  again (a task a dead replica ran has no pod left): it is pending again. */
+    void (*task_requeued)(void *data, int task);
+    /** Task runners: room() is worth asking again (the quota answered, a wait is over). */
+    void (*room)(void *data);
 } exec_listener_t;
 
 typedef struct executor executor_t;
@@ -66,6 +77,16 @@ typedef struct executor_ops {
     /** Best effort, no callback: stops what still runs for a run that was ended without this executor (an
      *  orphan ended as failed), e.g. deletes its Job. NULL: nothing outlives a replica. */
     void (*abandon)(executor_t *ex, const char *run_id);
+
+    /* Task runners only (NULL for a workflow engine). */
+    /** How many more tasks of the current run may start now: n >= 0 (0: the room callback says when to ask again),
+     *  or -1 with `why` when none ever will (the next ready task fails with it). */
+    int (*room)(executor_t *ex, char *why, size_t cap);
+    /** Starts one task: 0 (its start, output and end come through the listener), or -1 with `why` (it failed to
+     *  start; no callback). */
+    int (*run_task)(executor_t *ex, int task, char *why, size_t cap);
+    /** Every task succeeded: releases what the run holds, then done(ok=1). */
+    void (*complete)(executor_t *ex);
 } executor_ops_t;
 
 struct executor {

@@ -1,5 +1,6 @@
 /*
- * The local executor: every task is a child process of the service, scheduled by the workflow DAG.
+ * The local executor: a task runner whose tasks are child processes of the service. The orchestrator's scheduler
+ * gives it the tasks; it has room for LOCAL_PARALLELISM of them at once.
  *
  * Each task is started through the launcher (`pipeline-task exec TASK_PROGRAM <subcommand> ...`), which asks the
  * kernel to kill it when the service dies (PR_SET_PDEATHSIG) before it execs the task program; pipeline-task
@@ -34,20 +35,17 @@ struct local_exec {
     /* the current run */
     int active;
     int stopping;
+    int ending; /* done() is on its way */
     exec_spec_t spec;
     char run_id[32], work_dir[1100], results_dir[1100];
-    wf_task_state_t states[WF_MAX_TASKS];
     local_task_t tasks[WF_MAX_TASKS];
     int running;
     uv_timer_t grace_timer; /* SIGKILL for what SIGTERM did not stop */
-    uv_timer_t kick_timer;  /* starts the first tasks from the loop, never from inside start() */
     uv_timer_t done_timer;  /* fires done() from the loop, never from inside start() or stop() */
     int done_ok;
     char done_detail[512];
     int closing_handles;
 };
-
-static void schedule(local_exec_t *ex);
 
 static void fire_done(uv_timer_t *t)
 {
@@ -59,6 +57,9 @@ static void fire_done(uv_timer_t *t)
 
 static void finish(local_exec_t *ex, int ok, const char *detail)
 {
+    if (ex->ending)
+        return;
+    ex->ending = 1;
     ex->done_ok = ok;
     snprintf(ex->done_detail, sizeof(ex->done_detail), "%s", detail ? detail : "");
     uv_timer_start(&ex->done_timer, fire_done, 0, 0);
@@ -78,9 +79,9 @@ static void on_task_exit(void *ctx, int ok, int term_signal, const char *detail)
     wf_task_state_t state = ok ? TASK_SUCCEEDED : (ex->stopping && term_signal) ? TASK_CANCELLED : TASK_FAILED;
     t->proc = NULL;
     ex->running--;
-    ex->states[t->index] = state;
     l->task_finished(l->data, t->index, state, detail);
-    schedule(ex);
+    if (ex->stopping && ex->running == 0)
+        finish(ex, 0, "stopped");
 }
 
 /* The command line of a task, in `args` (storage for the strings) and `argv`. */
@@ -126,55 +127,43 @@ static void build_argv(local_exec_t *ex, int task, char args[][1100], char **arg
     argv[n] = NULL;
 }
 
-static int start_task(local_exec_t *ex, int task)
+static int local_room(executor_t *super, char *why, size_t cap)
 {
+    (void)why, (void)cap;
+    local_exec_t *ex = (local_exec_t *)super;
+    int room = ex->cfg->local_parallelism - ex->running;
+    return ex->active && !ex->stopping && room > 0 ? room : 0;
+}
+
+static int local_run_task(executor_t *super, int task, char *why, size_t cap)
+{
+    local_exec_t *ex = (local_exec_t *)super;
     static char args[CONFIG_MAX_BATCH_COUNT + 8][1100];
     char *argv[CONFIG_MAX_BATCH_COUNT + 9];
+    if (!ex->active || ex->stopping || task < 0 || task >= wf_task_count(ex->spec.batches) || ex->tasks[task].proc) {
+        snprintf(why, cap, "task %d cannot start now", task);
+        return -1;
+    }
     build_argv(ex, task, args, argv);
     static const task_proc_callbacks_t cbs = {.on_line = on_task_line, .on_exit = on_task_exit};
     local_task_t *t = &ex->tasks[task];
     int err = 0;
     t->proc = task_proc_spawn(ex->loop, argv, ex->work_dir, &cbs, t, &err);
-    if (t->proc == NULL)
-        return err;
-    ex->states[task] = TASK_RUNNING;
+    if (t->proc == NULL) {
+        snprintf(why, cap, "cannot start %s: %s", ex->cfg->task_program, uv_strerror(err));
+        return -1;
+    }
     ex->running++;
     ex->super.listener.task_started(ex->super.listener.data, task);
     return 0;
 }
 
-/* Starts what is ready, up to the parallelism; ends the run when nothing is left to run. */
-static void schedule(local_exec_t *ex)
+/* Every task succeeded: nothing is left to release. */
+static void local_complete(executor_t *super)
 {
-    const exec_listener_t *l = &ex->super.listener;
-    int next;
-    while (!ex->stopping && ex->running < ex->cfg->local_parallelism &&
-           (next = wf_next_ready(ex->spec.batches, ex->states)) >= 0) {
-        int err = start_task(ex, next);
-        if (err != 0) {
-            char detail[1300];
-            snprintf(detail, sizeof(detail), "cannot start %s: %s", ex->cfg->task_program, uv_strerror(err));
-            ex->states[next] = TASK_FAILED;
-            l->task_finished(l->data, next, TASK_FAILED, detail);
-            return; /* the orchestrator answers a failure with stop() */
-        }
-    }
-    if (ex->running > 0)
-        return;
-    if (ex->stopping) {
-        finish(ex, 0, "stopped");
-        return;
-    }
-    int n = wf_task_count(ex->spec.batches);
-    for (int t = 0; t < n; t++)
-        if (ex->states[t] != TASK_SUCCEEDED)
-            return; /* a failure was reported; stop() follows */
-    finish(ex, 1, NULL);
-}
-
-static void on_kick(uv_timer_t *t)
-{
-    schedule(t->data);
+    local_exec_t *ex = (local_exec_t *)super;
+    if (ex->active && !ex->stopping && ex->running == 0)
+        finish(ex, 1, NULL);
 }
 
 static int local_start(executor_t *super, const exec_spec_t *spec)
@@ -189,15 +178,12 @@ static int local_start(executor_t *super, const exec_spec_t *spec)
     ex->spec.run_id = ex->run_id;
     ex->spec.work_dir = ex->work_dir;
     ex->spec.results_dir = ex->results_dir;
-    memset(ex->states, 0, sizeof(ex->states));
     ex->running = 0;
-    ex->stopping = 0;
+    ex->stopping = ex->ending = 0;
     ex->active = 1;
     for (int t = 0; t < WF_MAX_TASKS; t++)
         ex->tasks[t] = (local_task_t){.owner = ex, .index = t};
-    /* the first tasks start from the loop, so that no callback fires inside start() */
-    uv_timer_start(&ex->kick_timer, on_kick, 0, 0);
-    return 0;
+    return 0; /* the scheduler gives the tasks */
 }
 
 static void on_grace_expired(uv_timer_t *t)
@@ -236,8 +222,7 @@ static void on_closed(uv_handle_t *h)
 static void local_destroy(executor_t *super)
 {
     local_exec_t *ex = (local_exec_t *)super;
-    ex->closing_handles = 3;
-    uv_close((uv_handle_t *)&ex->kick_timer, on_closed);
+    ex->closing_handles = 2;
     uv_close((uv_handle_t *)&ex->grace_timer, on_closed);
     uv_close((uv_handle_t *)&ex->done_timer, on_closed);
 }
@@ -247,6 +232,9 @@ static const executor_ops_t local_ops = {
     .start = local_start,
     .stop = local_stop,
     .destroy = local_destroy,
+    .room = local_room,
+    .run_task = local_run_task,
+    .complete = local_complete,
 };
 
 executor_t *executor_local_create(uv_loop_t *loop, const config_t *cfg, const exec_listener_t *listener)
@@ -261,8 +249,7 @@ executor_t *executor_local_create(uv_loop_t *loop, const config_t *cfg, const ex
     snprintf(ex->launcher, sizeof(ex->launcher), "%s", cfg->task_launcher);
     uv_timer_init(loop, &ex->grace_timer);
     uv_timer_init(loop, &ex->done_timer);
-    uv_timer_init(loop, &ex->kick_timer);
-    ex->grace_timer.data = ex->done_timer.data = ex->kick_timer.data = ex;
+    ex->grace_timer.data = ex->done_timer.data = ex;
     /* the launcher checks that its parent is still this process before it execs the task */
     char pid[32];
     snprintf(pid, sizeof(pid), "%d", (int)getpid());

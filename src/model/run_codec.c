@@ -105,7 +105,7 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
     for (size_t t = 0; t < json_array_size(tasks); t++) {
         json_t *state = json_array_get(tasks, t), *at = json_array_get(task_started, t);
         if (!json_is_integer(state) || json_integer_value(state) < TASK_PENDING ||
-            json_integer_value(state) > TASK_CANCELLED || !json_is_integer(at)) {
+            json_integer_value(state) > TASK_STATE_LAST || !json_is_integer(at)) {
             snprintf(err, errlen, "bad run record: task %zu has no valid state", t);
             return NULL;
         }

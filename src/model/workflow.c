@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 static const char *const stage_names[STAGE_COUNT] = {"GENERATE", "ANALYZE", "REPORT"};
-static const char *const state_names[] = {"pending", "running", "succeeded", "failed", "cancelled"};
+static const char *const state_names[] = {"pending", "running", "succeeded", "failed", "cancelled", "starting"};
 
 wf_stage_t wf_task_stage(int batches, int task)
 {
@@ -40,7 +40,7 @@ const char *wf_stage_name(wf_stage_t stage)
 
 const char *wf_task_state_name(wf_task_state_t state)
 {
-    return state <= TASK_CANCELLED ? state_names[state] : "unknown";
+    return state <= TASK_STATE_LAST ? state_names[state] : "unknown";
 }
 
 void wf_task_label(int batches, int task, char *out, size_t outlen)
@@ -155,7 +155,9 @@ double wf_estimate_remaining(int batches, const wf_task_state_t *states, const d
     int n = wf_task_count(batches);
     for (int t = 0; t < n; t++) {
         sim[t] = states[t];
-        if (sim[t] == TASK_RUNNING) {
+        if (sim[t] == TASK_STARTING) {
+            sim[t] = TASK_PENDING; /* its start-up is in its duration */
+        } else if (sim[t] == TASK_RUNNING) {
             remaining[t] = task_duration(batches, t, d) - elapsed[t];
             if (remaining[t] < 0)
                 remaining[t] = 0; /* overdue: assume it is about to finish */

@@ -19,7 +19,10 @@ typedef enum {
     TASK_SUCCEEDED, /* exited 0 */
     TASK_FAILED,    /* exited non-zero, was killed, or could not start */
     TASK_CANCELLED, /* stopped before it finished because the run ended */
+    TASK_STARTING,  /* given to its runner, whose process or pod is not running yet (last: records keep numbers) */
 } wf_task_state_t;
+
+#define TASK_STATE_LAST TASK_STARTING
 
 typedef struct wf_stage_counts {
     int completed, running, failed, total;
