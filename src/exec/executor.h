@@ -101,6 +101,10 @@ struct executor {
 
 struct kube_client;
 
+/** executor.c: the results of a cluster executor are on the work volume: under WORK_MOUNT/results when this
+ *  service mounts it (`root` holds the path), else out of its reach (results_unseen). */
+void executor_results_on_volume(executor_t *ex, const config_t *cfg, char *root, size_t cap);
+
 executor_t *executor_local_create(uv_loop_t *loop, const config_t *cfg, const exec_listener_t *listener);
 /** A Job per run whose controller runs Nextflow (executor_nextflow.c); `kube` outlives the executor. */
 executor_t *executor_nextflow_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,

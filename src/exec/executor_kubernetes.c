@@ -1,5 +1,6 @@
 /*
- * The pod runner (EXECUTOR=kubernetes): the service schedules the DAG itself and runs every task as a pod.
+ * The pod runner (EXECUTOR=kubernetes): a task runner whose tasks are pods; the orchestrator's scheduler gives it
+ * the tasks and asks it for room.
  *
  * A run starts by creating its owner object, the ConfigMap pipeline-run-<run_id> (pod_spec.c); every pod has an
  * ownerReference to it, so deleting it with propagationPolicy=Background removes the whole run. Before each start
@@ -25,6 +26,12 @@ void podrun_kick(kube_exec_t *ex)
 {
     if (ex->active && !ex->ending)
         uv_timer_start(&ex->kick_timer, on_kick, 0, 0);
+}
+
+void podrun_tell_room(kube_exec_t *ex)
+{
+    ex->tell_room = 1;
+    podrun_kick(ex);
 }
 
 /* ---- the end ---------------------------------------------------------------------------------------------------- */
@@ -155,14 +162,6 @@ static void begin_stop(kube_exec_t *ex)
 
 /* ---- the loop's steps ------------------------------------------------------------------------------------------- */
 
-static int all_succeeded(const kube_exec_t *ex)
-{
-    for (int t = 0; t < wf_task_count(ex->spec.batches); t++)
-        if (ex->sched[t] != TASK_SUCCEEDED)
-            return 0;
-    return 1;
-}
-
 static void on_kick(uv_timer_t *t)
 {
     kube_exec_t *ex = t->data;
@@ -170,16 +169,25 @@ static void on_kick(uv_timer_t *t)
         return;
     if (ex->stopping) {
         stop_step(ex);
-        return;
-    }
-    if (all_succeeded(ex)) {
+    } else if (ex->completing) {
         if (ex->owner_state == 2)
             delete_owner(ex); /* the pods go with it; the results stay on the work volume */
         else if (ex->owner_state == 4)
             finish(ex, 1, NULL);
-        return;
+    } else if (ex->tell_room) {
+        ex->tell_room = 0;
+        ex->super.listener.room(ex->super.listener.data);
     }
-    podrun_schedule(ex);
+}
+
+/* Every task succeeded: the owner ConfigMap goes, then done(). */
+static void kube_complete(executor_t *super)
+{
+    kube_exec_t *ex = (kube_exec_t *)super;
+    if (!ex->active || ex->stopping || ex->ending)
+        return;
+    ex->completing = 1;
+    podrun_kick(ex);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -205,19 +213,30 @@ static void on_tick(uv_timer_t *t)
             return;
         }
     }
-    if (ex->waiting_quota && ex->quota_since && podrun_running_count(ex) == 0 &&
-        (double)(now - ex->quota_since) / 1000.0 >= ex->cfg->pod_start_timeout_seconds) {
-        char why[400];
-        snprintf(why, sizeof(why), "no room to start a pod for over %g s: %s", ex->cfg->pod_start_timeout_seconds,
-                 ex->quota_detail);
-        podrun_fail_task(ex, wf_next_ready(ex->spec.batches, ex->sched), why);
-        return;
+    if (ex->waiting_quota && podrun_busy_count(ex) == 0) {
+        if (ex->quota_since && (double)(now - ex->quota_since) / 1000.0 >= ex->cfg->pod_start_timeout_seconds)
+            snprintf(ex->no_room, sizeof(ex->no_room), "no room to start a pod for over %g s: %s",
+                     ex->cfg->pod_start_timeout_seconds, ex->quota_detail); /* the next task fails with it */
+        podrun_tell_room(ex); /* nothing of the run will end to free room: ask the quota again */
     }
-    if (ex->waiting_quota && podrun_running_count(ex) == 0)
-        podrun_kick(ex); /* nothing of the run will end to free room: ask the quota again */
 }
 
 /* ---- start ------------------------------------------------------------------------------------------------------ */
+
+/* The run's owner ConfigMap is there: its pods are watched, and the scheduler may give tasks. */
+static void owner_ready(kube_exec_t *ex, const char *uid, void (*synced)(void *data))
+{
+    snprintf(ex->owner_uid, sizeof(ex->owner_uid), "%s", uid);
+    ex->owner_state = 2;
+    char selector[128];
+    snprintf(selector, sizeof(selector), POD_RUN_LABEL "=%s", ex->run_id);
+    kube_watch_opts_t opts = {.api_version = "v1", .resource = "pods", .label_selector = selector};
+    kube_watch_callbacks_t cbs = {
+        .data = ex, .event = podrun_on_pod_event, .synced = synced, .error = podrun_on_watch_error};
+    ex->watch = kube_watch_start(ex->kube, &opts, &cbs);
+    uv_timer_start(&ex->tick_timer, on_tick, PODRUN_TICK_MS, PODRUN_TICK_MS);
+    podrun_tell_room(ex);
+}
 
 static void on_owner_created(void *data, const kube_response_t *res)
 {
@@ -233,15 +252,7 @@ static void on_owner_created(void *data, const kube_response_t *res)
         finish(ex, 0, detail);
         return;
     }
-    snprintf(ex->owner_uid, sizeof(ex->owner_uid), "%s", uid);
-    ex->owner_state = 2;
-    char selector[128];
-    snprintf(selector, sizeof(selector), POD_RUN_LABEL "=%s", ex->run_id);
-    kube_watch_opts_t opts = {.api_version = "v1", .resource = "pods", .label_selector = selector};
-    kube_watch_callbacks_t cbs = {.data = ex, .event = podrun_on_pod_event, .error = podrun_on_watch_error};
-    ex->watch = kube_watch_start(ex->kube, &opts, &cbs);
-    uv_timer_start(&ex->tick_timer, on_tick, PODRUN_TICK_MS, PODRUN_TICK_MS);
-    podrun_kick(ex);
+    owner_ready(ex, uid, NULL);
 }
 
 static void on_first_kick(uv_timer_t *t)
@@ -274,12 +285,12 @@ static int kube_start(executor_t *super, const exec_spec_t *spec)
     ex->spec.work_dir = ex->spec.results_dir = NULL; /* the pods' paths are on the work volume */
     snprintf(ex->owner_name, sizeof(ex->owner_name), POD_RUN_PREFIX "%s", spec->run_id);
     ex->owner_uid[0] = '\0';
-    memset(ex->sched, 0, sizeof(ex->sched));
     for (int t = 0; t < WF_MAX_TASKS; t++)
         ex->slots[t] = (pod_slot_t){.owner = ex, .task = t, .exit_code = -1};
-    ex->owner_state = ex->creating = ex->waiting_quota = ex->again = ex->adopting = 0;
+    ex->owner_state = ex->creating = ex->waiting_quota = ex->room = ex->again = ex->tell_room = ex->adopting = 0;
+    ex->no_room[0] = '\0';
     ex->quota_since = 0;
-    ex->stopping = ex->ending = 0;
+    ex->stopping = ex->completing = ex->ending = 0;
     ex->active = 1;
     uv_timer_start(&ex->kick_timer, on_first_kick, 0, 0);
     return 0;
@@ -291,13 +302,13 @@ static void on_adopt_synced(void *data)
     kube_exec_t *ex = data;
     for (int t = 0; t < wf_task_count(ex->spec.batches); t++) {
         pod_slot_t *s = &ex->slots[t];
-        if (ex->sched[t] == TASK_RUNNING && !s->seen && !s->create && !s->concluded) {
+        if (s->given && !s->seen && !s->create && !s->concluded) {
             log_info("kube-exec", "run %s: pod %s is gone; starting it again", ex->run_id, s->name);
-            ex->sched[t] = TASK_PENDING;
-            s->name[0] = '\0';
+            podrun_reset_slot(s);
+            ex->super.listener.task_requeued(ex->super.listener.data, t);
         }
     }
-    podrun_kick(ex);
+    podrun_tell_room(ex);
 }
 
 static void on_owner_found(void *data, const kube_response_t *res)
@@ -312,16 +323,7 @@ static void on_owner_found(void *data, const kube_response_t *res)
         finish(ex, 0, detail);
         return;
     }
-    snprintf(ex->owner_uid, sizeof(ex->owner_uid), "%s", uid);
-    ex->owner_state = 2;
-    char selector[128];
-    snprintf(selector, sizeof(selector), POD_RUN_LABEL "=%s", ex->run_id);
-    kube_watch_opts_t opts = {.api_version = "v1", .resource = "pods", .label_selector = selector};
-    kube_watch_callbacks_t cbs = {
-        .data = ex, .event = podrun_on_pod_event, .synced = on_adopt_synced, .error = podrun_on_watch_error};
-    ex->watch = kube_watch_start(ex->kube, &opts, &cbs);
-    uv_timer_start(&ex->tick_timer, on_tick, PODRUN_TICK_MS, PODRUN_TICK_MS);
-    podrun_kick(ex); /* a pending task's pod created just before the owner died answers 409: it is adopted then */
+    owner_ready(ex, uid, on_adopt_synced); /* a pending task's pod made just before the owner died: 409, adopted */
 }
 
 static void on_find_kick(uv_timer_t *t)
@@ -349,11 +351,10 @@ static int kube_reattach(executor_t *super, const exec_spec_t *spec, const exec_
         wf_task_state_t st = resume->states[t];
         s->since_ms = resume->log_since_ms[t];
         if (st == TASK_SUCCEEDED) {
-            ex->sched[t] = TASK_SUCCEEDED;
-            s->started = s->concluded = 1;
-        } else if (st == TASK_RUNNING) {
-            ex->sched[t] = TASK_RUNNING;
-            s->started = 1;
+            s->given = s->started = s->concluded = 1;
+        } else if (st == TASK_RUNNING || st == TASK_STARTING) { /* its pod is adopted by name, else started again */
+            s->given = 1;
+            s->started = st == TASK_RUNNING;
             pod_spec_name(&ex->spec, t, s->name, sizeof(s->name));
         } else if (st == TASK_FAILED || st == TASK_CANCELLED) {
             ex->stopping = 1; /* the run was ending: what is left goes */
@@ -412,6 +413,9 @@ static const executor_ops_t kube_ops = {
     .destroy = kube_destroy,
     .reattach = kube_reattach,
     .abandon = kube_abandon,
+    .room = podrun_room,
+    .run_task = podrun_run_task,
+    .complete = kube_complete,
 };
 
 executor_t *executor_kubernetes_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,
@@ -426,12 +430,7 @@ executor_t *executor_kubernetes_create(uv_loop_t *loop, const config_t *cfg, str
     ex->cfg = cfg;
     ex->kube = kube;
     snprintf(ex->ns, sizeof(ex->ns), "%s", kube_client_namespace(kube));
-    if (cfg->work_mount[0]) {
-        snprintf(ex->results_root, sizeof(ex->results_root), "%s/results", cfg->work_mount);
-        ex->super.results_root = ex->results_root;
-    } else {
-        ex->super.results_unseen = 1;
-    }
+    executor_results_on_volume(&ex->super, cfg, ex->results_root, sizeof(ex->results_root));
     uv_timer_t *timers[] = {&ex->kick_timer, &ex->tick_timer, &ex->stop_timer, &ex->done_timer};
     for (int i = 0; i < 4; i++) {
         uv_timer_init(loop, timers[i]);

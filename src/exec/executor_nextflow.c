@@ -18,6 +18,7 @@
 
 #include "exec/nextflow_internal.h"
 #include "util/log.h"
+#include "util/text.h"
 
 /* ---- reporting ------------------------------------------------------------------------------------------------ */
 
@@ -190,8 +191,10 @@ static int failed_task(nextflow_exec_t *ex, char *cause, size_t cap)
             continue;
         int len = w->exit_code >= 0 ? snprintf(cause, cap, "exit code %d", w->exit_code)
                                     : snprintf(cause, cap, "%s", w->reason[0] ? w->reason : "pod failed");
-        for (int i = 0; i < w->tail_count && i < NEXTFLOW_TAIL_LINES && len >= 0 && (size_t)len < cap; i++)
-            len += snprintf(cause + len, cap - (size_t)len, ": %s", w->tail[i]);
+        char lines[LOG_TAIL_LINES * LOG_TAIL_LINE_MAX];
+        if (log_tail_join(&w->tail, lines, sizeof(lines), ": ") > 0 && len >= 0 && (size_t)len < cap)
+            snprintf(cause + len, cap - (size_t)len, ": %s", lines);
+        text_trim_partial_utf8(cause);
         return t;
     }
     return -1;
@@ -566,12 +569,7 @@ executor_t *executor_nextflow_create(uv_loop_t *loop, const config_t *cfg, struc
     ex->cfg = cfg;
     ex->kube = kube;
     snprintf(ex->ns, sizeof(ex->ns), "%s", kube_client_namespace(kube));
-    if (cfg->work_mount[0]) {
-        snprintf(ex->results_root, sizeof(ex->results_root), "%s/results", cfg->work_mount);
-        ex->super.results_root = ex->results_root;
-    } else {
-        ex->super.results_unseen = 1;
-    }
+    executor_results_on_volume(&ex->super, cfg, ex->results_root, sizeof(ex->results_root));
     uv_timer_t *timers[] = {&ex->kick_timer,    &ex->done_timer,  &ex->stop_timer,
                             &ex->verdict_timer, &ex->drain_timer, &ex->pending_timer};
     for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {

@@ -11,24 +11,11 @@
 #include <string.h>
 
 #include "exec/nextflow_internal.h"
+#include "exec/pod_log.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "util/text.h"
 
 /* ---- logs ------------------------------------------------------------------------------------------------------ */
-
-static void keep_tail(nextflow_slot_t *s, const char *line, size_t len)
-{
-    char text[200];
-    size_t n = text_sanitize_utf8(text, sizeof(text), line, len);
-    if (n == 0)
-        return;
-    if (s->tail_count == NEXTFLOW_TAIL_LINES) {
-        memmove(s->tail[0], s->tail[1], sizeof(s->tail[0]) * (NEXTFLOW_TAIL_LINES - 1));
-        s->tail_count--;
-    }
-    memcpy(s->tail[s->tail_count++], text, n + 1);
-}
 
 static void on_log_line(void *data, const char *ts, const char *line, size_t len)
 {
@@ -45,31 +32,12 @@ static void on_log_line(void *data, const char *ts, const char *line, size_t len
         else if (kind == NEXTFLOW_LINE_SUBMITTED)
             log_debug("nextflow", "run %s: Nextflow submitted %s", ex->run_id, parsed.task);
     } else {
-        int64_t own;
-        size_t used;
-        if (clock_parse_iso8601_prefix(line, len, &own, &used) == 0) {
-            while (used < len && line[used] == ' ')
-                used++;
-            line += used; /* the task's own time: the kubelet's, in front, is the line's */
-            len -= used;
-        }
-        keep_tail(s, line, len);
+        pod_log_drop_own_time(&line, &len);
+        log_tail_add(&s->tail, line, len);
     }
-    /* the line with its kubelet timestamp in front: the orchestrator takes it as the line's time */
-    char buf[KUBE_LOG_LINE_MAX + 64];
-    size_t tslen = ts ? strlen(ts) : 0;
-    if (tslen > 48)
-        tslen = 0;
-    if (len > KUBE_LOG_LINE_MAX)
-        len = KUBE_LOG_LINE_MAX;
-    size_t n = 0;
-    if (tslen) {
-        memcpy(buf, ts, tslen);
-        buf[tslen] = ' ';
-        n = tslen + 1;
-    }
-    memcpy(buf + n, line, len);
-    ex->super.listener.task_log(ex->super.listener.data, s->task, 0, buf, n + len);
+    char buf[POD_LOG_LINE_CAP]; /* the kubelet's time in front: the orchestrator takes it as the line's */
+    size_t n = pod_log_compose(ts, line, len, buf);
+    ex->super.listener.task_log(ex->super.listener.data, s->task, 0, buf, n);
 }
 
 static void on_log_end(void *data, const kube_response_t *res)
@@ -117,7 +85,7 @@ static int track(nextflow_slot_t *s, kube_event_t type, const nextflow_pod_t *po
         forget_logs(s);
         snprintf(s->name, sizeof(s->name), "%s", pod->name);
         s->pending_since = 0;
-        s->tail_count = 0;
+        log_tail_clear(&s->tail);
     }
     s->phase = pod->phase;
     s->exit_code = pod->exit_code;

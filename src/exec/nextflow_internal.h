@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "exec/executor.h"
+#include "exec/log_tail.h"
 #include "exec/nextflow_job.h"
 #include "exec/nextflow_log.h"
 #include "kube/kube.h"
@@ -14,7 +15,6 @@
 #define NEXTFLOW_STOP_BOUND_MS    45000 /* cancel answers by then even if pods are still going */
 #define NEXTFLOW_VERDICT_BOUND_MS 10000 /* a failed worker pod, then this long for Nextflow's own report */
 #define NEXTFLOW_DRAIN_BOUND_MS   3000  /* a finished Job, then this long for the rest of the controller's log */
-#define NEXTFLOW_TAIL_LINES       3     /* last output lines of a worker kept for its failure message */
 
 typedef struct nextflow_exec nextflow_exec_t;
 
@@ -32,8 +32,7 @@ typedef struct nextflow_slot {
     int64_t since_ms;  /* taken over: lines up to this time were sent already (0: none) */
     int no_logs;       /* taken over: its log was sent in full */
     int logs_ended;
-    char tail[NEXTFLOW_TAIL_LINES][200];
-    int tail_count;
+    log_tail_t tail; /* its last output lines, for its failure message */
 } nextflow_slot_t;
 
 struct nextflow_exec {

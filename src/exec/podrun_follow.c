@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "exec/nextflow_log.h"
+#include "exec/pod_log.h"
 #include "exec/pod_spec.h"
 #include "exec/podrun_internal.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "util/text.h"
 
 /* ---- tasks ------------------------------------------------------------------------------------------------------ */
 
@@ -30,7 +30,6 @@ void podrun_conclude(kube_exec_t *ex, pod_slot_t *s, wf_task_state_t state, cons
         return;
     report_started(ex, s);
     s->concluded = 1;
-    ex->sched[s->task] = state;
     podrun_forget_logs(s);
     ex->super.listener.task_finished(ex->super.listener.data, s->task, state, detail);
     podrun_kick(ex);
@@ -42,10 +41,8 @@ void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s)
         podrun_conclude(ex, s, TASK_SUCCEEDED, NULL);
         return;
     }
-    char detail[1500], lines[700] = "";
-    size_t n = 0;
-    for (int i = 0; i < s->tail_count && n < sizeof(lines); i++)
-        n += (size_t)snprintf(lines + n, sizeof(lines) - n, "%s%s", i ? " | " : "", s->tail[i]);
+    char detail[1500], lines[700];
+    log_tail_join(&s->tail, lines, sizeof(lines), " | ");
     if (s->exit_code >= 0)
         snprintf(detail, sizeof(detail), "pod %s exited with code %d%s%s%s%s%s", s->name, s->exit_code,
                  s->reason[0] ? " (" : "", s->reason, s->reason[0] ? ")" : "", lines[0] ? ": " : "", lines);
@@ -57,47 +54,17 @@ void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s)
 
 /* ---- logs ------------------------------------------------------------------------------------------------------- */
 
-static void keep_tail(pod_slot_t *s, const char *line, size_t len)
-{
-    char text[200];
-    size_t n = text_sanitize_utf8(text, sizeof(text), line, len);
-    if (n == 0)
-        return;
-    if (s->tail_count == PODRUN_TAIL_LINES) {
-        memmove(s->tail[0], s->tail[1], sizeof(s->tail[0]) * (PODRUN_TAIL_LINES - 1));
-        s->tail_count--;
-    }
-    memcpy(s->tail[s->tail_count++], text, n + 1);
-}
-
 static void on_log_line(void *data, const char *ts, const char *line, size_t len)
 {
     pod_slot_t *s = data;
     kube_exec_t *ex = s->owner;
     if (ex->ending)
         return;
-    int64_t own;
-    size_t used;
-    if (clock_parse_iso8601_prefix(line, len, &own, &used) == 0) {
-        while (used < len && line[used] == ' ')
-            used++;
-        line += used; /* the task's own time: the kubelet's, in front, is the line's */
-        len -= used;
-    }
-    keep_tail(s, line, len);
-    char buf[KUBE_LOG_LINE_MAX + 64];
-    size_t tslen = ts ? strlen(ts) : 0, n = 0;
-    if (tslen > 48)
-        tslen = 0;
-    if (len > KUBE_LOG_LINE_MAX)
-        len = KUBE_LOG_LINE_MAX;
-    if (tslen) {
-        memcpy(buf, ts, tslen);
-        buf[tslen] = ' ';
-        n = tslen + 1;
-    }
-    memcpy(buf + n, line, len);
-    ex->super.listener.task_log(ex->super.listener.data, s->task, 0, buf, n + len);
+    pod_log_drop_own_time(&line, &len);
+    log_tail_add(&s->tail, line, len);
+    char buf[POD_LOG_LINE_CAP];
+    size_t n = pod_log_compose(ts, line, len, buf);
+    ex->super.listener.task_log(ex->super.listener.data, s->task, 0, buf, n);
 }
 
 static void on_log_end(void *data, const kube_response_t *res)
@@ -142,12 +109,12 @@ void podrun_on_pod_event(void *data, kube_event_t type, json_t *obj)
     if (task < 0)
         return;
     pod_slot_t *s = &ex->slots[task];
-    if (s->name[0] == '\0' && ex->adopting && ex->sched[task] == TASK_PENDING && !s->concluded) {
+    if (s->name[0] == '\0' && ex->adopting && !s->given && !s->concluded) {
         char expected[96]; /* taken over: a pod created just before the owner died */
         pod_spec_name(&ex->spec, task, expected, sizeof(expected));
         if (strcmp(expected, pod.name) == 0 && type != KUBE_DELETED) {
             snprintf(s->name, sizeof(s->name), "%s", pod.name);
-            ex->sched[task] = TASK_RUNNING;
+            s->given = 1;
         }
     }
     if (strcmp(s->name, pod.name) != 0)

@@ -1,6 +1,6 @@
 /*
  * What the pod runner's files share: executor_kubernetes.c (start, stop, end, take-over), podrun_follow.c (the pod
- * watch, the logs, a task's end) and podrun_schedule.c (starting what is ready within the quota).
+ * watch, the logs, a task's end) and podrun_start.c (room in the quota, starting the tasks it is given).
  */
 #ifndef EXEC_PODRUN_INTERNAL_H
 #define EXEC_PODRUN_INTERNAL_H
@@ -8,13 +8,13 @@
 #include <stdint.h>
 
 #include "exec/executor.h"
+#include "exec/log_tail.h"
 #include "exec/nextflow_job.h"
 #include "kube/kube.h"
 
 #define PODRUN_STOP_BOUND_MS  45000 /* a stop answers by then even if pods are still there */
 #define PODRUN_DRAIN_BOUND_MS 5000  /* an ended pod, then this long for the rest of its log */
 #define PODRUN_TICK_MS        1000  /* pending checks, quota retries, log bounds */
-#define PODRUN_TAIL_LINES     3     /* last output lines kept for a failure message */
 
 typedef struct kube_exec kube_exec_t;
 
@@ -24,6 +24,7 @@ typedef struct pod_slot {
     char name[96];
     kube_request_t *create; /* in flight */
     int exists;             /* created (or seen) and not seen deleted */
+    int given;              /* the scheduler gave it (or a dead replica had): its pod is this slot's */
     int delete_sent, started, concluded;
     nextflow_pod_phase_t phase;
     int exit_code;
@@ -33,8 +34,7 @@ typedef struct pod_slot {
     int64_t since_ms; /* taken over: its output up to this time was sent (0: none) */
     int seen;         /* the watch has reported it */
     int logs_ended;
-    char tail[PODRUN_TAIL_LINES][200];
-    int tail_count;
+    log_tail_t tail; /* its last output lines, for its failure message */
 } pod_slot_t;
 
 struct kube_exec {
@@ -45,16 +45,18 @@ struct kube_exec {
     char ns[64];
     char results_root[1100];
     /* the current run */
-    int active, stopping, ending;
+    int active, stopping, completing, ending;
     exec_spec_t spec;
     char run_id[32], owner_name[96], owner_uid[128];
     int owner_state; /* 0 none, 1 creating, 2 created, 3 delete sent, 4 deleted */
     kube_request_t *owner_req, *quota_req;
     kube_watch_t *watch;
-    wf_task_state_t sched[WF_MAX_TASKS]; /* the scheduler's view: RUNNING from the create on */
     pod_slot_t slots[WF_MAX_TASKS];
     int creating, waiting_quota; /* creates in flight; a start waits for room */
-    int again;                   /* something changed during a round: schedule once more after it */
+    int room;                    /* pods the last quota answer has room for, not given out yet */
+    int again;                   /* room was asked during a quota request or creates: ask again after them */
+    int tell_room;               /* the kick tells the scheduler to ask for room */
+    char no_room[400];           /* set: no task will ever fit; the next room() says why */
     int adopting;                /* taken over from a dead replica: the run's pods are adopted by name */
     int64_t quota_since;         /* monotonic ms since nothing of the run runs and nothing fits */
     char quota_detail[256];
@@ -67,6 +69,8 @@ struct kube_exec {
 /** The next step (schedule, stop, end) runs from the loop: requests never start inside a watch, log or request
  *  callback. */
 void podrun_kick(kube_exec_t *ex);
+/** The scheduler should ask for room again (from the kick). */
+void podrun_tell_room(kube_exec_t *ex);
 void podrun_forget_logs(pod_slot_t *s);
 
 /* podrun_follow.c */
@@ -77,10 +81,15 @@ void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s);
 void podrun_on_pod_event(void *data, kube_event_t type, json_t *obj);
 void podrun_on_watch_error(void *data, const kube_response_t *res);
 
-/* podrun_schedule.c */
-/** Starts what is ready and fits: asks the quota first, one round at a time. */
-void podrun_schedule(kube_exec_t *ex);
+/* podrun_start.c */
+/** executor_ops room(): what the last quota answer left, else asks the quota (the room callback follows). */
+int podrun_room(executor_t *super, char *why, size_t cap);
+/** executor_ops run_task(): creates the task's pod. */
+int podrun_run_task(executor_t *super, int task, char *why, size_t cap);
 void podrun_fail_task(kube_exec_t *ex, int task, const char *detail);
-int podrun_running_count(const kube_exec_t *ex);
+/** Tasks given and not over (their pods count against the configured quota). */
+int podrun_busy_count(const kube_exec_t *ex);
+/** A slot as before its task was given (keeps where a take-over's log resumes). */
+void podrun_reset_slot(pod_slot_t *s);
 
 #endif

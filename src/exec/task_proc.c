@@ -7,11 +7,10 @@
 #include <unistd.h>
 
 #include "exec/line_reader.h"
+#include "exec/log_tail.h"
 #include "exec/spawn.h"
 #include "util/text.h"
 
-#define TAIL_LINES       3
-#define TAIL_LINE_MAX    240
 #define DRAIN_TIMEOUT_MS 2000 /* after exit, how long a grandchild may keep the pipes open */
 #define EXIT_POLL_MS     5
 
@@ -32,8 +31,7 @@ struct task_proc {
     int exited, reported;
     int64_t exit_status;
     int term_signal;
-    char tail[TAIL_LINES][TAIL_LINE_MAX]; /* the last lines of stderr, for the failure message */
-    int tail_next;
+    log_tail_t tail; /* the last lines of stderr, for the failure message */
 };
 
 static void on_handle_closed(uv_handle_t *h)
@@ -49,13 +47,6 @@ static void close_handle(uv_handle_t *h)
         uv_close(h, on_handle_closed);
 }
 
-static void remember_stderr(task_proc_t *p, const char *line, size_t len)
-{
-    /* kept as valid UTF-8 (cut between characters): it ends up in JSON */
-    text_sanitize_utf8(p->tail[p->tail_next], TAIL_LINE_MAX, line, len < 4 * TAIL_LINE_MAX ? len : 4 * TAIL_LINE_MAX);
-    p->tail_next = (p->tail_next + 1) % TAIL_LINES;
-}
-
 static void on_out_line(void *ctx, const char *line, size_t len)
 {
     task_proc_t *p = ctx;
@@ -65,7 +56,7 @@ static void on_out_line(void *ctx, const char *line, size_t len)
 static void on_err_line(void *ctx, const char *line, size_t len)
 {
     task_proc_t *p = ctx;
-    remember_stderr(p, line, len);
+    log_tail_add(&p->tail, line, len);
     p->cbs.on_line(p->ctx, 1, line, len);
 }
 
@@ -74,11 +65,9 @@ static void describe_failure(task_proc_t *p, char *out, size_t outlen)
     int n = p->term_signal
                 ? snprintf(out, outlen, "killed by signal %d (%s)", p->term_signal, strsignal(p->term_signal))
                 : snprintf(out, outlen, "exit code %lld", (long long)p->exit_status);
-    for (int i = 0; i < TAIL_LINES && n >= 0 && (size_t)n < outlen; i++) {
-        const char *line = p->tail[(p->tail_next + i) % TAIL_LINES];
-        if (line[0] != '\0')
-            n += snprintf(out + n, outlen - (size_t)n, "%s%s", n ? ": " : "", line);
-    }
+    char lines[LOG_TAIL_LINES * LOG_TAIL_LINE_MAX];
+    if (log_tail_join(&p->tail, lines, sizeof(lines), ": ") > 0 && n >= 0 && (size_t)n < outlen)
+        snprintf(out + n, outlen - (size_t)n, ": %s", lines);
     text_trim_partial_utf8(out); /* snprintf may have cut a character */
 }
 
