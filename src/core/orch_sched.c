@@ -52,6 +52,7 @@ static void on_round(uv_timer_t *timer)
             return;
         }
     }
+    orch_shared_save_soon(orch); /* a replica that takes the run over adopts what is starting */
 }
 
 void orch_sched_init(orch_t *orch)

@@ -6,7 +6,8 @@ A pod's behaviour is a dict, chosen when the pod is created by the first hook in
 (else `default_behaviour`):
     {"pending": "ImagePullBackOff" | "Unschedulable" | "ContainerCreating"}  stays Pending
     {"logs": ["line", ...], "exit_code": 0, "reason": "OOMKilled",
-     "start_delay": 0.05, "line_delay": 0.0, "run_seconds": 0.0, "hold": False}
+     "start_delay": 0.05, "line_delay": 0.0, "run_seconds": 0.0, "hold": False,
+     "start_gate": threading.Event()}   stays ContainerCreating until the gate is set
     {"script": fn(sim, pod) -> exit_code}   runs in the pod's thread once it is Running (Nextflow's controller)
 "hold": True keeps the pod Running until sim.finish_pod(). Hooks on jobs (`job_hooks`, fn(job) -> True when the
 hook made the Job's pods itself) let another simulation (tests/kube/nextflow_sim.py) take a Job over."""
@@ -135,6 +136,10 @@ class ClusterSim:
         self._set(pod, lambda o: schedule(o, containers, pending or "ContainerCreating"))
         if pending:
             return
+        gate = b.get("start_gate")
+        while gate is not None and not gate.wait(0.05):
+            if not self.pod_alive(pod):
+                return
         time.sleep(b.get("start_delay", 0.02))
         if self._set(pod, lambda o: run(o, containers)) is None:
             return

@@ -9,6 +9,7 @@ creates the container's workingDir, as runc does. Its output becomes the pod's l
     {"pending": {"GENERATE_1": "ImagePullBackOff"}}                                      the pod never starts
     {"hold": True}                                                                       pods run until deleted
     {"gate": threading.Event()}                                                          pods wait for it, then work
+    {"start_gate": threading.Event()}                    pods stay Pending (ContainerCreating) until it is set
 `max_active` is the most pods of any run that existed at once without having finished.
 """
 import os
@@ -54,7 +55,7 @@ class PodRunnerSim:
         if fail is not None:
             return {"logs": fail.get("logs", []), "exit_code": fail.get("exit_code", 1),
                     "reason": fail.get("reason", "Error")}
-        return {"script": self._run, "start_delay": self.start_delay}
+        return {"script": self._run, "start_delay": self.start_delay, "start_gate": self.scenario.get("start_gate")}
 
     def _local(self, path):
         return self.volume + path[len("/workspace"):] if path.startswith("/workspace") else path
