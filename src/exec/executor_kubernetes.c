@@ -214,6 +214,7 @@ static void on_tick(uv_timer_t *t)
         }
     }
     if (ex->waiting_quota && podrun_busy_count(ex) == 0) {
+        ex->refused = 0;
         if (ex->quota_since && (double)(now - ex->quota_since) / 1000.0 >= ex->cfg->pod_start_timeout_seconds)
             snprintf(ex->no_room, sizeof(ex->no_room), "no room to start a pod for over %g s: %s",
                      ex->cfg->pod_start_timeout_seconds, ex->quota_detail); /* the next task fails with it */
@@ -287,7 +288,8 @@ static int kube_start(executor_t *super, const exec_spec_t *spec)
     ex->owner_uid[0] = '\0';
     for (int t = 0; t < WF_MAX_TASKS; t++)
         ex->slots[t] = (pod_slot_t){.owner = ex, .task = t, .exit_code = -1};
-    ex->owner_state = ex->creating = ex->waiting_quota = ex->room = ex->again = ex->tell_room = ex->adopting = 0;
+    ex->owner_state = ex->creating = ex->waiting_quota = ex->room = ex->again = ex->tell_room = ex->refused = 0;
+    ex->adopting = 0;
     ex->no_room[0] = '\0';
     ex->quota_since = 0;
     ex->stopping = ex->completing = ex->ending = 0;

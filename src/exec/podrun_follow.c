@@ -30,6 +30,7 @@ void podrun_conclude(kube_exec_t *ex, pod_slot_t *s, wf_task_state_t state, cons
         return;
     report_started(ex, s);
     s->concluded = 1;
+    ex->refused = 0; /* its room is free again */
     podrun_forget_logs(s);
     ex->super.listener.task_finished(ex->super.listener.data, s->task, state, detail);
     podrun_kick(ex);

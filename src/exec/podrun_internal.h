@@ -56,6 +56,7 @@ struct kube_exec {
     int room;                    /* pods the last quota answer has room for, not given out yet */
     int again;                   /* room was asked during a quota request or creates: ask again after them */
     int tell_room;               /* the kick tells the scheduler to ask for room */
+    int refused;                 /* a create met "exceeded quota": no room until a task ends (or nothing runs) */
     char no_room[400];           /* set: no task will ever fit; the next room() says why */
     int adopting;                /* taken over from a dead replica: the run's pods are adopted by name */
     int64_t quota_since;         /* monotonic ms since nothing of the run runs and nothing fits */

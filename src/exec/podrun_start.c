@@ -54,7 +54,7 @@ static void on_created(void *data, const kube_response_t *res)
             s->pending_since = clock_mono_ms();
     } else if (res->status == 403 && res->message && strstr(res->message, "exceeded quota")) {
         log_info("kube-exec", "run %s: pod %s waits for room in the quota: %s", ex->run_id, s->name, res->message);
-        ex->waiting_quota = 1;
+        ex->waiting_quota = ex->refused = 1;
         snprintf(ex->quota_detail, sizeof(ex->quota_detail), "%.250s", res->message);
         podrun_reset_slot(s);
         ex->super.listener.task_requeued(ex->super.listener.data, s->task); /* started again once a task ends */
@@ -151,6 +151,8 @@ int podrun_room(executor_t *super, char *why, size_t cap)
         ex->no_room[0] = '\0';
         return -1;
     }
+    if (ex->refused)
+        return 0; /* the quota's answer was already wrong once: a task's end (or the tick) makes room */
     if (ex->room > 0) { /* one quota answer, one round of starts */
         int n = ex->room;
         ex->room = 0;
