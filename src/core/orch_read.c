@@ -10,7 +10,6 @@
 #include "util/clock.h"
 
 #define LOG_PREVIEW_LINES           10
-#define LOCAL_TASK_OVERHEAD_SECONDS 0.05
 #define STREAM_PATH                 "/api/v1/pipeline/stream"
 
 /* ---- waiters and calls ----------------------------------------------------------------------------------------- */
@@ -86,12 +85,8 @@ json_t *orch_estimated_completion(orch_t *orch, const run_t *run)
     double elapsed[WF_MAX_TASKS];
     for (int t = 0; t < wf_task_count(run->batch_count); t++)
         elapsed[t] = (now - run->task_started_ms[t]) / 1000.0;
-    wf_durations_t d = {
-        .generate = orch->cfg->generate_seconds,
-        .analyze = orch->cfg->analyze_seconds,
-        .overhead = LOCAL_TASK_OVERHEAD_SECONDS,
-        .parallelism = orch->cfg->local_parallelism,
-    };
+    wf_durations_t d;
+    wf_durations_of(orch->cfg, run->batch_count, &d);
     double left = wf_estimate_remaining(run->batch_count, run->tasks, elapsed, &d);
     return run_time_json(now + (int64_t)(left * 1000));
 }

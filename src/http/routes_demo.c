@@ -13,8 +13,6 @@
 #include "http/ws_hub.h"
 #include "util/ids.h"
 
-#define LOCAL_TASK_OVERHEAD 0.05 /* seconds to start a task process */
-#define POD_TASK_OVERHEAD   8.0  /* seconds to schedule and start a worker pod */
 
 /* An integer query parameter; on error the detail goes into `errors`. */
 static int query_int(h2o_req_t *req, const char *name, long long min, long long max, long long def, long long *out,
@@ -55,20 +53,16 @@ void route_run(http_server_t *srv, h2o_req_t *req, const char *param)
 /* The preview for `n` batches: a function of the configuration only. */
 static char *preview_encode(const config_t *cfg, long long n)
 {
-    wf_resources_t res = {cfg->worker_cpu,           cfg->worker_memory_gi, cfg->controller_cpu,
-                          cfg->controller_memory_gi, cfg->quota_cpu,        cfg->quota_memory_gi};
+    wf_resources_t res;
+    wf_resources_of(cfg, &res);
     wf_preview_t p;
     int pods = cfg->executor == EXECUTOR_KUBERNETES;
     if (pods)
         wf_preview_pods((int)n, &res, &p);
     else
         wf_preview((int)n, &res, &p);
-    wf_durations_t d = {.generate = cfg->generate_seconds,
-                        .analyze = cfg->analyze_seconds,
-                        .overhead = cfg->executor == EXECUTOR_LOCAL ? LOCAL_TASK_OVERHEAD : POD_TASK_OVERHEAD,
-                        .parallelism = pods ? (p.max_parallel_workers > 0 ? p.max_parallel_workers : 1)
-                                       : cfg->executor == EXECUTOR_LOCAL ? cfg->local_parallelism
-                                                                         : (int)n};
+    wf_durations_t d;
+    wf_durations_of(cfg, (int)n, &d);
     char description[200];
     snprintf(description, sizeof(description),
              "Scatter-gather over CSV batches: GENERATE x %lld -> ANALYZE x %lld -> REPORT", n, n);

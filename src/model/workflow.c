@@ -205,3 +205,26 @@ void wf_preview_pods(int batches, const wf_resources_t *r, wf_preview_t *out)
         out->limiting_resource =
             r->worker_memory_gi / r->quota_memory_gi > r->worker_cpu / r->quota_cpu ? "memory" : "cpu";
 }
+
+void wf_resources_of(const config_t *cfg, wf_resources_t *out)
+{
+    *out = (wf_resources_t){cfg->worker_cpu,          cfg->worker_memory_gi, cfg->controller_cpu,
+                            cfg->controller_memory_gi, cfg->quota_cpu,        cfg->quota_memory_gi};
+}
+
+void wf_durations_of(const config_t *cfg, int batches, wf_durations_t *out)
+{
+    *out = (wf_durations_t){.generate = cfg->generate_seconds,
+                            .analyze = cfg->analyze_seconds,
+                            .overhead = cfg->executor == EXECUTOR_LOCAL ? WF_LOCAL_TASK_OVERHEAD : WF_POD_TASK_OVERHEAD,
+                            .parallelism = batches};
+    if (cfg->executor == EXECUTOR_LOCAL) {
+        out->parallelism = cfg->local_parallelism;
+    } else if (cfg->executor == EXECUTOR_KUBERNETES) {
+        wf_resources_t r;
+        wf_preview_t p;
+        wf_resources_of(cfg, &r);
+        wf_preview_pods(batches, &r, &p);
+        out->parallelism = p.max_parallel_workers > 0 ? p.max_parallel_workers : 1;
+    }
+}

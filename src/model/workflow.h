@@ -68,6 +68,16 @@ typedef struct wf_durations {
     int parallelism;                  /* tasks at once; at most one per batch runs at a time anyway */
 } wf_durations_t;
 
+#define WF_LOCAL_TASK_OVERHEAD 0.05 /* seconds to start a task process */
+#define WF_POD_TASK_OVERHEAD   8.0  /* seconds to schedule and start a worker pod */
+
+typedef struct wf_resources wf_resources_t;
+/** The resource model of the configuration (workers, controller, the configured quota). */
+void wf_resources_of(const config_t *cfg, wf_resources_t *out);
+/** The task durations of the configuration and executor, for a run of `batches`: the demo pauses, the start-up of
+ *  a process or a pod, and what runs at once (LOCAL_PARALLELISM; the workers that fit the quota; every batch). */
+void wf_durations_of(const config_t *cfg, int batches, wf_durations_t *out);
+
 /** Estimated seconds from start to finish, by simulating the scheduler above with these durations. */
 double wf_estimate_seconds(int batches, const wf_durations_t *d);
 
@@ -78,9 +88,9 @@ double wf_estimate_seconds(int batches, const wf_durations_t *d);
 double wf_estimate_remaining(int batches, const wf_task_state_t *states, const double *elapsed,
                              const wf_durations_t *d);
 
-typedef struct wf_resources {
+struct wf_resources {
     double worker_cpu, worker_memory_gi, controller_cpu, controller_memory_gi, quota_cpu, quota_memory_gi;
-} wf_resources_t;
+};
 
 typedef struct wf_preview {
     int expected_pods, total_workers;
