@@ -1,7 +1,6 @@
 """EXECUTOR=kubernetes, black-box: the real service against the Kubernetes API test server (tests/kube), where
 tests/kube/pod_runner_sim.py runs the real pipeline-task in every task pod on a simulated work volume (the
 service's WORK_MOUNT)."""
-import asyncio
 import json
 import sys
 import threading
@@ -9,62 +8,17 @@ import threading
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from wsutil import collect
+from kube_fixtures import NS, TASKS3, Cluster, log_lines, run_with_stream, task_states
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from kube_server import KubeApiServer  # noqa: E402
 from pod_runner_sim import PodRunnerSim  # noqa: E402
-
-NS = "pipeline"
-TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]
-
-
-class Cluster:
-    def __init__(self, tmp_path):
-        self.srv = KubeApiServer(namespaces=(NS, "default")).start()
-        self.volume = tmp_path / "volume"
-        self.volume.mkdir()
-        self.sim = PodRunnerSim(self.srv.sim, self.srv.store, str(self.volume), str(TASK_BIN))
-
-    def env(self, **extra):
-        env = {"EXECUTOR": "kubernetes", "KUBE_API_URL": self.srv.url, "KUBE_NAMESPACE": NS,
-               "WORK_MOUNT": str(self.volume), "POD_START_TIMEOUT_SECONDS": "60", "KUBECONFIG": "/nonexistent",
-               "GENERATE_SECONDS": "0.2", "ANALYZE_SECONDS": "0.2"}
-        env.update(extra)
-        return env
-
-    def objects(self, resource, label=None):
-        items, _ = self.srv.store.list(resource, NS, label)
-        return items
-
-    def quota(self, cpu, memory, pods=None):
-        hard = {"requests.cpu": cpu, "requests.memory": memory}
-        if pods is not None:
-            hard["pods"] = str(pods)
-        self.srv.store.create("resourcequotas", NS, {"apiVersion": "v1", "kind": "ResourceQuota",
-                                                     "metadata": {"name": "homelab", "namespace": NS},
-                                                     "spec": {"hard": hard}})
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    yield c
-    c.srv.stop()
-
-
-def run_with_stream(svc, timeout=90, **body):
-    async def go():
-        url = f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
-        task = asyncio.ensure_future(collect(url, until_type="complete", timeout=timeout))
-        await asyncio.sleep(0.3)
-        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: svc.run(**body))
-        return answer, await task
-    return asyncio.run(go())
-
-
-def log_lines(messages):
-    return [line for m in messages if m["type"] == "log" for line in m["data"]["lines"]]
+    with Cluster(tmp_path, "kubernetes", GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2") as c:
+        c.sim = PodRunnerSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+        yield c
 
 
 def test_full_run_every_task_a_pod(cluster, start_service, tmp_path):
@@ -75,12 +29,7 @@ def test_full_run_every_task_a_pod(cluster, start_service, tmp_path):
     assert answer["job_name"] == f"pipeline-run-{run_id}"
     complete = [m for m in messages if m["type"] == "complete"][0]
     assert complete["data"]["status"] == "succeeded", svc.log()
-    seen = {}
-    for m in messages:
-        if m["type"] == "progress" and m["data"].get("task"):
-            t = m["data"]["task"]
-            label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
-            seen.setdefault(label, []).append(t["state"])
+    seen = task_states(messages)
     assert sorted(seen) == sorted(TASKS3)
     for name, states in seen.items():
         assert states[-1] == "succeeded", (name, states)

@@ -3,64 +3,24 @@ tests/kube/nextflow_sim.py plays Nextflow in the Job's controller pod and runs t
 worker pod on a simulated work volume (the service's WORK_MOUNT)."""
 import asyncio
 import json
-import pathlib
 import sys
 import threading
 
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
+from kube_fixtures import NS, TASKS3, Cluster, log_lines, run_with_stream, stream_url, task_states
 from wsutil import collect
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from kube_server import KubeApiServer  # noqa: E402
 from nextflow_sim import NextflowSim  # noqa: E402
-
-NS = "pipeline"
-TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]
-
-
-class Cluster:
-    def __init__(self, tmp_path):
-        self.srv = KubeApiServer(namespaces=(NS, "default")).start()
-        self.volume = tmp_path / "volume"
-        self.volume.mkdir()
-        self.nf = NextflowSim(self.srv.sim, self.srv.store, str(self.volume), str(TASK_BIN))
-
-    def env(self, **extra):
-        env = {"EXECUTOR": "nextflow", "KUBE_API_URL": self.srv.url, "KUBE_NAMESPACE": NS,
-               "WORK_MOUNT": str(self.volume), "POD_START_TIMEOUT_SECONDS": "60", "KUBECONFIG": "/nonexistent"}
-        env.update(extra)
-        return env
-
-    def objects(self, resource, label=None):
-        items, _ = self.srv.store.list(resource, NS, label)
-        return items
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    yield c
-    c.srv.stop()
-
-
-def stream_url(svc):
-    return f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
-
-
-def run_with_stream(svc, timeout=90, **body):
-    """Starts a run while collecting the stream; returns (run answer, messages up to complete)."""
-    async def go():
-        task = asyncio.ensure_future(collect(stream_url(svc), until_type="complete", timeout=timeout))
-        await asyncio.sleep(0.3)  # connected before the run starts (the snapshot comes first anyway)
-        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: svc.run(**body))
-        return answer, await task
-    return asyncio.run(go())
-
-
-def log_lines(messages):
-    return [line for m in messages if m["type"] == "log" for line in m["data"]["lines"]]
+    with Cluster(tmp_path, "nextflow") as c:
+        c.nf = NextflowSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+        yield c
 
 
 def test_full_run_progress_logs_and_objects(cluster, start_service):
@@ -72,12 +32,7 @@ def test_full_run_progress_logs_and_objects(cluster, start_service):
     complete = [m for m in messages if m["type"] == "complete"][0]
     assert complete["data"]["status"] == "succeeded", svc.log()
     # per task: running, then succeeded, from the worker pods
-    seen = {}
-    for m in messages:
-        if m["type"] == "progress" and m["data"].get("task"):
-            t = m["data"]["task"]
-            label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
-            seen.setdefault(label, []).append(t["state"])
+    seen = task_states(messages)
     assert sorted(seen) == sorted(TASKS3)
     for name, states in seen.items():
         assert states[-1] == "succeeded", (name, states)

@@ -1,0 +1,82 @@
+"""What the black-box tests of the Kubernetes executors share (test_kubernetes.py, test_nextflow.py): the
+Kubernetes API test server (tests/kube/kube_server.py) with a work volume and the service's settings for it, and
+a run followed over the WebSocket stream."""
+import asyncio
+import sys
+
+from conftest import ROOT
+from wsutil import collect
+
+sys.path.insert(0, str(ROOT / "tests" / "kube"))
+from kube_server import KubeApiServer  # noqa: E402
+
+NS = "pipeline"
+TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]
+
+
+class Cluster:
+    """The API test server (namespaces NS and default) and a folder for the work volume; the test adds the
+    simulation of what runs in the pods. A context manager: the server stops at the end."""
+
+    def __init__(self, tmp_path, executor, **defaults):
+        self.executor = executor
+        self.defaults = defaults  # settings of the executor's tests, before env()'s
+        self.srv = KubeApiServer(namespaces=(NS, "default")).start()
+        self.volume = tmp_path / "volume"
+        self.volume.mkdir()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.srv.stop()
+
+    def env(self, **extra):
+        """The service's environment for EXECUTOR=executor against this server."""
+        env = {"EXECUTOR": self.executor, "KUBE_API_URL": self.srv.url, "KUBE_NAMESPACE": NS,
+               "WORK_MOUNT": str(self.volume), "POD_START_TIMEOUT_SECONDS": "60", "KUBECONFIG": "/nonexistent",
+               **self.defaults}
+        env.update(extra)
+        return env
+
+    def objects(self, resource, label=None):
+        items, _ = self.srv.store.list(resource, NS, label)
+        return items
+
+    def quota(self, cpu, memory, pods=None):
+        """A ResourceQuota "homelab" in NS."""
+        hard = {"requests.cpu": cpu, "requests.memory": memory}
+        if pods is not None:
+            hard["pods"] = str(pods)
+        self.srv.store.create("resourcequotas", NS, {"apiVersion": "v1", "kind": "ResourceQuota",
+                                                     "metadata": {"name": "homelab", "namespace": NS},
+                                                     "spec": {"hard": hard}})
+
+
+def stream_url(svc):
+    return f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
+
+
+def run_with_stream(svc, timeout=90, **body):
+    """Starts a run while collecting the stream; returns (run answer, messages up to complete)."""
+    async def go():
+        task = asyncio.ensure_future(collect(stream_url(svc), until_type="complete", timeout=timeout))
+        await asyncio.sleep(0.3)  # connected before the run starts (the snapshot comes first anyway)
+        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: svc.run(**body))
+        return answer, await task
+    return asyncio.run(go())
+
+
+def log_lines(messages):
+    return [line for m in messages if m["type"] == "log" for line in m["data"]["lines"]]
+
+
+def task_states(messages):
+    """{"GENERATE (1)": [state, ...], ...}: each task's states in the stream's progress messages, in order."""
+    seen = {}
+    for m in messages:
+        if m["type"] == "progress" and m["data"].get("task"):
+            t = m["data"]["task"]
+            label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
+            seen.setdefault(label, []).append(t["state"])
+    return seen
