@@ -80,3 +80,28 @@ def task_states(messages):
             label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
             seen.setdefault(label, []).append(t["state"])
     return seen
+
+
+def full_run_of_three(svc, executor, job_prefix):
+    """A run of 3 batches of 50 rows on a service with EXECUTOR=executor, followed over the stream and checked as
+    either Kubernetes executor must end it: the run's Job (or owner) named job_prefix + run id, every task of
+    TASKS3 ending succeeded, REPORT's line and the kubelet's timestamps in the logs, 150 records from 7 worker pods
+    in demo_metrics. Returns (run_id, messages)."""
+    assert svc.get("/healthz").json()["executor"] == executor
+    answer, messages = run_with_stream(svc, batch_count=3, rows_per_batch=50, seed=7)
+    run_id = answer["run_id"]
+    assert answer["job_name"] == f"{job_prefix}{run_id}"
+    complete = [m for m in messages if m["type"] == "complete"][0]
+    assert complete["data"]["status"] == "succeeded", svc.log()
+    # per task: running, then succeeded, from the worker pods
+    seen = task_states(messages)
+    assert sorted(seen) == sorted(TASKS3)
+    for name, states in seen.items():
+        assert states[-1] == "succeeded", (name, states)
+    lines = log_lines(messages)
+    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
+    assert all(line["timestamp"].endswith("Z") for line in lines)
+    # demo_metrics from the report on the work volume
+    metrics = complete["data"]["demo_metrics"]
+    assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
+    return run_id, messages

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from kube_fixtures import NS, TASKS3, Cluster, log_lines, run_with_stream, task_states
+from kube_fixtures import NS, Cluster, full_run_of_three, run_with_stream
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from pod_runner_sim import PodRunnerSim  # noqa: E402
@@ -23,21 +23,7 @@ def cluster(tmp_path):
 
 def test_full_run_every_task_a_pod(cluster, start_service, tmp_path):
     svc = start_service(cluster.env())
-    assert svc.get("/healthz").json()["executor"] == "kubernetes"
-    answer, messages = run_with_stream(svc, batch_count=3, rows_per_batch=50, seed=7)
-    run_id = answer["run_id"]
-    assert answer["job_name"] == f"pipeline-run-{run_id}"
-    complete = [m for m in messages if m["type"] == "complete"][0]
-    assert complete["data"]["status"] == "succeeded", svc.log()
-    seen = task_states(messages)
-    assert sorted(seen) == sorted(TASKS3)
-    for name, states in seen.items():
-        assert states[-1] == "succeeded", (name, states)
-    lines = log_lines(messages)
-    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
-    assert all(line["timestamp"].endswith("Z") for line in lines)
-    metrics = complete["data"]["demo_metrics"]
-    assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
+    run_id, _ = full_run_of_three(svc, "kubernetes", "pipeline-run-")
     assert svc.get(f"/api/v1/demo/runs/{run_id}/report").json()["total_records"] == 150
     # one pod per task, named and labelled as the issue says; the run's ConfigMap owned them and is gone with them
     assert sorted(cluster.sim.created) == sorted(

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from kube_fixtures import NS, TASKS3, Cluster, log_lines, run_with_stream, stream_url, task_states
+from kube_fixtures import NS, Cluster, full_run_of_three, log_lines, run_with_stream, stream_url
 from wsutil import collect
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
@@ -25,28 +25,12 @@ def cluster(tmp_path):
 
 def test_full_run_progress_logs_and_objects(cluster, start_service):
     svc = start_service(cluster.env())
-    assert svc.get("/healthz").json()["executor"] == "nextflow"
-    answer, messages = run_with_stream(svc, batch_count=3, rows_per_batch=50, seed=7)
-    run_id = answer["run_id"]
-    assert answer["job_name"] == f"nextflow-run-{run_id}"
-    complete = [m for m in messages if m["type"] == "complete"][0]
-    assert complete["data"]["status"] == "succeeded", svc.log()
-    # per task: running, then succeeded, from the worker pods
-    seen = task_states(messages)
-    assert sorted(seen) == sorted(TASKS3)
-    for name, states in seen.items():
-        assert states[-1] == "succeeded", (name, states)
+    run_id, messages = full_run_of_three(svc, "nextflow", "nextflow-run-")
     assert [m for m in messages if m["type"] == "progress"][-1]["data"]["percent"] == 100
-    # Nextflow's console and each worker's output, with the kubelet's timestamps
-    lines = log_lines(messages)
-    controller = [line["message"] for line in lines if line["source"] == "nextflow"]
+    # Nextflow's console, beside each worker's output
+    controller = [line["message"] for line in log_lines(messages) if line["source"] == "nextflow"]
     assert any(msg.startswith("N E X T F L O W") for msg in controller)
     assert any(msg.endswith("Submitted process > GENERATE (1)") for msg in controller)
-    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
-    assert all(line["timestamp"].endswith("Z") for line in lines)
-    # demo_metrics from the report on the work volume
-    metrics = complete["data"]["demo_metrics"]
-    assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
     report = svc.get(f"/api/v1/demo/runs/{run_id}/report")
     assert report.status_code == 200 and report.json()["total_records"] == 150
     # the objects: a ConfigMap owned by the Job, the Job as issue 10 lists it
