@@ -2,9 +2,10 @@
 Kubernetes API test server (tests/kube/kube_server.py) with a work volume and the service's settings for it, and
 a run followed over the WebSocket stream."""
 import asyncio
+import signal
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, wait_until
 from wsutil import collect
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
@@ -105,3 +106,16 @@ def full_run_of_three(svc, executor, job_prefix):
     metrics = complete["data"]["demo_metrics"]
     assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
     return run_id, messages
+
+
+def take_over(a, b, gate, run_id):
+    """Redis: SIGKILL of the run's owner `a`; replica `b` takes the run over and, once `gate` lets the pods go on,
+    ends it succeeded with its 2 batches. Returns b's detail of the run."""
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
+    gate.set()
+    detail = b.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", b.log()
+    assert detail["demo_metrics"]["total_batches"] == 2
+    return detail

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from kube_fixtures import NS, Cluster, full_run_of_three, run_with_stream
+from kube_fixtures import NS, Cluster, full_run_of_three, run_with_stream, take_over
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from pod_runner_sim import PodRunnerSim  # noqa: E402
@@ -192,7 +192,6 @@ def test_watches_that_drop_or_expire_are_resumed(cluster, start_service):
 def test_a_replica_takes_over_the_pods_of_a_dead_owner(cluster, start_service, redis_server):
     """Redis: the owner dies mid-run; another replica finds the run's ConfigMap, adopts its pods by label and runs
     the rest of the DAG to the end; each task runs once."""
-    import signal
     gate = threading.Event()
     cluster.sim.scenario = {"gate": gate}
     env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="k8s1:", LOCK_LEASE_SECONDS="1")
@@ -202,12 +201,6 @@ def test_a_replica_takes_over_the_pods_of_a_dead_owner(cluster, start_service, r
     assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
                                    if p["status"].get("phase") == "Running"]) == 2, timeout=30)
     assert wait_until(lambda: b.get(f"/api/v1/demo/runs/{run_id}").json()["progress_percent"] is not None, timeout=10)
-    a.proc.send_signal(signal.SIGKILL)
-    a.proc.wait()
-    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
-    gate.set()
-    detail = b.wait_finished(run_id, timeout=60)
-    assert detail["status"] == "succeeded", b.log()
-    assert detail["demo_metrics"]["total_batches"] == 2
+    take_over(a, b, gate, run_id)
     assert sorted(cluster.sim.created) == sorted([f"{run_id}-generate-1", f"{run_id}-generate-2",
                                                   f"{run_id}-analyze-1", f"{run_id}-analyze-2", f"{run_id}-report"])

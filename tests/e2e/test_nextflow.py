@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from kube_fixtures import NS, Cluster, full_run_of_three, log_lines, run_with_stream, stream_url
+from kube_fixtures import NS, Cluster, full_run_of_three, log_lines, run_with_stream, stream_url, take_over
 from wsutil import collect
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
@@ -261,7 +261,6 @@ def test_sigterm_during_a_run_deletes_its_job(cluster, start_service):
 def test_a_replica_takes_over_the_job_of_a_dead_owner(cluster, start_service, redis_server):
     """Redis: the owner dies mid-run; another replica finds the run without a lease, finds its Job by label and
     follows it to the end, resuming the logs after the lines already sent (none is sent twice)."""
-    import signal
     gate = threading.Event()
     cluster.nf.scenario = {"gate": gate}
     env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="nf1:", LOCK_LEASE_SECONDS="1")
@@ -282,13 +281,7 @@ def test_a_replica_takes_over_the_job_of_a_dead_owner(cluster, start_service, re
     # the owner dies once its broadcasts have shown Nextflow's first lines on b
     assert wait_until(lambda: any("Submitted process > GENERATE (2)" in line["message"]
                                   for line in log_lines(list(seen))), timeout=30)
-    a.proc.send_signal(signal.SIGKILL)
-    a.proc.wait()
-    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
-    gate.set()
-    detail = b.wait_finished(run_id, timeout=60)
-    assert detail["status"] == "succeeded", b.log()
-    assert detail["demo_metrics"]["total_batches"] == 2
+    take_over(a, b, gate, run_id)
     watcher.join(timeout=60)
     controller = [line["message"] for line in log_lines(seen) if line["source"] == "nextflow"]
     for text in ("N E X T F L O W", "Submitted process > GENERATE (1)", "Submitted process > ANALYZE (2)",
