@@ -210,4 +210,5 @@ clean:
 	rm -rf build build-asan build-debug build-fuzz
 
 -include $(SERVICE_OBJ:.o=.d) $(TASK_OBJ:.o=.d)
+-include $(UNIT_TESTS:=.d) $(BUILD)/tests/kube_probe.d
 -include $(wildcard $(FUZZ_BUILD)/obj/src/*.d $(FUZZ_BUILD)/obj/src/*/*.d $(FUZZ_BUILD)/*.d)

@@ -147,6 +147,15 @@ def processes_mentioning(needle):
     return found
 
 
+def rss_kib(pid):
+    """The resident memory of process `pid`, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def wait_until(predicate, timeout=10, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

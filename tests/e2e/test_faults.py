@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import TASK_BIN, processes_mentioning, wait_until, write_wrapper
+from conftest import TASK_BIN, processes_mentioning, rss_kib, wait_until, write_wrapper
 from test_redis import replica_env
 
 TERMINAL = ("succeeded", "failed", "cancelled", "unknown")
@@ -139,14 +139,6 @@ def test_disk_full_mid_run(start_service, tmp_path):
 
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def disk_bytes(path):

@@ -1,7 +1,6 @@
 """EXECUTOR=kubernetes, black-box: the real service against the Kubernetes API test server (tests/kube), where
 tests/kube/pod_runner_sim.py runs the real pipeline-task in every task pod on a simulated work volume (the
 service's WORK_MOUNT)."""
-import asyncio
 import json
 import sys
 import threading
@@ -9,86 +8,22 @@ import threading
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from wsutil import collect
+from kube_fixtures import NS, Cluster, full_run_of_three, run_with_stream, take_over
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from kube_server import KubeApiServer  # noqa: E402
 from pod_runner_sim import PodRunnerSim  # noqa: E402
-
-NS = "pipeline"
-TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]
-
-
-class Cluster:
-    def __init__(self, tmp_path):
-        self.srv = KubeApiServer(namespaces=(NS, "default")).start()
-        self.volume = tmp_path / "volume"
-        self.volume.mkdir()
-        self.sim = PodRunnerSim(self.srv.sim, self.srv.store, str(self.volume), str(TASK_BIN))
-
-    def env(self, **extra):
-        env = {"EXECUTOR": "kubernetes", "KUBE_API_URL": self.srv.url, "KUBE_NAMESPACE": NS,
-               "WORK_MOUNT": str(self.volume), "POD_START_TIMEOUT_SECONDS": "60", "KUBECONFIG": "/nonexistent",
-               "GENERATE_SECONDS": "0.2", "ANALYZE_SECONDS": "0.2"}
-        env.update(extra)
-        return env
-
-    def objects(self, resource, label=None):
-        items, _ = self.srv.store.list(resource, NS, label)
-        return items
-
-    def quota(self, cpu, memory, pods=None):
-        hard = {"requests.cpu": cpu, "requests.memory": memory}
-        if pods is not None:
-            hard["pods"] = str(pods)
-        self.srv.store.create("resourcequotas", NS, {"apiVersion": "v1", "kind": "ResourceQuota",
-                                                     "metadata": {"name": "homelab", "namespace": NS},
-                                                     "spec": {"hard": hard}})
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    yield c
-    c.srv.stop()
-
-
-def run_with_stream(svc, timeout=90, **body):
-    async def go():
-        url = f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
-        task = asyncio.ensure_future(collect(url, until_type="complete", timeout=timeout))
-        await asyncio.sleep(0.3)
-        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: svc.run(**body))
-        return answer, await task
-    return asyncio.run(go())
-
-
-def log_lines(messages):
-    return [line for m in messages if m["type"] == "log" for line in m["data"]["lines"]]
+    with Cluster(tmp_path, "kubernetes", GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2") as c:
+        c.sim = PodRunnerSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+        yield c
 
 
 def test_full_run_every_task_a_pod(cluster, start_service, tmp_path):
     svc = start_service(cluster.env())
-    assert svc.get("/healthz").json()["executor"] == "kubernetes"
-    answer, messages = run_with_stream(svc, batch_count=3, rows_per_batch=50, seed=7)
-    run_id = answer["run_id"]
-    assert answer["job_name"] == f"pipeline-run-{run_id}"
-    complete = [m for m in messages if m["type"] == "complete"][0]
-    assert complete["data"]["status"] == "succeeded", svc.log()
-    seen = {}
-    for m in messages:
-        if m["type"] == "progress" and m["data"].get("task"):
-            t = m["data"]["task"]
-            label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
-            seen.setdefault(label, []).append(t["state"])
-    assert sorted(seen) == sorted(TASKS3)
-    for name, states in seen.items():
-        assert states[-1] == "succeeded", (name, states)
-    lines = log_lines(messages)
-    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
-    assert all(line["timestamp"].endswith("Z") for line in lines)
-    metrics = complete["data"]["demo_metrics"]
-    assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
+    run_id, _ = full_run_of_three(svc, "kubernetes", "pipeline-run-")
     assert svc.get(f"/api/v1/demo/runs/{run_id}/report").json()["total_records"] == 150
     # one pod per task, named and labelled as the issue says; the run's ConfigMap owned them and is gone with them
     assert sorted(cluster.sim.created) == sorted(
@@ -257,7 +192,6 @@ def test_watches_that_drop_or_expire_are_resumed(cluster, start_service):
 def test_a_replica_takes_over_the_pods_of_a_dead_owner(cluster, start_service, redis_server):
     """Redis: the owner dies mid-run; another replica finds the run's ConfigMap, adopts its pods by label and runs
     the rest of the DAG to the end; each task runs once."""
-    import signal
     gate = threading.Event()
     cluster.sim.scenario = {"gate": gate}
     env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="k8s1:", LOCK_LEASE_SECONDS="1")
@@ -267,12 +201,6 @@ def test_a_replica_takes_over_the_pods_of_a_dead_owner(cluster, start_service, r
     assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
                                    if p["status"].get("phase") == "Running"]) == 2, timeout=30)
     assert wait_until(lambda: b.get(f"/api/v1/demo/runs/{run_id}").json()["progress_percent"] is not None, timeout=10)
-    a.proc.send_signal(signal.SIGKILL)
-    a.proc.wait()
-    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
-    gate.set()
-    detail = b.wait_finished(run_id, timeout=60)
-    assert detail["status"] == "succeeded", b.log()
-    assert detail["demo_metrics"]["total_batches"] == 2
+    take_over(a, b, gate, run_id)
     assert sorted(cluster.sim.created) == sorted([f"{run_id}-generate-1", f"{run_id}-generate-2",
                                                   f"{run_id}-analyze-1", f"{run_id}-analyze-2", f"{run_id}-report"])

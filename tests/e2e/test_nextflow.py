@@ -3,95 +3,34 @@ tests/kube/nextflow_sim.py plays Nextflow in the Job's controller pod and runs t
 worker pod on a simulated work volume (the service's WORK_MOUNT)."""
 import asyncio
 import json
-import pathlib
 import sys
 import threading
 
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
+from kube_fixtures import NS, Cluster, full_run_of_three, log_lines, run_with_stream, stream_url, take_over
 from wsutil import collect
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from kube_server import KubeApiServer  # noqa: E402
 from nextflow_sim import NextflowSim  # noqa: E402
-
-NS = "pipeline"
-TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]
-
-
-class Cluster:
-    def __init__(self, tmp_path):
-        self.srv = KubeApiServer(namespaces=(NS, "default")).start()
-        self.volume = tmp_path / "volume"
-        self.volume.mkdir()
-        self.nf = NextflowSim(self.srv.sim, self.srv.store, str(self.volume), str(TASK_BIN))
-
-    def env(self, **extra):
-        env = {"EXECUTOR": "nextflow", "KUBE_API_URL": self.srv.url, "KUBE_NAMESPACE": NS,
-               "WORK_MOUNT": str(self.volume), "POD_START_TIMEOUT_SECONDS": "60", "KUBECONFIG": "/nonexistent"}
-        env.update(extra)
-        return env
-
-    def objects(self, resource, label=None):
-        items, _ = self.srv.store.list(resource, NS, label)
-        return items
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    yield c
-    c.srv.stop()
-
-
-def stream_url(svc):
-    return f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
-
-
-def run_with_stream(svc, timeout=90, **body):
-    """Starts a run while collecting the stream; returns (run answer, messages up to complete)."""
-    async def go():
-        task = asyncio.ensure_future(collect(stream_url(svc), until_type="complete", timeout=timeout))
-        await asyncio.sleep(0.3)  # connected before the run starts (the snapshot comes first anyway)
-        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: svc.run(**body))
-        return answer, await task
-    return asyncio.run(go())
-
-
-def log_lines(messages):
-    return [line for m in messages if m["type"] == "log" for line in m["data"]["lines"]]
+    with Cluster(tmp_path, "nextflow") as c:
+        c.nf = NextflowSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+        yield c
 
 
 def test_full_run_progress_logs_and_objects(cluster, start_service):
     svc = start_service(cluster.env())
-    assert svc.get("/healthz").json()["executor"] == "nextflow"
-    answer, messages = run_with_stream(svc, batch_count=3, rows_per_batch=50, seed=7)
-    run_id = answer["run_id"]
-    assert answer["job_name"] == f"nextflow-run-{run_id}"
-    complete = [m for m in messages if m["type"] == "complete"][0]
-    assert complete["data"]["status"] == "succeeded", svc.log()
-    # per task: running, then succeeded, from the worker pods
-    seen = {}
-    for m in messages:
-        if m["type"] == "progress" and m["data"].get("task"):
-            t = m["data"]["task"]
-            label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
-            seen.setdefault(label, []).append(t["state"])
-    assert sorted(seen) == sorted(TASKS3)
-    for name, states in seen.items():
-        assert states[-1] == "succeeded", (name, states)
+    run_id, messages = full_run_of_three(svc, "nextflow", "nextflow-run-")
     assert [m for m in messages if m["type"] == "progress"][-1]["data"]["percent"] == 100
-    # Nextflow's console and each worker's output, with the kubelet's timestamps
-    lines = log_lines(messages)
-    controller = [line["message"] for line in lines if line["source"] == "nextflow"]
+    # Nextflow's console, beside each worker's output
+    controller = [line["message"] for line in log_lines(messages) if line["source"] == "nextflow"]
     assert any(msg.startswith("N E X T F L O W") for msg in controller)
     assert any(msg.endswith("Submitted process > GENERATE (1)") for msg in controller)
-    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
-    assert all(line["timestamp"].endswith("Z") for line in lines)
-    # demo_metrics from the report on the work volume
-    metrics = complete["data"]["demo_metrics"]
-    assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
     report = svc.get(f"/api/v1/demo/runs/{run_id}/report")
     assert report.status_code == 200 and report.json()["total_records"] == 150
     # the objects: a ConfigMap owned by the Job, the Job as issue 10 lists it
@@ -322,7 +261,6 @@ def test_sigterm_during_a_run_deletes_its_job(cluster, start_service):
 def test_a_replica_takes_over_the_job_of_a_dead_owner(cluster, start_service, redis_server):
     """Redis: the owner dies mid-run; another replica finds the run without a lease, finds its Job by label and
     follows it to the end, resuming the logs after the lines already sent (none is sent twice)."""
-    import signal
     gate = threading.Event()
     cluster.nf.scenario = {"gate": gate}
     env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="nf1:", LOCK_LEASE_SECONDS="1")
@@ -343,13 +281,7 @@ def test_a_replica_takes_over_the_job_of_a_dead_owner(cluster, start_service, re
     # the owner dies once its broadcasts have shown Nextflow's first lines on b
     assert wait_until(lambda: any("Submitted process > GENERATE (2)" in line["message"]
                                   for line in log_lines(list(seen))), timeout=30)
-    a.proc.send_signal(signal.SIGKILL)
-    a.proc.wait()
-    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
-    gate.set()
-    detail = b.wait_finished(run_id, timeout=60)
-    assert detail["status"] == "succeeded", b.log()
-    assert detail["demo_metrics"]["total_batches"] == 2
+    take_over(a, b, gate, run_id)
     watcher.join(timeout=60)
     controller = [line["message"] for line in log_lines(seen) if line["source"] == "nextflow"]
     for text in ("N E X T F L O W", "Submitted process > GENERATE (1)", "Submitted process > ANALYZE (2)",

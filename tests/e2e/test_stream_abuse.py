@@ -6,16 +6,8 @@ import time
 
 import pytest
 
-from conftest import processes_mentioning, wait_until
+from conftest import processes_mentioning, rss_kib, wait_until
 from wsutil import RawClient
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def test_ping_flood_without_reading_is_bounded(start_service):

@@ -13,15 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
-
-#define assert_near(actual, expected, eps)                                                                             \
-    do {                                                                                                               \
-        double a_ = (actual), e_ = (expected);                                                                         \
-        if (!(fabs(a_ - e_) <= (eps))) {                                                                               \
-            print_error("%s = %.17g, expected %.17g\n", #actual, a_, e_);                                              \
-            fail();                                                                                                    \
-        }                                                                                                              \
-    } while (0)
+#include "fixture.h"
 
 #define assert_contains(haystack, needle)                                                                              \
     do {                                                                                                               \
@@ -33,19 +25,6 @@
     } while (0)
 
 /* ---- a fake environment ---------------------------------------------------------------------------------- */
-
-typedef struct kv {
-    const char *name, *value;
-} kv_t;
-
-/* ctx: an array of kv_t ended by {NULL, NULL}. */
-static const char *table_lookup(void *ctx, const char *name)
-{
-    for (const kv_t *kv = ctx; kv->name != NULL; kv++)
-        if (strcmp(kv->name, name) == 0)
-            return kv->value;
-    return NULL;
-}
 
 static const char *const all_names[] = {
     "HOST", "PORT", "DATA_DIR", "EXECUTOR", "DEFAULT_BATCH_COUNT", "MAX_BATCH_COUNT", "GENERATE_SECONDS",
@@ -70,7 +49,7 @@ static void test_parse_defaults(void **state)
     kv_t env[] = {{NULL, NULL}};
     config_t cfg;
     char err[256] = "";
-    assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
     assert_string_equal(err, "");
     assert_string_equal(cfg.host, "0.0.0.0");
     assert_int_equal(cfg.port, 8000);
@@ -144,7 +123,7 @@ static void test_parse_values(void **state)
                   {NULL, NULL}};
     config_t cfg;
     char err[256] = "";
-    assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
     assert_string_equal(cfg.host, "127.0.0.1");
     assert_int_equal(cfg.port, 65535);
     assert_string_equal(cfg.data_dir, "/srv/data");
@@ -178,13 +157,13 @@ static void test_parse_port_edges(void **state)
     kv_t env[] = {{"PORT", "1"}, {NULL, NULL}};
     config_t cfg;
     char err[256];
-    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, ".", err, sizeof(err)), 0);
     assert_int_equal(cfg.port, 1);
     env[0].value = "65535";
-    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, ".", err, sizeof(err)), 0);
     assert_int_equal(cfg.port, 65535);
     env[0].value = "65536";
-    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), -1);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, ".", err, sizeof(err)), -1);
 }
 
 static void test_parse_decimal_seconds(void **state)
@@ -194,12 +173,12 @@ static void test_parse_decimal_seconds(void **state)
         {"GENERATE_SECONDS", "0.5"}, {"ANALYZE_SECONDS", "0"}, {"CANCEL_GRACE_SECONDS", "2.75"}, {NULL, NULL}};
     config_t cfg;
     char err[256];
-    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, ".", err, sizeof(err)), 0);
     assert_near(cfg.generate_seconds, 0.5, 1e-12);
     assert_near(cfg.analyze_seconds, 0.0, 0);
     assert_near(cfg.cancel_grace_seconds, 2.75, 1e-12);
     env[0].value = "3600";
-    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, ".", err, sizeof(err)), 0);
     assert_near(cfg.generate_seconds, 3600.0, 0);
 }
 
@@ -289,7 +268,7 @@ static void test_parse_bad_values(void **state)
         kv_t env[] = {{c->name, c->value}, {c->other_name, c->other_value}, {NULL, NULL}};
         config_t cfg;
         char err[512] = "";
-        int rc = config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err));
+        int rc = config_parse(&cfg, kv_lookup, env, "/opt/app/bin", err, sizeof(err));
         if (rc != -1) {
             print_error("%s=\"%s\" was accepted (rc %d)\n", c->name, c->value, rc);
             fail();
@@ -307,11 +286,11 @@ static void test_parse_too_long_string(void **state)
     kv_t env[] = {{"API_TOKEN", token}, {NULL, NULL}};
     config_t cfg;
     char err[256] = "";
-    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), -1);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, ".", err, sizeof(err)), -1);
     assert_contains(err, "API_TOKEN");
     /* exactly at capacity - 1 it fits */
     token[sizeof(cfg.api_token) - 1] = '\0';
-    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, ".", err, sizeof(err)), 0);
     assert_int_equal(strlen(cfg.api_token), sizeof(cfg.api_token) - 1);
 }
 
@@ -324,13 +303,13 @@ static void test_parse_relative_paths(void **state)
     kv_t env[] = {{"DATA_DIR", "rel//./dir/../data"}, {"TASK_PROGRAM", "./bin/wrapper.sh"}, {NULL, NULL}};
     config_t cfg;
     char err[256] = "";
-    assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
     snprintf(want, sizeof(want), "%s/rel/data", strcmp(cwd, "/") == 0 ? "" : cwd);
     assert_string_equal(cfg.data_dir, want);
     snprintf(want, sizeof(want), "%s/bin/wrapper.sh", strcmp(cwd, "/") == 0 ? "" : cwd);
     assert_string_equal(cfg.task_program, want);
     kv_t env2[] = {{"DATA_DIR", "/srv/../data/"}, {"TASK_PROGRAM", "pipeline-task"}, {NULL, NULL}};
-    assert_int_equal(config_parse(&cfg, table_lookup, env2, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env2, "/opt/app/bin", err, sizeof(err)), 0);
     assert_string_equal(cfg.data_dir, "/data");
     assert_string_equal(cfg.task_program, "pipeline-task");
 }
@@ -345,7 +324,7 @@ static void test_parse_host_and_origins(void **state)
                       {NULL, NULL}};
         config_t cfg;
         char err[256] = "";
-        assert_int_equal(config_parse(&cfg, table_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+        assert_int_equal(config_parse(&cfg, kv_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
     }
 }
 
@@ -356,7 +335,7 @@ static void test_parse_small_error_buffer(void **state)
     config_t cfg;
     char err[8];
     memset(err, 'x', sizeof(err));
-    assert_int_equal(config_parse(&cfg, table_lookup, env, ".", err, sizeof(err)), -1);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, ".", err, sizeof(err)), -1);
     assert_true(memchr(err, '\0', sizeof(err)) != NULL); /* truncated, terminated, no overflow (ASan) */
     assert_memory_equal(err, "PORT", 4);
 }
@@ -624,7 +603,7 @@ static void test_load_env_example_gives_defaults(void **state)
         print_error("config_load(.env.example): %s\n", err);
     assert_int_equal(rc, 0);
     kv_t none[] = {{NULL, NULL}};
-    assert_int_equal(config_parse(&defaults, table_lookup, none, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_int_equal(config_parse(&defaults, kv_lookup, none, "/opt/app/bin", err, sizeof(err)), 0);
     assert_string_equal(from_file.host, defaults.host);
     assert_int_equal(from_file.port, defaults.port);
     assert_string_equal(from_file.data_dir, defaults.data_dir);

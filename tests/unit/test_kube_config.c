@@ -16,20 +16,9 @@
 #include "kube/kube.h"
 #include "util/fs.h"
 
+#include "fixture.h"
+
 static char dir[256];
-
-/* NAME=value pairs, NULL-terminated */
-static const char *const *vars;
-
-static const char *lookup(void *ctx, const char *name)
-{
-    (void)ctx;
-    size_t n = strlen(name);
-    for (const char *const *v = vars; *v; v++)
-        if (strncmp(*v, name, n) == 0 && (*v)[n] == '=')
-            return *v + n + 1;
-    return NULL;
-}
 
 static void write_file(const char *name, const char *text)
 {
@@ -41,11 +30,10 @@ static void write_file(const char *name, const char *text)
     fclose(f);
 }
 
-static int resolve(const char *const *env, kube_config_t *kc, char *err, size_t errlen)
+static int resolve(kv_t *env, kube_config_t *kc, char *err, size_t errlen)
 {
     static config_t cfg;
-    vars = env;
-    assert_int_equal(config_parse(&cfg, lookup, NULL, "/opt", err, errlen), 0);
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, "/opt", err, errlen), 0);
     return kube_config_resolve(kc, &cfg, err, errlen);
 }
 
@@ -68,11 +56,11 @@ static int teardown(void **state)
 static void test_api_url_with_token_and_ca_file(void **state)
 {
     (void)state;
-    char ca[512], kv[600], err[512];
+    char ca[512], err[512];
     snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
     write_file("ca.pem", "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n");
-    snprintf(kv, sizeof(kv), "KUBE_CA_FILE=%s", ca);
-    const char *env[] = {"KUBE_API_URL=https://k8s.example:6443//", "KUBE_TOKEN=abc", kv, NULL};
+    kv_t env[] = {
+        {"KUBE_API_URL", "https://k8s.example:6443//"}, {"KUBE_TOKEN", "abc"}, {"KUBE_CA_FILE", ca}, {NULL, NULL}};
     kube_config_t kc;
     assert_int_equal(resolve(env, &kc, err, sizeof(err)), 0);
     assert_string_equal(kc.server, "https://k8s.example:6443");
@@ -83,7 +71,7 @@ static void test_api_url_with_token_and_ca_file(void **state)
     assert_int_equal((int)kc.timeout_seconds, 30);
     kube_config_dispose(&kc);
 
-    const char *missing[] = {"KUBE_API_URL=http://x", "KUBE_CA_FILE=/nonexistent/ca.pem", NULL};
+    kv_t missing[] = {{"KUBE_API_URL", "http://x"}, {"KUBE_CA_FILE", "/nonexistent/ca.pem"}, {NULL, NULL}};
     assert_int_equal(resolve(missing, &kc, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "KUBE_CA_FILE /nonexistent/ca.pem"));
 }
@@ -103,13 +91,12 @@ static const char *KUBECONFIG_TEXT = "current-context: a\n"
 static void test_kubeconfig_data_is_decoded_and_the_namespace_chosen_in_order(void **state)
 {
     (void)state;
-    char kcpath[512], kv[600], err[512];
+    char kcpath[512], err[512];
     snprintf(kcpath, sizeof(kcpath), "%s/config", dir);
     write_file("config", KUBECONFIG_TEXT);
     write_file("token.txt", "file-token\n");
-    snprintf(kv, sizeof(kv), "KUBECONFIG=%s", kcpath);
     kube_config_t kc;
-    const char *env[] = {kv, NULL};
+    kv_t env[] = {{"KUBECONFIG", kcpath}, {NULL, NULL}};
     assert_int_equal(resolve(env, &kc, err, sizeof(err)), 0);
     assert_string_equal(kc.server, "https://127.0.0.1:6443");
     assert_string_equal(kc.namespace_, "ctx-ns");
@@ -122,16 +109,16 @@ static void test_kubeconfig_data_is_decoded_and_the_namespace_chosen_in_order(vo
     assert_non_null(strstr(kc.source, "(context a)"));
     kube_config_dispose(&kc);
 
-    const char *nf[] = {kv, "NEXTFLOW_NAMESPACE=nf", NULL};
+    kv_t nf[] = {{"KUBECONFIG", kcpath}, {"NEXTFLOW_NAMESPACE", "nf"}, {NULL, NULL}};
     assert_int_equal(resolve(nf, &kc, err, sizeof(err)), 0);
     assert_string_equal(kc.namespace_, "nf");
     kube_config_dispose(&kc);
-    const char *both[] = {kv, "NEXTFLOW_NAMESPACE=nf", "KUBE_NAMESPACE=kn", NULL};
+    kv_t both[] = {{"KUBECONFIG", kcpath}, {"NEXTFLOW_NAMESPACE", "nf"}, {"KUBE_NAMESPACE", "kn"}, {NULL, NULL}};
     assert_int_equal(resolve(both, &kc, err, sizeof(err)), 0);
     assert_string_equal(kc.namespace_, "kn");
     kube_config_dispose(&kc);
 
-    const char *half[] = {kv, "KUBE_CONTEXT=half", NULL};
+    kv_t half[] = {{"KUBECONFIG", kcpath}, {"KUBE_CONTEXT", "half"}, {NULL, NULL}};
     assert_int_equal(resolve(half, &kc, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "client certificate without its key"));
 }
@@ -139,16 +126,15 @@ static void test_kubeconfig_data_is_decoded_and_the_namespace_chosen_in_order(vo
 static void test_kubeconfig_bad_base64_and_missing_file(void **state)
 {
     (void)state;
-    char kcpath[512], kv[600], err[512];
+    char kcpath[512], err[512];
     snprintf(kcpath, sizeof(kcpath), "%s/bad", dir);
     write_file("bad", "current-context: a\ncontexts:\n- name: a\n  context: {cluster: c}\nclusters:\n- name: c\n"
                       "  cluster: {server: 'https://x', certificate-authority-data: '!!notbase64'}\n");
-    snprintf(kv, sizeof(kv), "KUBECONFIG=%s", kcpath);
     kube_config_t kc;
-    const char *env[] = {kv, NULL};
+    kv_t env[] = {{"KUBECONFIG", kcpath}, {NULL, NULL}};
     assert_int_equal(resolve(env, &kc, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "certificate-authority-data is not valid base64"));
-    const char *missing[] = {"KUBECONFIG=/nonexistent/kubeconfig", NULL};
+    kv_t missing[] = {{"KUBECONFIG", "/nonexistent/kubeconfig"}, {NULL, NULL}};
     assert_int_equal(resolve(missing, &kc, err, sizeof(err)), -1);
     assert_string_equal(err, "KUBECONFIG=/nonexistent/kubeconfig: no such file");
 }
@@ -156,24 +142,27 @@ static void test_kubeconfig_bad_base64_and_missing_file(void **state)
 static void test_in_cluster_service_account(void **state)
 {
     (void)state;
-    char kv[600], err[512];
+    char err[512];
     write_file("token", "sa-token\n");
     write_file("ca.crt", "PEM");
     write_file("namespace", "team-a\n");
-    snprintf(kv, sizeof(kv), "KUBE_SERVICEACCOUNT_DIR=%s", dir);
     kube_config_t kc;
-    const char *env[] = {kv, "KUBERNETES_SERVICE_HOST=10.96.0.1", NULL};
+    kv_t env[] = {{"KUBE_SERVICEACCOUNT_DIR", dir}, {"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {NULL, NULL}};
     assert_int_equal(resolve(env, &kc, err, sizeof(err)), 0);
     assert_string_equal(kc.server, "https://10.96.0.1:443");
     assert_string_equal(kc.namespace_, "team-a");
     assert_int_equal(kc.ca.len, 3);
     assert_non_null(strstr(kc.token_file, "/token"));
     kube_config_dispose(&kc);
-    const char *v6[] = {kv, "KUBERNETES_SERVICE_HOST=fd00::1", "KUBERNETES_SERVICE_PORT=6443", NULL};
+    kv_t v6[] = {{"KUBE_SERVICEACCOUNT_DIR", dir},
+                 {"KUBERNETES_SERVICE_HOST", "fd00::1"},
+                 {"KUBERNETES_SERVICE_PORT", "6443"},
+                 {NULL, NULL}};
     assert_int_equal(resolve(v6, &kc, err, sizeof(err)), 0);
     assert_string_equal(kc.server, "https://[fd00::1]:6443");
     kube_config_dispose(&kc);
-    const char *no_sa[] = {"KUBE_SERVICEACCOUNT_DIR=/nonexistent", "KUBERNETES_SERVICE_HOST=10.96.0.1", NULL};
+    kv_t no_sa[] = {
+        {"KUBE_SERVICEACCOUNT_DIR", "/nonexistent"}, {"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {NULL, NULL}};
     assert_int_equal(resolve(no_sa, &kc, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "no service account token at /nonexistent/token"));
 }
@@ -183,7 +172,7 @@ static void test_nothing_found(void **state)
     (void)state;
     char err[512];
     kube_config_t kc;
-    const char *env[] = {NULL};
+    kv_t env[] = {{NULL, NULL}};
     assert_int_equal(resolve(env, &kc, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "no Kubernetes API: set KUBE_API_URL"));
 }

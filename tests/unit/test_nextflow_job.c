@@ -6,50 +6,25 @@
 
 #include <cmocka.h>
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "exec/nextflow_job.h"
+#include "fixture.h"
 
-static const char *const env[][2] = {
+static kv_t env[] = {
     {"EXECUTOR", "nextflow"},  {"APP_IMAGE", "registry.example/pipeline:1.2"},
     {"WORKER_CPU", "1500m"},   {"WORKER_MEMORY", "2Gi"},
     {"CONTROLLER_CPU", "2"},   {"CONTROLLER_MEMORY", "4Gi"},
-    {"JOB_TTL_SECONDS", "60"},
+    {"JOB_TTL_SECONDS", "60"}, {NULL, NULL},
 };
 
-static const char *lookup(void *ctx, const char *name)
-{
-    (void)ctx;
-    for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
-        if (strcmp(env[i][0], name) == 0)
-            return env[i][1];
-    return NULL;
-}
-
 static config_t cfg;
-static const exec_spec_t spec = {.run_id = "r0123456789a",
-                                 .batches = 3,
-                                 .rows_per_batch = 100,
-                                 .seed = 7,
-                                 .generate_seconds = 0.5,
-                                 .analyze_seconds = 2};
+static const exec_spec_t spec = SAMPLE_EXEC_SPEC;
 
 static int setup(void **state)
 {
     (void)state;
-    char err[256];
-    return config_parse(&cfg, lookup, NULL, "/opt/x", err, sizeof(err));
-}
-
-static const char *str_at(json_t *root, const char *path)
-{
-    json_t *v = root;
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *tok = strtok(buf, "|"); tok && v; tok = strtok(NULL, "|"))
-        v = (*tok >= '0' && *tok <= '9') ? json_array_get(v, (size_t)atoi(tok)) : json_object_get(v, tok);
-    return json_string_value(v);
+    return kv_config(&cfg, env, "/opt/x");
 }
 
 static void configmap_holds_the_run_config(void **state)

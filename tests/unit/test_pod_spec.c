@@ -7,60 +7,34 @@
 
 #include <cmocka.h>
 
-#include <stdlib.h>
-#include <string.h>
-
 #include "exec/pod_spec.h"
+#include "fixture.h"
 
-static const char *const env[][2] = {
+static kv_t env[] = {
     {"EXECUTOR", "kubernetes"},
     {"APP_IMAGE", "registry.example/pipeline:1.2"},
     {"WORKER_CPU", "500m"},
     {"WORKER_MEMORY", "2Gi"},
+    {NULL, NULL},
 };
 
-static const char *lookup(void *ctx, const char *name)
-{
-    (void)ctx;
-    for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
-        if (strcmp(env[i][0], name) == 0)
-            return env[i][1];
-    return NULL;
-}
-
 static config_t cfg;
-static const exec_spec_t spec = {.run_id = "r0123456789a",
-                                 .batches = 3,
-                                 .rows_per_batch = 100,
-                                 .seed = 7,
-                                 .generate_seconds = 0.5,
-                                 .analyze_seconds = 2};
+static const exec_spec_t spec = SAMPLE_EXEC_SPEC;
 
 static int setup(void **state)
 {
     (void)state;
-    char err[256];
-    return config_parse(&cfg, lookup, NULL, "/opt/bin", err, sizeof(err));
-}
-
-static const char *str(json_t *o, const char *path)
-{
-    json_t *v = o;
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-        v = json_is_array(v) ? json_array_get(v, (size_t)atoi(k)) : json_object_get(v, k);
-    return json_string_value(v);
+    return kv_config(&cfg, env, "/opt/bin");
 }
 
 static void owner_configmap(void **state)
 {
     (void)state;
     json_t *cm = pod_spec_owner("pipeline", &spec);
-    assert_string_equal(str(cm, "metadata.name"), "pipeline-run-r0123456789a");
-    assert_string_equal(str(cm, "metadata.labels.pipeline/run-id"), "r0123456789a");
-    assert_string_equal(str(cm, "data.batch_count"), "3");
-    assert_string_equal(str(cm, "data.seed"), "7");
+    assert_string_equal(str_at(cm, "metadata|name"), "pipeline-run-r0123456789a");
+    assert_string_equal(str_at(cm, "metadata|labels|pipeline/run-id"), "r0123456789a");
+    assert_string_equal(str_at(cm, "data|batch_count"), "3");
+    assert_string_equal(str_at(cm, "data|seed"), "7");
     json_decref(cm);
 }
 
@@ -70,22 +44,23 @@ static void task_pods(void **state)
     char name[96];
     json_t *pod = pod_spec_task(&cfg, "pipeline", &spec, 4, "uid-1", name, sizeof(name)); /* ANALYZE (2) */
     assert_string_equal(name, "r0123456789a-analyze-2");
-    assert_string_equal(str(pod, "metadata.name"), name);
-    assert_string_equal(str(pod, "metadata.labels.pipeline/task"), "ANALYZE_2");
-    assert_string_equal(str(pod, "metadata.ownerReferences.0.uid"), "uid-1");
-    assert_string_equal(str(pod, "metadata.ownerReferences.0.kind"), "ConfigMap");
-    assert_string_equal(str(pod, "spec.restartPolicy"), "Never");
-    assert_string_equal(str(pod, "spec.containers.0.image"), "registry.example/pipeline:1.2");
-    assert_string_equal(str(pod, "spec.containers.0.command.0"), "pipeline-task");
-    assert_string_equal(str(pod, "spec.containers.0.command.1"), "analyze");
-    assert_string_equal(str(pod, "spec.containers.0.command.4"), "--in=/workspace/results/r0123456789a/batch_2.csv");
-    assert_string_equal(str(pod, "spec.containers.0.resources.limits.cpu"), "500m");
-    assert_string_equal(str(pod, "spec.containers.0.resources.requests.memory"), "2Gi");
+    assert_string_equal(str_at(pod, "metadata|name"), name);
+    assert_string_equal(str_at(pod, "metadata|labels|pipeline/task"), "ANALYZE_2");
+    assert_string_equal(str_at(pod, "metadata|ownerReferences|0|uid"), "uid-1");
+    assert_string_equal(str_at(pod, "metadata|ownerReferences|0|kind"), "ConfigMap");
+    assert_string_equal(str_at(pod, "spec|restartPolicy"), "Never");
+    assert_string_equal(str_at(pod, "spec|containers|0|image"), "registry.example/pipeline:1.2");
+    assert_string_equal(str_at(pod, "spec|containers|0|command|0"), "pipeline-task");
+    assert_string_equal(str_at(pod, "spec|containers|0|command|1"), "analyze");
+    assert_string_equal(str_at(pod, "spec|containers|0|command|4"), "--in=/workspace/results/r0123456789a/batch_2.csv");
+    assert_string_equal(str_at(pod, "spec|containers|0|resources|limits|cpu"), "500m");
+    assert_string_equal(str_at(pod, "spec|containers|0|resources|requests|memory"), "2Gi");
     assert_true(json_is_false(json_object_get(json_object_get(pod, "spec"), "automountServiceAccountToken")));
     json_decref(pod);
     pod = pod_spec_task(&cfg, "pipeline", &spec, 6, "uid-1", name, sizeof(name));
     assert_string_equal(name, "r0123456789a-report");
-    assert_string_equal(str(pod, "spec.containers.0.command.3"), "/workspace/results/r0123456789a/stats_batch_1.json");
+    assert_string_equal(str_at(pod, "spec|containers|0|command|3"),
+                        "/workspace/results/r0123456789a/stats_batch_1.json");
     json_decref(pod);
 }
 

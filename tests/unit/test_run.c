@@ -13,15 +13,7 @@
 #include "model/run.h"
 #include "util/clock.h"
 #include "util/ids.h"
-
-#define assert_near(actual, expected, eps)                                                                       \
-    do {                                                                                                         \
-        double a_ = (actual), e_ = (expected);                                                                   \
-        if (!(fabs(a_ - e_) <= (eps))) {                                                                         \
-            print_error("%s = %.17g, expected %.17g\n", #actual, a_, e_);                                        \
-            fail();                                                                                              \
-        }                                                                                                        \
-    } while (0)
+#include "fixture.h"
 
 /* 2026-11-29T12:00:00.123Z */
 #define T0 1795953600123LL

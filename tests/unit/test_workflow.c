@@ -10,15 +10,7 @@
 #include <string.h>
 
 #include "model/workflow.h"
-
-#define assert_near(actual, expected, eps)                                                                       \
-    do {                                                                                                         \
-        double a_ = (actual), e_ = (expected);                                                                   \
-        if (!(fabs(a_ - e_) <= (eps))) {                                                                         \
-            print_error("%s = %.17g, expected %.17g\n", #actual, a_, e_);                                        \
-            fail();                                                                                              \
-        }                                                                                                        \
-    } while (0)
+#include "fixture.h"
 
 /* Fills states[0 .. 2N] with `s`. */
 static void fill(wf_task_state_t *states, int batches, wf_task_state_t s)

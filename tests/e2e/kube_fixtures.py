@@ -1,0 +1,121 @@
+"""What the black-box tests of the Kubernetes executors share (test_kubernetes.py, test_nextflow.py): the
+Kubernetes API test server (tests/kube/kube_server.py) with a work volume and the service's settings for it, and
+a run followed over the WebSocket stream."""
+import asyncio
+import signal
+import sys
+
+from conftest import ROOT, wait_until
+from wsutil import collect
+
+sys.path.insert(0, str(ROOT / "tests" / "kube"))
+from kube_server import KubeApiServer  # noqa: E402
+
+NS = "pipeline"
+TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]
+
+
+class Cluster:
+    """The API test server (namespaces NS and default) and a folder for the work volume; the test adds the
+    simulation of what runs in the pods. A context manager: the server stops at the end."""
+
+    def __init__(self, tmp_path, executor, **defaults):
+        self.executor = executor
+        self.defaults = defaults  # settings of the executor's tests, before env()'s
+        self.srv = KubeApiServer(namespaces=(NS, "default")).start()
+        self.volume = tmp_path / "volume"
+        self.volume.mkdir()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.srv.stop()
+
+    def env(self, **extra):
+        """The service's environment for EXECUTOR=executor against this server."""
+        env = {"EXECUTOR": self.executor, "KUBE_API_URL": self.srv.url, "KUBE_NAMESPACE": NS,
+               "WORK_MOUNT": str(self.volume), "POD_START_TIMEOUT_SECONDS": "60", "KUBECONFIG": "/nonexistent",
+               **self.defaults}
+        env.update(extra)
+        return env
+
+    def objects(self, resource, label=None):
+        items, _ = self.srv.store.list(resource, NS, label)
+        return items
+
+    def quota(self, cpu, memory, pods=None):
+        """A ResourceQuota "homelab" in NS."""
+        hard = {"requests.cpu": cpu, "requests.memory": memory}
+        if pods is not None:
+            hard["pods"] = str(pods)
+        self.srv.store.create("resourcequotas", NS, {"apiVersion": "v1", "kind": "ResourceQuota",
+                                                     "metadata": {"name": "homelab", "namespace": NS},
+                                                     "spec": {"hard": hard}})
+
+
+def stream_url(svc):
+    return f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
+
+
+def run_with_stream(svc, timeout=90, **body):
+    """Starts a run while collecting the stream; returns (run answer, messages up to complete)."""
+    async def go():
+        task = asyncio.ensure_future(collect(stream_url(svc), until_type="complete", timeout=timeout))
+        await asyncio.sleep(0.3)  # connected before the run starts (the snapshot comes first anyway)
+        answer = await asyncio.get_running_loop().run_in_executor(None, lambda: svc.run(**body))
+        return answer, await task
+    return asyncio.run(go())
+
+
+def log_lines(messages):
+    return [line for m in messages if m["type"] == "log" for line in m["data"]["lines"]]
+
+
+def task_states(messages):
+    """{"GENERATE (1)": [state, ...], ...}: each task's states in the stream's progress messages, in order."""
+    seen = {}
+    for m in messages:
+        if m["type"] == "progress" and m["data"].get("task"):
+            t = m["data"]["task"]
+            label = f'{t["name"]} ({t["batch"]})' if t.get("batch") else t["name"]
+            seen.setdefault(label, []).append(t["state"])
+    return seen
+
+
+def full_run_of_three(svc, executor, job_prefix):
+    """A run of 3 batches of 50 rows on a service with EXECUTOR=executor, followed over the stream and checked as
+    either Kubernetes executor must end it: the run's Job (or owner) named job_prefix + run id, every task of
+    TASKS3 ending succeeded, REPORT's line and the kubelet's timestamps in the logs, 150 records from 7 worker pods
+    in demo_metrics. Returns (run_id, messages)."""
+    assert svc.get("/healthz").json()["executor"] == executor
+    answer, messages = run_with_stream(svc, batch_count=3, rows_per_batch=50, seed=7)
+    run_id = answer["run_id"]
+    assert answer["job_name"] == f"{job_prefix}{run_id}"
+    complete = [m for m in messages if m["type"] == "complete"][0]
+    assert complete["data"]["status"] == "succeeded", svc.log()
+    # per task: running, then succeeded, from the worker pods
+    seen = task_states(messages)
+    assert sorted(seen) == sorted(TASKS3)
+    for name, states in seen.items():
+        assert states[-1] == "succeeded", (name, states)
+    lines = log_lines(messages)
+    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
+    assert all(line["timestamp"].endswith("Z") for line in lines)
+    # demo_metrics from the report on the work volume
+    metrics = complete["data"]["demo_metrics"]
+    assert metrics["total_records"] == 150 and metrics["worker_pods_spawned"] == 7
+    return run_id, messages
+
+
+def take_over(a, b, gate, run_id):
+    """Redis: SIGKILL of the run's owner `a`; replica `b` takes the run over and, once `gate` lets the pods go on,
+    ends it succeeded with its 2 batches. Returns b's detail of the run."""
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    assert wait_until(lambda: "this replica takes it over" in b.log(), timeout=30), b.log()
+    gate.set()
+    detail = b.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", b.log()
+    assert detail["demo_metrics"]["total_batches"] == 2
+    return detail
