@@ -204,3 +204,58 @@ def test_a_replica_takes_over_the_pods_of_a_dead_owner(cluster, start_service, r
     take_over(a, b, gate, run_id)
     assert sorted(cluster.sim.created) == sorted([f"{run_id}-generate-1", f"{run_id}-generate-2",
                                                   f"{run_id}-analyze-1", f"{run_id}-analyze-2", f"{run_id}-report"])
+
+
+def record_task_states(redis_server, run_id):
+    """The task states of the run's record in Redis (numbers as the record keeps them), or None."""
+    r = redis_server.client()
+    for key in r.scan_iter(match=f"*run:{run_id}"):
+        if r.type(key) == "string":
+            return json.loads(r.get(key))["tasks"]
+    return None
+
+
+def test_a_replica_adopts_pods_that_were_still_starting(cluster, start_service, redis_server):
+    """Redis: the owner dies while its first pods are created but not running (the record says "starting"); the
+    replica that takes over adopts those pods instead of creating them again, and the run succeeds."""
+    starting = 5  # TASK_STARTING in the record
+    gate = threading.Event()
+    cluster.sim.scenario = {"start_gate": gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="k8s2:", LOCK_LEASE_SECONDS="1")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    run_id = a.run(batch_count=2)["run_id"]
+    label = f"pipeline/run-id={run_id}"
+    assert wait_until(lambda: len(cluster.objects("pods", label)) == 2, timeout=30)
+    assert wait_until(lambda: (record_task_states(redis_server, run_id) or []).count(starting) == 2, timeout=10), \
+        record_task_states(redis_server, run_id)
+    assert all(p["status"].get("phase") == "Pending" for p in cluster.objects("pods", label))
+    take_over(a, b, gate, run_id)
+    assert sorted(cluster.sim.created) == sorted([f"{run_id}-generate-1", f"{run_id}-generate-2",
+                                                  f"{run_id}-analyze-1", f"{run_id}-analyze-2", f"{run_id}-report"])
+    refused = [p for m, p, s in cluster.srv.requests if m == "POST" and p.endswith("/pods") and s != 201]
+    assert refused == [], refused  # nothing was created twice
+
+
+def test_a_run_of_pods_is_clean_under_valgrind(cluster, start_service):
+    """The pod runner under valgrind: a run that succeeds, one whose task fails, one cancelled while its pods
+    start, then shutdown. No leak, no error."""
+    import shutil
+    import signal
+    from conftest import BUILD
+    from test_valgrind import VALGRIND
+    if BUILD.name != "build" or shutil.which("valgrind") is None:
+        pytest.skip("valgrind runs on the plain build only (ASan replaces it there)")
+    svc = start_service(cluster.env(), prefix=VALGRIND)
+    ok = svc.run(batch_count=2)["run_id"]
+    assert svc.wait_finished(ok, timeout=120)["status"] == "succeeded", svc.log()[-3000:]
+    cluster.sim.scenario = {"fail": {"ANALYZE_1": {"exit_code": 3, "logs": ["boom"]}}}
+    bad = svc.run(batch_count=2)["run_id"]
+    detail = svc.wait_finished(bad, timeout=120)
+    assert detail["status"] == "failed" and "boom" in detail["message"], detail
+    gate = threading.Event()
+    cluster.sim.scenario = {"start_gate": gate}
+    svc.run(batch_count=3)
+    assert wait_until(lambda: cluster.objects("pods", "pipeline/task"), timeout=60)
+    assert svc.delete("/api/v1/demo/cancel", timeout=120).json()["status"] == "cancelled"
+    gate.set()
+    assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]
