@@ -3,7 +3,7 @@
  * across replicas without any other locking. Keys (prefix P, a hash tag: every key in one cluster slot):
  * P lock (token "<replica>|<run id>", with a lease), P active (the active run's id), P run:<id> (its record),
  * P finished (a sorted set: ids of finished runs scored by their end time in ms; it replaced the list P history of
- * older versions, which is never read and expires by its TTL), P report:<id>, P seq (the event counter); channels
+ * older versions, copied once by store_redis_migrate.c), P report:<id>, P seq (the event counter); channels
  * P events and P control.
  *
  * A script touches only keys given in KEYS (Redis Cluster's and Redis 7's rule). A run record whose id a script

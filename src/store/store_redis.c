@@ -312,6 +312,7 @@ static void on_cmd_ready(void *data, redis_conn_t *conn)
     snprintf(at_least, sizeof(at_least), "%llu", (unsigned long long)r->last_seq);
     const char *keys[] = {seq_key}, *args[] = {at_least};
     store_redis__eval(r, SCRIPT_SEQ_AT_LEAST, 1, keys, 1, args, on_seq_reply, r);
+    store_redis__migrate_history(r);
     flush_pending(r);
     if (r->cmd_was_ready && r->listener.on_reconnect)
         r->listener.on_reconnect(r->listener.data);

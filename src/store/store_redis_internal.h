@@ -105,6 +105,10 @@ void store_redis__load_history(store_t *store, int limit, store_runs_cb cb, void
 void store_redis__load_run(store_t *store, const char *run_id, store_runs_cb cb, void *data);
 void store_redis__load_report(store_t *store, const char *run_id, store_text_cb cb, void *data);
 
+/* ---- store_redis_migrate.c ---- */
+/** Copies the history list of an older version into the sorted set when there is none yet (asynchronous). */
+void store_redis__migrate_history(store_redis_t *r);
+
 /* ---- store_redis_channel.c ---- */
 int store_redis__publish(store_t *store, const event_t *ev);
 void store_redis__request_cancel(store_t *store, const char *run_id);

@@ -120,8 +120,8 @@ def test_scripts_by_hash_and_every_key_declared(start_service, redis_server, tmp
     run_key = re.compile(r"\{ks:\}run:r[0-9a-f]{11}")
     others = [c for c in calls if sum(1 for k in c[2] if run_key.fullmatch(k)) >= 2]
     assert others, calls
-    # the old list is never used
-    assert not any(args and args[0] == "{ks:}history" for _, _, args in cmds)
+    # the list of older versions is only looked at (to copy it once when there is no sorted set yet), never written
+    assert {(lua, verb) for lua, verb, args in cmds if args and args[0] == "{ks:}history"} <= {(False, "LRANGE")}
 
 
 def test_undeclared_key_is_caught(tmp_path):
@@ -176,3 +176,30 @@ def test_script_flush_mid_run_is_survived(start_service, redis_server):
     run2 = b.run(batch_count=1)
     assert b.wait_finished(run2["run_id"])["status"] == "succeeded"
     assert wait_until(lambda: a.get("/api/v1/demo/history").json()[0]["run_id"] == run2["run_id"], timeout=10)
+
+
+def test_history_of_an_older_version_is_copied(start_service, redis_server):
+    """Older versions kept the history as a list {prefix}history (newest first): with no {prefix}finished yet, a
+    replica copies it (the runs whose records remain, scored by their end time) and leaves the list alone."""
+    client = redis_server.client()
+    env = replica_env(redis_server, "mg:")
+    a = start_service(env, name="a")
+    ids = []
+    for _ in range(3):
+        run = a.run(batch_count=1)
+        assert a.wait_finished(run["run_id"])["status"] == "succeeded"
+        ids.append(run["run_id"])
+    assert a.stop() == 0
+    # what an older version left: the list, newest first, and no sorted set
+    client.delete("{mg:}finished")
+    client.rpush("{mg:}history", *ids[::-1], "r0123456789c")  # the last one's record expired
+    a.start()
+    assert wait_until(lambda: [h["run_id"] for h in a.get("/api/v1/demo/history").json()] == ids[::-1])
+    assert "copied into {mg:}finished: 3 runs" in a.log()
+    assert [x if isinstance(x, str) else x.decode() for x in client.lrange("{mg:}history", 0, -1)] == \
+        ids[::-1] + ["r0123456789c"]
+    # once there is a sorted set, the list is not read again
+    assert a.stop() == 0
+    a.start()
+    assert a.get("/api/v1/demo/history").json()[0]["run_id"] == ids[-1]
+    assert a.log().count("copied into {mg:}finished") == 1
