@@ -15,6 +15,8 @@ static void keep_hint(store_redis_t *r, int i, const redisReply *id)
 {
     if (id && run_id_valid(id->str, id->len))
         memcpy(r->hint[i], id->str, RUN_ID_LEN + 1);
+    else
+        r->hint[i][0] = '\0';
 }
 
 static void on_status_reply(redis_conn_t *conn, redisReply *reply, void *privdata)

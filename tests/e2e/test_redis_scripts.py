@@ -2,6 +2,8 @@
 reloaded after SCRIPT FLUSH, every key they touch carries the prefix as a hash tag (one cluster slot) and is
 declared in KEYS (Redis Cluster's rule), and the history key of another type is survived. MONITOR shows what
 really ran."""
+import json
+import pathlib
 import re
 import signal
 import subprocess
@@ -11,6 +13,7 @@ from conftest import processes_mentioning, wait_until
 from test_redis import TERMINAL, replica_env
 
 LINE = re.compile(r'^\d+\.\d+ \[\d+ (lua|[^\]]+)\] (.*)$')
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARG = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 # Commands whose first argument is a key or a channel, as the store uses them; MGET: every argument.
@@ -203,3 +206,32 @@ def test_history_of_an_older_version_is_copied(start_service, redis_server):
     a.start()
     assert a.get("/api/v1/demo/history").json()[0]["run_id"] == ids[-1]
     assert a.log().count("copied into {mg:}finished") == 1
+
+
+def script_text(name):
+    """A script's text as the C compiler sees it: the string literals of redis_scripts.h (and the macro it uses)."""
+    src = (ROOT / "src" / "store" / "redis_scripts.h").read_text()
+    strings = lambda body: "".join(s.encode().decode("unicode_escape") for s in re.findall(r'"((?:[^"\\]|\\.)*)"',
+                                                                                             body))
+    run_key = strings(re.search(r"#define SCRIPT_RUN_KEY(.*?)\n\n", src, re.S).group(1))
+    body = re.search(r"static const char %s\[\] =(.*?);\n" % name, src, re.S).group(1)
+    return (run_key if "SCRIPT_RUN_KEY" in body else "") + strings(body)
+
+
+def test_finish_orders_the_history_by_end_time(redis_server):
+    """A run recorded late (its replica waited for Redis) goes to its place by end time, not on top; the history
+    keeps the newest `limit`; the records trimmed out of it stay until their TTL."""
+    client = redis_server.client()
+    finish = client.register_script(script_text("SCRIPT_FINISH"))
+    keys = lambda run_id: ["{o:}lock", "{o:}active", "{o:}run:" + run_id, "{o:}finished", "{o:}report:" + run_id]
+
+    def record(run_id, ended):
+        rec = json.dumps({"id": run_id, "status": "succeeded", "owner": "a", "finished_ms": ended})
+        return finish(keys=keys(run_id), args=["", run_id, rec, 3, 60000, "", "a", "0", ended])
+
+    for run_id, ended in (("r00000000001", 1000), ("r00000000003", 3000), ("r00000000002", 2000),
+                          ("r00000000004", 4000), ("r00000000000", 500)):
+        assert record(run_id, ended) == 1
+    newest = [x.decode() if isinstance(x, bytes) else x for x in client.zrevrange("{o:}finished", 0, -1)]
+    assert newest == ["r00000000004", "r00000000003", "r00000000002"]
+    assert client.exists("{o:}run:r00000000001") and 0 < client.pttl("{o:}run:r00000000001") <= 60000
