@@ -61,9 +61,17 @@ static void on_finish_reply(redis_conn_t *conn, redisReply *reply, void *privdat
         f->delayed = 1; /* sent again at the next connect */
         return;
     }
-    if (reply->integer == 1 && f->restore)
+    long long code = reply->integer;
+    if (code >= 10) {
+        log_warn("redis",
+                 "the key %sfinished was not a sorted set of finished runs (written by something else): "
+                 "replaced, the history starts again from run %s",
+                 r->prefix, f->id);
+        code -= 10;
+    }
+    if (code == 1 && f->restore)
         log_info("redis", "run %s recorded again: Redis had lost it", f->id);
-    if (reply->integer == 2)
+    if (code == 2)
         log_warn("redis", "run %s: another replica recorded its end first; its record stays", f->id);
     else if (f->delayed)
         log_info("redis", "run %s recorded after the outage", f->id);
@@ -77,15 +85,15 @@ static int write_finished(store_redis_t *r, pending_finish_t *f)
     store_redis__key(r, lock, sizeof(lock), "lock", NULL);
     store_redis__key(r, active, sizeof(active), "active", NULL);
     store_redis__key(r, run_key, sizeof(run_key), "run:", f->id);
-    store_redis__key(r, history, sizeof(history), "history", NULL);
+    store_redis__key(r, history, sizeof(history), "finished", NULL);
     store_redis__key(r, report, sizeof(report), "report:", f->id);
     snprintf(limit, sizeof(limit), "%d", r->history_limit);
     snprintf(ttl, sizeof(ttl), "%lld", r->ttl_ms);
     const char *keys[] = {lock, active, run_key, history, report};
     snprintf(finished, sizeof(finished), "%lld", (long long)f->finished_ms);
-    const char *args[] = {f->token, f->id,      f->record, limit,    ttl,
-                          f->report, r->replica, f->restore ? "1" : "0", finished, r->prefix};
-    if (store_redis__eval(r, SCRIPT_FINISH, 5, keys, 10, args, on_finish_reply, f) != 0)
+    const char *args[] = {f->token, f->id, f->record, limit, ttl, f->report, r->replica, f->restore ? "1" : "0",
+                          finished};
+    if (store_redis__eval(r, SCRIPT_FINISH, 5, keys, 9, args, on_finish_reply, f) != 0)
         return -1;
     f->in_flight = 1;
     return 0;
@@ -178,34 +186,49 @@ static void lock_args(const store_redis_t *r, const char *run_id, lock_args_t *a
     snprintf(a->lease, sizeof(a->lease), "%lld", r->lease_ms);
 }
 
+static int send_acquire(op_t *op);
+
 static void on_acquire_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
 {
     (void)conn;
     op_t *op = privdata;
+    int need = store_redis__need(op, reply, "taking the run lock");
+    if (need == 1 && send_acquire(op) == 0)
+        return; /* again, with the record of the holder or the orphan declared */
     const redisReply *taken = store_redis__element(reply, 0, REDIS_REPLY_INTEGER),
                      *rec = store_redis__element(reply, 1, REDIS_REPLY_STRING);
-    if (store_redis__error(reply, "taking the run lock") || taken == NULL || rec == NULL) {
+    if (need != 0 || store_redis__error(reply, "taking the run lock") || taken == NULL || rec == NULL) {
         op->cb.acquire(op->data, STORE_ERROR, NULL, NULL);
     } else if (taken->integer == 1) {
         op->cb.acquire(op->data, STORE_ACQUIRED, NULL, store_redis__record(rec->str, rec->len, "orphaned run"));
     } else {
         op->cb.acquire(op->data, STORE_HELD, store_redis__record(rec->str, rec->len, "lock holder's run"), NULL);
     }
+    free(op->record);
     free(op);
+}
+
+static int send_acquire(op_t *op)
+{
+    store_redis_t *r = op->r;
+    lock_args_t a;
+    lock_args(r, op->id, &a);
+    char runs[STORE_REDIS_MAX_RUN_KEYS][STORE_REDIS_KEY_LEN];
+    const char *keys[3 + STORE_REDIS_MAX_RUN_KEYS] = {a.lock, a.active, a.run};
+    int nkeys = store_redis__run_keys(r, op, keys, 3, runs);
+    const char *args[] = {a.token, a.lease, op->id, op->record, r->prefix};
+    return store_redis__eval(r, SCRIPT_ACQUIRE, nkeys, keys, 5, args, on_acquire_reply, op);
 }
 
 static void redis_acquire(store_t *store, const run_t *run, store_acquire_cb cb, void *data)
 {
     store_redis_t *r = (store_redis_t *)store;
-    lock_args_t a;
-    lock_args(r, run->id, &a);
-    char *record = run_record_dumps(run, r->replica);
-    const char *keys[] = {a.lock, a.active, a.run}, *args[] = {a.token, a.lease, run->id, record, r->prefix};
-    op_t *op = store_redis__op(r, data);
+    op_t *op = store_redis__hinted(store_redis__op(r, data));
     op->cb.acquire = cb;
-    int rc = store_redis__eval(r, SCRIPT_ACQUIRE, 3, keys, 5, args, on_acquire_reply, op);
-    free(record);
-    if (rc != 0) {
+    snprintf(op->id, sizeof(op->id), "%s", run->id);
+    op->record = run_record_dumps(run, r->replica);
+    if (op->record == NULL || send_acquire(op) != 0) {
+        free(op->record);
         free(op);
         cb(data, STORE_ERROR, NULL, NULL);
     }
@@ -260,10 +283,10 @@ static void redis_find_orphan(store_t *store, const char *candidate, store_orpha
     store_redis_t *r = (store_redis_t *)store;
     lock_args_t a;
     lock_args(r, candidate ? candidate : "none", &a);
-    const char *keys[] = {a.active, a.lock}, *args[] = {candidate ? candidate : "", a.token, a.lease, r->prefix};
+    const char *keys[] = {a.active, a.lock, a.run}, *args[] = {candidate ? candidate : "", a.token, a.lease};
     op_t *op = store_redis__op(r, data);
     op->cb.orphan = cb;
-    if (store_redis__eval(r, SCRIPT_FIND_ORPHAN, 2, keys, 4, args, on_orphan_reply, op) != 0) {
+    if (store_redis__eval(r, SCRIPT_FIND_ORPHAN, 3, keys, 3, args, on_orphan_reply, op) != 0) {
         free(op);
         cb(data, NULL, NULL);
     }
@@ -289,6 +312,7 @@ static void on_cmd_ready(void *data, redis_conn_t *conn)
     snprintf(at_least, sizeof(at_least), "%llu", (unsigned long long)r->last_seq);
     const char *keys[] = {seq_key}, *args[] = {at_least};
     store_redis__eval(r, SCRIPT_SEQ_AT_LEAST, 1, keys, 1, args, on_seq_reply, r);
+    store_redis__migrate_history(r);
     flush_pending(r);
     if (r->cmd_was_ready && r->listener.on_reconnect)
         r->listener.on_reconnect(r->listener.data);

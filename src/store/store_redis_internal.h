@@ -8,6 +8,8 @@
 #include "store/redis_conn.h"
 #include "store/store_redis.h"
 
+#define STORE_REDIS_KEY_LEN 128 /* a key: the prefix (at most 72 bytes), a name and a run id */
+
 /* A finished run to record. It stays queued until Redis confirms the write: one sent into a connection that then
  * dies is sent again when Redis is back. */
 typedef struct pending_finish {
@@ -37,7 +39,12 @@ typedef struct store_redis {
     char *dirty_record;
     pending_finish_t *finished, **finished_tail; /* save_finished that wait for Redis, in order */
     int finished_count;
+    char hint[2][RUN_ID_LEN + 1]; /* the active and the newest finished run last seen: declared up front */
 } store_redis_t;
+
+#define STORE_REDIS_MAX_RUN_KEYS 16  /* run keys one script call declares */
+#define STORE_REDIS_MAX_TRIES    4   /* calls of a script that needs run keys it was not given */
+#define STORE_REDIS_MAX_HISTORY  128 /* finished ids read for the history (RUN_HISTORY_LIMIT is at most 100) */
 
 /* One call in flight: what to call back when its reply comes. */
 typedef struct op {
@@ -52,6 +59,12 @@ typedef struct op {
         store_orphan_cb orphan;
     } cb;
     char id[RUN_ID_LEN + 1];
+    /* a script that reads run records by ids it finds in Redis: the ids whose keys the call declares, and the
+     * calls made so far (store_redis__need) */
+    int nruns, tries;
+    char runs[STORE_REDIS_MAX_RUN_KEYS][RUN_ID_LEN + 1];
+    char *record; /* the acquire's run record, sent again with each call */
+    int limit;    /* the history's: how many runs to answer */
 } op_t;
 
 /* ---- store_redis_util.c: keys, commands, replies ---- */
@@ -67,6 +80,17 @@ void store_redis__token(const store_redis_t *r, const char *run_id, char *out, s
 int store_redis__error(const redisReply *reply, const char *what);
 /** Sends a command; one that cannot be sent counts as an error. 0 or -1 (then `fn` never fires). */
 int store_redis__command(store_redis_t *r, int argc, const char **argv, redis_reply_fn fn, void *privdata);
+/** Adds `id` (a run id) to the run keys `op` declares; 0, or -1 when it is not a run id or there is no room. */
+int store_redis__declare(op_t *op, const char *id, size_t len);
+/** Declares the run ids last seen (the hint), then returns `op`. */
+op_t *store_redis__hinted(op_t *op);
+/** Writes the keys of the runs `op` declares into `bufs` and points `keys[n..]` at them; the new key count. */
+int store_redis__run_keys(const store_redis_t *r, const op_t *op, const char **keys, int n,
+                          char bufs[][STORE_REDIS_KEY_LEN]);
+/** For the reply of a script that reads run records by ids it finds in Redis (redis_scripts.h): 1 when it asks
+ *  for run keys and the call should go again with them (now declared in `op`); -1 when it asks but cannot get
+ *  them (too many tries, bad ids: logged and counted as an error); 0 when it is the answer. */
+int store_redis__need(op_t *op, const redisReply *reply, const char *what);
 /** EVAL `script` with its keys and args. */
 int store_redis__eval(store_redis_t *r, const char *script, int nkeys, const char *const *keys, int nargs,
                       const char *const *args, redis_reply_fn fn, void *privdata);
@@ -81,6 +105,10 @@ void store_redis__load_history(store_t *store, int limit, store_runs_cb cb, void
 void store_redis__load_run(store_t *store, const char *run_id, store_runs_cb cb, void *data);
 void store_redis__load_report(store_t *store, const char *run_id, store_text_cb cb, void *data);
 
+/* ---- store_redis_migrate.c ---- */
+/** Copies the history list of an older version into the sorted set when there is none yet (asynchronous). */
+void store_redis__migrate_history(store_redis_t *r);
+
 /* ---- store_redis_channel.c ---- */
 int store_redis__publish(store_t *store, const event_t *ev);
 void store_redis__request_cancel(store_t *store, const char *run_id);
@@ -90,7 +118,7 @@ void store_redis__sub_lost(void *data, redis_conn_t *conn);
 /** A write whose reply only matters when it is an error (`privdata`: what it was). */
 void store_redis__write_reply(redis_conn_t *conn, redisReply *reply, void *privdata);
 
-#define STORE_REDIS_MAX_PARAMS 24 /* numkeys, keys and arguments of one script call */
+#define STORE_REDIS_MAX_PARAMS 40 /* numkeys, keys and arguments of one script call */
 
 /* store_redis.c: queues a finished run's record until Redis confirms it (restore: only if Redis has none). */
 void store_redis__queue_finished(store_t *store, const run_t *run, const char *report_json, int ours, int restore);

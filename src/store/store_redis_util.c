@@ -5,6 +5,7 @@
 
 #include "model/run_codec.h"
 #include "store/redis_eval.h"
+#include "store/redis_scripts.h"
 #include "store/store_redis_internal.h"
 #include "util/log.h"
 
@@ -26,6 +27,57 @@ void store_redis__key(const store_redis_t *r, char *out, size_t len, const char 
 void store_redis__token(const store_redis_t *r, const char *run_id, char *out, size_t len)
 {
     snprintf(out, len, "%s|%s", r->replica, run_id);
+}
+
+int store_redis__declare(op_t *op, const char *id, size_t len)
+{
+    if (!run_id_valid(id, len))
+        return -1;
+    for (int i = 0; i < op->nruns; i++)
+        if (memcmp(op->runs[i], id, RUN_ID_LEN) == 0)
+            return 0;
+    if (op->nruns == STORE_REDIS_MAX_RUN_KEYS)
+        return -1;
+    memcpy(op->runs[op->nruns], id, RUN_ID_LEN);
+    op->runs[op->nruns++][RUN_ID_LEN] = '\0';
+    return 0;
+}
+
+op_t *store_redis__hinted(op_t *op)
+{
+    for (int i = 0; i < 2; i++)
+        if (op->r->hint[i][0])
+            store_redis__declare(op, op->r->hint[i], strlen(op->r->hint[i]));
+    return op;
+}
+
+int store_redis__run_keys(const store_redis_t *r, const op_t *op, const char **keys, int n,
+                          char bufs[][STORE_REDIS_KEY_LEN])
+{
+    for (int i = 0; i < op->nruns; i++) {
+        store_redis__key(r, bufs[i], STORE_REDIS_KEY_LEN, "run:", op->runs[i]);
+        keys[n++] = bufs[i];
+    }
+    return n;
+}
+
+int store_redis__need(op_t *op, const redisReply *reply, const char *what)
+{
+    const redisReply *tag = store_redis__element(reply, 0, REDIS_REPLY_INTEGER);
+    if (tag == NULL || tag->integer != SCRIPT_NEED)
+        return 0;
+    op->tries++;
+    int bad = reply->elements < 2;
+    for (size_t i = 1; i < reply->elements && !bad; i++) {
+        const redisReply *e = reply->element[i];
+        bad = e->type != REDIS_REPLY_STRING || store_redis__declare(op, e->str, e->len) != 0;
+    }
+    if (!bad && op->tries < STORE_REDIS_MAX_TRIES)
+        return 1;
+    log_warn("redis", "%s failed: the run records it needs kept changing (%d calls) or are not run ids", what,
+             op->tries);
+    store_redis__errors++;
+    return -1;
 }
 
 uint64_t store_redis__errors; /* one store per process */

@@ -202,7 +202,7 @@ def test_redis_password_and_db_from_the_url(start_service, redis_server):
     a.wait_finished(run["run_id"])
     import redis
     authed = redis.Redis(port=redis_server.port, password="s3cr3t", db=3, decode_responses=True)
-    assert authed.lrange("{t9:}history", 0, -1) == [run["run_id"]]  # keys carry the prefix as a hash tag
+    assert authed.zrange("{t9:}finished", 0, -1) == [run["run_id"]]  # keys carry the prefix as a hash tag
     assert redis.Redis(port=redis_server.port, password="s3cr3t", db=0).keys("*t9:*") == []
 
 
