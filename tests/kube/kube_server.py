@@ -66,8 +66,8 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
         self.end_headers()
+        self.kube.note(self.command, self.path, code)  # before the answer: whoever sees the answer sees the note
         self.wfile.write(body)
-        self.kube.note(self.command, self.path, code)
 
     def send_error_status(self, e):
         self.send_json(e.code, e.status(), e.headers)
@@ -76,8 +76,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
         self.kube.note(self.command, self.path, 200)
+        self.end_headers()
 
     def chunk(self, data):
         if isinstance(data, str):
@@ -370,8 +370,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        self.kube.note(self.command, self.path, code)  # before the answer: whoever sees the answer sees the note
         self.wfile.write(body)
-        self.kube.note(self.command, self.path, code)
 
     # ---- control ----
     def control(self, method, parts):
