@@ -32,7 +32,7 @@ static run_t *full_run(void)
     run_set_message(run, "ANALYZE (2) failed: exit status 3 \xe2\x9c\x97 \"quoted\"\n");
     /* 7 tasks: G1 G2 G3 A1 A2 A3 R */
     const wf_task_state_t states[7] = {TASK_SUCCEEDED, TASK_SUCCEEDED, TASK_FAILED,   TASK_RUNNING,
-                                       TASK_CANCELLED, TASK_PENDING,   TASK_PENDING};
+                                       TASK_CANCELLED, TASK_STARTING,  TASK_PENDING};
     const int64_t started[7] = {T0 + 10, T0 + 11, T0 + 12, T0 + 5000, T0 + 6000, 0, 0};
     for (int t = 0; t < 7; t++) {
         run->tasks[t] = states[t];
@@ -438,6 +438,16 @@ static void test_rejects_batches_and_tasks(void **state)
     expect_reject(with("tasks", json_object()), "tasks object");
     expect_reject(with("tasks", json_array()), "tasks empty");
     expect_reject(without("tasks"), "no tasks");
+    /* task states: the numbers of wf_task_state_t, TASK_STARTING the last */
+    rec = full_record();
+    json_array_set_new(json_object_get(rec, "tasks"), 6, json_integer(TASK_STATE_LAST + 1));
+    expect_reject(rec, "a task state past the last");
+    rec = full_record();
+    json_array_set_new(json_object_get(rec, "tasks"), 6, json_integer(-1));
+    expect_reject(rec, "a task state -1");
+    rec = full_record();
+    json_array_set_new(json_object_get(rec, "tasks"), 6, json_string("pending"));
+    expect_reject(rec, "a task state by name");
     expect_reject(with("tasks_spawned", json_string("5")), "tasks_spawned string");
 }
 

@@ -499,6 +499,50 @@ static void test_preview_limits(void **state)
     assert_string_equal(p.limiting_resource, "cpu");
 }
 
+static void test_durations_of_each_executor(void **state)
+{
+    (void)state;
+    config_t cfg;
+    wf_durations_t d;
+    kv_t local[] = {{"GENERATE_SECONDS", "2"}, {"ANALYZE_SECONDS", "3"}, {"LOCAL_PARALLELISM", "5"}, {NULL, NULL}};
+    assert_int_equal(kv_config(&cfg, local, "/opt/x"), 0);
+    wf_durations_of(&cfg, 12, &d);
+    assert_near(d.generate, 2.0, 1e-12);
+    assert_near(d.analyze, 3.0, 1e-12);
+    assert_near(d.overhead, WF_LOCAL_TASK_OVERHEAD, 1e-12);
+    assert_int_equal(d.parallelism, 5);
+    /* the pod runner: what fits the quota at once (14 CPU / 50Gi with 1 CPU / 12Gi workers: 4) */
+    kv_t pods[] = {{"EXECUTOR", "kubernetes"}, {"WORKER_CPU", "1"}, {"WORKER_MEMORY", "12Gi"}, {NULL, NULL}};
+    assert_int_equal(kv_config(&cfg, pods, "/opt/x"), 0);
+    wf_durations_of(&cfg, 12, &d);
+    assert_near(d.overhead, WF_POD_TASK_OVERHEAD, 1e-12);
+    assert_int_equal(d.parallelism, 4);
+    wf_durations_of(&cfg, 2, &d);
+    assert_int_equal(d.parallelism, 2); /* at most one worker per batch */
+    /* Nextflow: every batch at once */
+    kv_t nf[] = {{"EXECUTOR", "nextflow"}, {NULL, NULL}};
+    assert_int_equal(kv_config(&cfg, nf, "/opt/x"), 0);
+    wf_durations_of(&cfg, 7, &d);
+    assert_int_equal(d.parallelism, 7);
+    assert_near(d.overhead, WF_POD_TASK_OVERHEAD, 1e-12);
+}
+
+static void test_starting_counts_as_not_yet_running(void **state)
+{
+    (void)state;
+    wf_task_state_t st[WF_MAX_TASKS];
+    double elapsed[WF_MAX_TASKS] = {0};
+    wf_durations_t d = {.generate = 1, .analyze = 1, .report = 1, .overhead = 0, .parallelism = 10};
+    fill(st, 2, TASK_PENDING);
+    st[0] = st[1] = TASK_STARTING;
+    assert_int_equal(wf_next_ready(2, st), -1); /* given to the runner: not ready again */
+    assert_near(wf_estimate_remaining(2, st, elapsed, &d), wf_estimate_seconds(2, &d), 1e-9);
+    wf_progress_t p;
+    wf_progress(2, st, &p);
+    assert_int_equal(p.running, 0);
+    assert_string_equal(wf_task_state_name(TASK_STARTING), "starting");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +559,8 @@ int main(void)
         cmocka_unit_test(test_estimate_remaining),
         cmocka_unit_test(test_preview_defaults),
         cmocka_unit_test(test_preview_limits),
+        cmocka_unit_test(test_durations_of_each_executor),
+        cmocka_unit_test(test_starting_counts_as_not_yet_running),
     };
     return cmocka_run_group_tests_name("workflow", tests, NULL, NULL);
 }
