@@ -1,4 +1,4 @@
-/* libFuzzer target: run records read back from Redis (src/core/run_codec.c); a record that reads back must
+/* libFuzzer target: run records read back from Redis (src/model/run_codec.c); a record that reads back must
  * encode again and read back the same. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/core/events.{h,c}: numbering, delivery in subscription order, publishers, the wire form. */
+/* Unit tests for src/model/events.{h,c}: numbering, delivery in subscription order, publishers, the wire form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* Unit tests for src/exec/pod_spec.{h,c}: the pod runner's owner ConfigMap and task pods, and the quota's room;
- * and for wf_preview_pods() (src/core/workflow.c). */
+ * and for wf_preview_pods() (src/model/workflow.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/core/run.{h,c}: the run model, its log ring and its JSON shapes (API.md). */
+/* Unit tests for src/model/run.{h,c}: the run model, its log ring and its JSON shapes (API.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/core/run_codec.{h,c}: a run as one JSON record for the shared store, and back. */
+/* Unit tests for src/model/run_codec.{h,c}: a run as one JSON record for the shared store, and back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/core/workflow.{h,c}: the DAG, readiness, progress, runtime estimates and the preview. */
+/* Unit tests for src/model/workflow.{h,c}: the DAG, readiness, progress, runtime estimates and the preview. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
