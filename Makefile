@@ -97,8 +97,8 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 # `make run` installs only what building and running need; `make test` adds the test tools.
 BUILD_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
                   libcurl4-openssl-dev libyaml-dev libssl-dev
-TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-requests python3-websockets \
-                  python3-redis python3-yaml chromium prometheus openssl clang libclang-rt-14-dev
+TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-pytest-xdist python3-requests \
+                  python3-websockets python3-redis python3-yaml chromium prometheus openssl clang libclang-rt-14-dev
 
 deps:
 	@sh scripts/deps.sh $(BUILD_PACKAGES)
@@ -142,12 +142,17 @@ $(NPM_TESTS)/node_modules/.installed: tests/node/package.json tests/node/package
 
 node-tools: $(NPM_TESTS)/node_modules/.installed
 
+# The black-box files run E2E_JOBS at a time (pytest-xdist; one file stays in one worker, with its fixtures):
+# most of a test is waiting for the service, so 3 fit 2 cores. E2E_JOBS=0 runs them one after another.
+E2E_JOBS ?= 3
+E2E_PARALLEL = $(if $(filter 0,$(E2E_JOBS)),,-n $(E2E_JOBS) --dist loadfile)
+
 e2e: all test-tools node-tools
-	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q $(E2E_PARALLEL) tests/e2e $(PYTEST_ARGS)
 
 e2e-asan: node-tools
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all test-tools
-	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q $(E2E_PARALLEL) tests/e2e $(PYTEST_ARGS)
 
 test: deps-test
 	@$(MAKE) --no-print-directory all
