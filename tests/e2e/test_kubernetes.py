@@ -189,21 +189,31 @@ def test_watches_that_drop_or_expire_are_resumed(cluster, start_service):
     assert detail["demo_metrics"]["total_records"] == 200
 
 
+def two_replicas_and_a_run(cluster, start_service, redis_server, scenario):
+    """Redis: replicas a and b; a starts a 2-batch run whose pods wait for the gate at `scenario`. Returns a, b,
+    the gate, the run id and its pods' label selector."""
+    gate = threading.Event()
+    cluster.sim.scenario = {scenario: gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="k8s:", LOCK_LEASE_SECONDS="1")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    run_id = a.run(batch_count=2)["run_id"]
+    return a, b, gate, run_id, f"pipeline/run-id={run_id}"
+
+
+def each_task_created_once(cluster, run_id):
+    assert sorted(cluster.sim.created) == sorted([f"{run_id}-generate-1", f"{run_id}-generate-2",
+                                                  f"{run_id}-analyze-1", f"{run_id}-analyze-2", f"{run_id}-report"])
+
+
 def test_a_replica_takes_over_the_pods_of_a_dead_owner(cluster, start_service, redis_server):
     """Redis: the owner dies mid-run; another replica finds the run's ConfigMap, adopts its pods by label and runs
     the rest of the DAG to the end; each task runs once."""
-    gate = threading.Event()
-    cluster.sim.scenario = {"gate": gate}
-    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="k8s1:", LOCK_LEASE_SECONDS="1")
-    a, b = start_service(env, name="a"), start_service(env, name="b")
-    run_id = a.run(batch_count=2)["run_id"]
-    label = f"pipeline/run-id={run_id}"
+    a, b, gate, run_id, label = two_replicas_and_a_run(cluster, start_service, redis_server, "gate")
     assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
                                    if p["status"].get("phase") == "Running"]) == 2, timeout=30)
     assert wait_until(lambda: b.get(f"/api/v1/demo/runs/{run_id}").json()["progress_percent"] is not None, timeout=10)
     take_over(a, b, gate, run_id)
-    assert sorted(cluster.sim.created) == sorted([f"{run_id}-generate-1", f"{run_id}-generate-2",
-                                                  f"{run_id}-analyze-1", f"{run_id}-analyze-2", f"{run_id}-report"])
+    each_task_created_once(cluster, run_id)
 
 
 def record_task_states(redis_server, run_id):
@@ -219,19 +229,13 @@ def test_a_replica_adopts_pods_that_were_still_starting(cluster, start_service, 
     """Redis: the owner dies while its first pods are created but not running (the record says "starting"); the
     replica that takes over adopts those pods instead of creating them again, and the run succeeds."""
     starting = 5  # TASK_STARTING in the record
-    gate = threading.Event()
-    cluster.sim.scenario = {"start_gate": gate}
-    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="k8s2:", LOCK_LEASE_SECONDS="1")
-    a, b = start_service(env, name="a"), start_service(env, name="b")
-    run_id = a.run(batch_count=2)["run_id"]
-    label = f"pipeline/run-id={run_id}"
+    a, b, gate, run_id, label = two_replicas_and_a_run(cluster, start_service, redis_server, "start_gate")
     assert wait_until(lambda: len(cluster.objects("pods", label)) == 2, timeout=30)
     assert wait_until(lambda: (record_task_states(redis_server, run_id) or []).count(starting) == 2, timeout=10), \
         record_task_states(redis_server, run_id)
     assert all(p["status"].get("phase") == "Pending" for p in cluster.objects("pods", label))
     take_over(a, b, gate, run_id)
-    assert sorted(cluster.sim.created) == sorted([f"{run_id}-generate-1", f"{run_id}-generate-2",
-                                                  f"{run_id}-analyze-1", f"{run_id}-analyze-2", f"{run_id}-report"])
+    each_task_created_once(cluster, run_id)
     refused = [p for m, p, s in cluster.srv.requests if m == "POST" and p.endswith("/pods") and s != 201]
     assert refused == [], refused  # nothing was created twice
 
