@@ -56,14 +56,8 @@ static void follow_logs(nextflow_slot_t *s)
     nextflow_exec_t *ex = s->owner;
     if (s->logs || s->no_logs || ex->ending)
         return;
-    kube_logs_opts_t opts = {.pod = s->name, .follow = 1};
-    char since[CLOCK_RFC3339_LEN + 1];
-    if (s->since_ms > 0) {
-        clock_format_rfc3339(s->since_ms, since);
-        opts.since_time = since;
-    }
     kube_logs_callbacks_t cbs = {.data = s, .line = on_log_line, .end = on_log_end};
-    s->logs = kube_logs_start(ex->kube, &opts, &cbs);
+    s->logs = pod_log_follow(ex->kube, s->name, s->since_ms, 0, &cbs);
 }
 
 static void forget_logs(nextflow_slot_t *s)

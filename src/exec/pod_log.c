@@ -5,6 +5,18 @@
 
 #include "util/clock.h"
 
+kube_logs_t *pod_log_follow(kube_client_t *kube, const char *pod, int64_t since_ms, int max_waits,
+                            const kube_logs_callbacks_t *cbs)
+{
+    kube_logs_opts_t opts = {.pod = pod, .follow = 1, .max_waits = max_waits};
+    char since[CLOCK_RFC3339_LEN + 1];
+    if (since_ms > 0) {
+        clock_format_rfc3339(since_ms, since);
+        opts.since_time = since;
+    }
+    return kube_logs_start(kube, &opts, cbs);
+}
+
 void pod_log_drop_own_time(const char **line, size_t *len)
 {
     int64_t own;

@@ -84,14 +84,8 @@ static void follow_logs(kube_exec_t *ex, pod_slot_t *s)
 {
     if (s->logs || s->logs_ended || ex->ending || ex->stopping)
         return;
-    kube_logs_opts_t opts = {.pod = s->name, .follow = 1, .max_waits = 30};
-    char since[CLOCK_RFC3339_LEN + 1];
-    if (s->since_ms > 0) {
-        clock_format_rfc3339(s->since_ms, since);
-        opts.since_time = since;
-    }
     kube_logs_callbacks_t cbs = {.data = s, .line = on_log_line, .end = on_log_end};
-    s->logs = kube_logs_start(ex->kube, &opts, &cbs);
+    s->logs = pod_log_follow(ex->kube, s->name, s->since_ms, 30, &cbs);
     if (s->logs == NULL)
         s->logs_ended = 1;
 }
