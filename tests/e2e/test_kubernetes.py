@@ -263,3 +263,30 @@ def test_a_run_of_pods_is_clean_under_valgrind(cluster, start_service):
     assert svc.delete("/api/v1/demo/cancel", timeout=120).json()["status"] == "cancelled"
     gate.set()
     assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]
+
+
+@pytest.mark.parametrize("kill_after", [0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.9])
+def test_owner_killed_at_any_moment(cluster, start_service, redis_server, kill_after):
+    """Redis: the owner is SIGKILLed at a different moment of a 2-batch run each time (before its ConfigMap, while
+    pods are created, start, run, or the run ends). The other replica ends the run (succeeded when it could take it
+    over, else failed as "orchestrator lost"), no task's pod is created twice, nothing of the run is left in the
+    cluster, and the next run starts there and succeeds."""
+    import signal
+    import time
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="kill:", LOCK_LEASE_SECONDS="1")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    run_id = a.run(batch_count=2)["run_id"]
+    time.sleep(kill_after)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    detail = b.wait_finished(run_id, timeout=60)
+    if detail["status"] == "succeeded":
+        assert detail["demo_metrics"]["total_batches"] == 2, detail
+    else:
+        assert detail["status"] == "failed" and "orchestrator lost" in detail["message"], (detail, b.log())
+    created = cluster.sim.created
+    assert len(created) == len(set(created)), created
+    assert wait_until(lambda: cluster.objects("pods", f"pipeline/run-id={run_id}") == [] and
+                      cluster.objects("configmaps") == [], timeout=30), (cluster.objects("pods"), b.log())
+    nxt = b.run(batch_count=1)["run_id"]
+    assert b.wait_finished(nxt, timeout=60)["status"] == "succeeded", b.log()
