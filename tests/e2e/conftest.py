@@ -3,6 +3,7 @@ over real sockets. Every service a test starts is stopped (TERM, then KILL) and 
 test fails; a sanitizer report in the log fails the test."""
 import os
 import pathlib
+import random
 import signal
 import socket
 import subprocess
@@ -18,10 +19,31 @@ TASK_BIN = BUILD / "pipeline-task"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that nothing listens on, from this pytest-xdist worker's own share of 20000-31999: below
+    the kernel's ephemeral ports (32768-60999), so no outgoing connection takes it, and never the same port in two
+    workers (a port picked with bind(0) and closed can go to another worker before its service binds it)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    span = 12000 // count
+    low = 20000 + (int(worker) if worker.isdigit() else 0) % count * span
+    for _ in range(1000):
+        port = random.randrange(low, low + span)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        if len(_handed_out) > span // 2:
+            _handed_out.clear()  # long ago: those services are gone
+        return port
+    raise AssertionError(f"no free port in {low}-{low + span - 1}")
 
 
 class Service:
@@ -33,6 +55,7 @@ class Service:
         self.port = free_port()
         self.data_dir = self.workdir / "data"
         self.log_path = self.workdir / "service.log"
+        self.log_from = 0  # where the current start's lines begin in the log
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOST": "127.0.0.1",
@@ -54,6 +77,7 @@ class Service:
             self.start()
 
     def start(self, wait=True):
+        self.log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.prefix + [str(SERVICE_BIN)], cwd=self.workdir, env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
@@ -67,12 +91,21 @@ class Service:
             if self.proc.poll() is not None:
                 raise AssertionError(f"service exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url("/healthz"), timeout=1).status_code == 200:
+                # the answer must come from this process: it has said it listens (another one may have the port)
+                if requests.get(self.url("/healthz"), timeout=1).status_code == 200 and self.listening():
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.05)
         raise AssertionError("service did not become ready:\n" + self.log())
+
+    def listening(self):
+        if self.env.get("LOG_LEVEL", "info") not in ("debug", "info"):
+            return self.proc.poll() is None  # the line below is not logged
+        try:
+            return b"listening on" in self.log_path.read_bytes()[self.log_from:]
+        except FileNotFoundError:
+            return False
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"

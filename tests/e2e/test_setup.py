@@ -66,3 +66,36 @@ def test_includes_go_one_way():
                     wrong.append(f"src/{folder}/{path.name} includes {used}/")
     assert not wrong, "\n".join(wrong)
     assert {p.name for p in (ROOT / "src").iterdir() if p.is_dir()} - {"task"} == set(LAYERS)
+
+
+def test_the_harness_does_not_take_another_process_for_the_service(tmp_path):
+    """A service that cannot listen (its port taken by something that answers /healthz too) is reported as failed
+    to start, not taken for ready: parallel test workers must never talk to each other's services."""
+    import http.server
+    import threading
+
+    import pytest
+
+    from conftest import Service
+
+    class Healthy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    svc = Service(tmp_path / "svc", start=False)
+    svc.port = other.server_address[1]
+    svc.env["PORT"] = str(svc.port)
+    try:
+        with pytest.raises(AssertionError, match="address already in use"):
+            svc.start()
+    finally:
+        other.shutdown()
+        if svc.proc and svc.proc.poll() is None:
+            svc.proc.kill()
