@@ -21,6 +21,8 @@
 #include "util/log.h"
 
 static void on_kick(uv_timer_t *t);
+static void on_adopt_synced(void *data);
+static void create_owner(kube_exec_t *ex);
 
 void podrun_kick(kube_exec_t *ex)
 {
@@ -169,6 +171,9 @@ static void on_kick(uv_timer_t *t)
         return;
     if (ex->stopping) {
         stop_step(ex);
+    } else if (ex->recreate_owner) {
+        ex->recreate_owner = 0;
+        create_owner(ex);
     } else if (ex->completing) {
         if (ex->owner_state == 2)
             delete_owner(ex); /* the pods go with it; the results stay on the work volume */
@@ -253,16 +258,12 @@ static void on_owner_created(void *data, const kube_response_t *res)
         finish(ex, 0, detail);
         return;
     }
-    owner_ready(ex, uid, NULL);
+    owner_ready(ex, uid, ex->adopting ? on_adopt_synced : NULL);
 }
 
-static void on_first_kick(uv_timer_t *t)
+/* Creates the run's owner ConfigMap; its answer starts the pod watch. */
+static void create_owner(kube_exec_t *ex)
 {
-    kube_exec_t *ex = t->data;
-    if (ex->stopping) {
-        finish(ex, 0, "stopped");
-        return;
-    }
     json_t *cm = pod_spec_owner(ex->ns, &ex->spec);
     char path[256];
     kube_path(path, sizeof(path), "v1", ex->ns, "configmaps", NULL, NULL);
@@ -273,6 +274,16 @@ static void on_first_kick(uv_timer_t *t)
         return;
     }
     ex->owner_state = 1;
+}
+
+static void on_first_kick(uv_timer_t *t)
+{
+    kube_exec_t *ex = t->data;
+    if (ex->stopping) {
+        finish(ex, 0, "stopped");
+        return;
+    }
+    create_owner(ex);
 }
 
 static int kube_start(executor_t *super, const exec_spec_t *spec)
@@ -289,7 +300,7 @@ static int kube_start(executor_t *super, const exec_spec_t *spec)
     for (int t = 0; t < WF_MAX_TASKS; t++)
         ex->slots[t] = (pod_slot_t){.owner = ex, .task = t, .exit_code = -1};
     ex->owner_state = ex->creating = ex->waiting_quota = ex->room = ex->again = ex->tell_room = ex->refused = 0;
-    ex->adopting = 0;
+    ex->adopting = ex->recreate_owner = 0;
     ex->no_room[0] = '\0';
     ex->quota_since = 0;
     ex->stopping = ex->completing = ex->ending = 0;
@@ -318,6 +329,15 @@ static void on_owner_found(void *data, const kube_response_t *res)
     kube_exec_t *ex = data;
     ex->owner_req = NULL;
     const char *uid = json_string_value(json_object_get(json_object_get(res->body, "metadata"), "uid"));
+    if (res->status == 404 && !ex->stopping) {
+        /* its replica deleted it as the run ended (every task done) or died before it existed: the run's record
+         * says what is left, so a new owner carries on (the old one's pods went with it) */
+        log_info("kube-exec", "run %s: ConfigMap %s is gone; creating it again", ex->run_id, ex->owner_name);
+        ex->owner_state = 0;
+        ex->recreate_owner = 1;
+        podrun_kick(ex);
+        return;
+    }
     if (res->status != 200 || uid == NULL) {
         char detail[900];
         snprintf(detail, sizeof(detail), "cannot find ConfigMap %s of the run: HTTP %ld: %s", ex->owner_name,

@@ -59,6 +59,7 @@ struct kube_exec {
     int refused;                 /* a create met "exceeded quota": no room until a task ends (or nothing runs) */
     char no_room[400];           /* set: no task will ever fit; the next room() says why */
     int adopting;                /* taken over from a dead replica: the run's pods are adopted by name */
+    int recreate_owner;          /* taken over, its owner ConfigMap gone: the kick creates a new one */
     int64_t quota_since;         /* monotonic ms since nothing of the run runs and nothing fits */
     char quota_detail[256];
     uv_timer_t kick_timer, tick_timer, stop_timer, done_timer;

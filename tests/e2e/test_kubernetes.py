@@ -290,3 +290,25 @@ def test_owner_killed_at_any_moment(cluster, start_service, redis_server, kill_a
                       cluster.objects("configmaps") == [], timeout=30), (cluster.objects("pods"), b.log())
     nxt = b.run(batch_count=1)["run_id"]
     assert b.wait_finished(nxt, timeout=60)["status"] == "succeeded", b.log()
+
+
+def test_a_replica_completes_a_run_whose_owner_died_after_deleting_its_configmap(cluster, start_service,
+                                                                                redis_server):
+    """Redis: every task succeeded, the owner deleted the run's ConfigMap and died before it recorded the end. The
+    replica that takes over finds no ConfigMap (404), makes a new one, sees nothing left to run and ends the run
+    succeeded with its metrics from the work volume (it used to fail it: "cannot find ConfigMap")."""
+    import signal
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="gone:", LOCK_LEASE_SECONDS="1")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    cluster.srv.inject("DELETE", "configmaps", 200, hang=True)  # a's delete at the end never gets its answer
+    run_id = a.run(batch_count=2)["run_id"]
+    owner = f"/api/v1/namespaces/{NS}/configmaps/pipeline-run-{run_id}"
+    assert wait_until(lambda: ("DELETE", owner, 0) in cluster.srv.requests, timeout=60), a.log()
+    cluster.srv.store.delete("configmaps", NS, f"pipeline-run-{run_id}", "Background")  # it was deleted, though
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    detail = b.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", (detail, b.log())
+    assert detail["demo_metrics"]["total_batches"] == 2
+    each_task_created_once(cluster, run_id)
+    assert wait_until(lambda: cluster.objects("configmaps") == [], timeout=20)
