@@ -45,6 +45,8 @@ static void on_round(uv_timer_t *timer)
         fail_task(orch, next, why[0] ? why : "no room to start a task");
         return;
     }
+    if (room == 0)
+        return; /* the runner's room callback asks for the next round */
     for (; room > 0 && next >= 0; room--, next = wf_next_ready(run->batch_count, run->tasks)) {
         run->tasks[next] = TASK_STARTING;
         if (ops->run_task(orch->exec, next, why, sizeof(why)) != 0) {

@@ -16,6 +16,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = ROOT / os.environ.get("PIPELINE_BUILD", "build")
 SERVICE_BIN = BUILD / "pipeline-orchestrator"
 TASK_BIN = BUILD / "pipeline-task"
+# a whole life of the service under valgrind: no leak, no error (exit code 99 otherwise)
+VALGRIND = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"]
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 

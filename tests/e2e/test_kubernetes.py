@@ -245,8 +245,7 @@ def test_a_run_of_pods_is_clean_under_valgrind(cluster, start_service):
     start, then shutdown. No leak, no error."""
     import shutil
     import signal
-    from conftest import BUILD
-    from test_valgrind import VALGRIND
+    from conftest import BUILD, VALGRIND
     if BUILD.name != "build" or shutil.which("valgrind") is None:
         pytest.skip("valgrind runs on the plain build only (ASan replaces it there)")
     svc = start_service(cluster.env(), prefix=VALGRIND)

@@ -5,10 +5,7 @@ import signal
 
 import pytest
 
-from conftest import BUILD
-
-VALGRIND = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
-            "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"]
+from conftest import BUILD, VALGRIND
 
 pytestmark = pytest.mark.skipif(BUILD.name != "build" or shutil.which("valgrind") is None,
                                 reason="valgrind runs on the plain build only (ASan replaces it there)")
