@@ -24,8 +24,24 @@ static void self_dir(char *out, size_t outlen)
     snprintf(out, outlen, "%s", dirname(path));
 }
 
+/* What the service relies on, whatever it inherited (ignored signals and the signal mask survive exec): SIGCHLD
+ * at its default action (ignored, the kernel reaps the tasks and their exit status is lost), no signal blocked
+ * (SIGTERM and SIGINT must reach the loop), SIGPIPE ignored (a peer that left is an error from the write). */
+static void signals_reset(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &dfl, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
+    signals_reset();
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: %s\n\n"
                "Runs the Data Pipeline Orchestrator: the REST API, the live stream and the dashboard on HOST:PORT.\n"
@@ -43,7 +59,6 @@ int main(int argc, char **argv)
         return 2;
     }
     log_setup(cfg.log_json, (log_level_t)cfg.log_level);
-    signal(SIGPIPE, SIG_IGN);
     fd_limit_raise();
 
     uv_loop_t *loop = uv_default_loop();

@@ -80,6 +80,12 @@ int exec_child_reap(const exec_child_t *child, int64_t *exit_status, int *term_s
     pid_t r;
     while ((r = waitpid(child->pid, &status, WNOHANG)) < 0 && errno == EINTR) {
     }
+    if (r < 0 && errno == ECHILD) {
+        /* not our child any more: reaped by the kernel (SIGCHLD ignored) or by someone else; it has ended */
+        *exit_status = -1;
+        *term_signal = 0;
+        return -1;
+    }
     if (r != child->pid)
         return 0;
     *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;

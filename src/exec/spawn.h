@@ -25,7 +25,8 @@ int exec_spawn(char *const *argv, const char *cwd, exec_child_t *child);
 
 /**
  * Reaps the child if it has exited: returns 1 with its exit code in `*exit_status` and the signal that ended it
- * (or 0) in `*term_signal`; 0 while it runs.
+ * (or 0) in `*term_signal`; 0 while it runs; -1 when it is no longer this process's child (someone else reaped
+ * it, or the kernel did because SIGCHLD was ignored): it has ended, and how is lost.
  */
 int exec_child_reap(const exec_child_t *child, int64_t *exit_status, int *term_signal);
 

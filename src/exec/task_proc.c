@@ -29,6 +29,7 @@ struct task_proc {
     int open_handles; /* closed in close callbacks; freed at 0 */
     int pipes_open;   /* not yet at end of stream */
     int exited, reported;
+    int status_lost; /* reaped by someone else: it ended, but how is unknown (a failure) */
     int64_t exit_status;
     int term_signal;
     log_tail_t tail; /* the last lines of stderr, for the failure message */
@@ -62,7 +63,8 @@ static void on_err_line(void *ctx, const char *line, size_t len)
 
 static void describe_failure(task_proc_t *p, char *out, size_t outlen)
 {
-    int n = p->term_signal
+    int n = p->status_lost ? snprintf(out, outlen, "ended, but its exit status was lost (reaped by another process)")
+            : p->term_signal
                 ? snprintf(out, outlen, "killed by signal %d (%s)", p->term_signal, strsignal(p->term_signal))
                 : snprintf(out, outlen, "exit code %lld", (long long)p->exit_status);
     char lines[LOG_TAIL_LINES * LOG_TAIL_LINE_MAX];
@@ -77,7 +79,7 @@ static void maybe_report(task_proc_t *p)
         return;
     p->reported = 1;
     close_handle((uv_handle_t *)&p->drain_timer);
-    int ok = p->exit_status == 0 && p->term_signal == 0;
+    int ok = !p->status_lost && p->exit_status == 0 && p->term_signal == 0;
     char detail[1024] = "";
     if (!ok)
         describe_failure(p, detail, sizeof(detail));
@@ -127,8 +129,10 @@ static void on_drain_timeout(uv_timer_t *t)
 
 static void on_child_maybe_exited(task_proc_t *p)
 {
-    if (!exec_child_reap(&p->child, &p->exit_status, &p->term_signal))
+    int reaped = exec_child_reap(&p->child, &p->exit_status, &p->term_signal);
+    if (reaped == 0)
         return;
+    p->status_lost = reaped < 0;
     p->exited = 1;
     kill(-p->pid, SIGKILL); /* anything the task left behind in its group dies with it */
     close_handle((uv_handle_t *)&p->exit_watch);
