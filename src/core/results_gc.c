@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 typedef struct gc_job {
     uv_work_t req;
     results_gc_t *gc;
-    char dir[1100];
+    char data_dir[1100];
     char active[RUN_ID_LEN + 1];
     char ended[RESULTS_GC_ENDED_MAX][RUN_ID_LEN + 1];
     int nended;
@@ -47,20 +48,25 @@ static int after(const struct timespec *a, const struct timespec *b)
     return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-/* Removes the half-written files (*.tmp.*) of one folder; returns 1 when the folder is then empty. */
-static int clean_folder(gc_job_t *job, const char *path, int remove_tmp)
+/* Removes the half-written files (*.tmp.*) of the folder `name` of `results`; returns 1 when it is then empty.
+ * Opened with O_NOFOLLOW: a run's folder that became a symlink is not looked into. */
+static int clean_folder(gc_job_t *job, int results, const char *name, int remove_tmp)
 {
-    DIR *d = opendir(path);
-    if (d == NULL)
+    int fd = openat(results, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
         return 0;
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return 0;
+    }
     int empty = 1;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         if (remove_tmp && strstr(e->d_name, ".tmp.") != NULL) {
-            char file[1500];
-            if (snprintf(file, sizeof(file), "%s/%s", path, e->d_name) < (int)sizeof(file) && unlink(file) == 0)
+            if (unlinkat(fd, e->d_name, 0) == 0)
                 continue;
             job->errors++;
         }
@@ -70,20 +76,40 @@ static int clean_folder(gc_job_t *job, const char *path, int remove_tmp)
     return empty;
 }
 
-static void remove_folder(gc_job_t *job, const char *path)
+static void remove_folder(gc_job_t *job, int results, const char *name)
 {
-    if (fs_remove_tree(path) == 0)
+    if (fs_remove_tree_at(results, name) == 0)
         job->removed++;
     else
         job->errors++;
 }
 
+/* DATA_DIR/results as a descriptor, from which the sweep works by names of one component only: a task can write
+ * inside its run's folder (and swap a folder for a symlink there), never make the sweep follow a path. */
+static int open_results(const char *data_dir)
+{
+    int data = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (data < 0)
+        return -1;
+    int fd = openat(data, "results", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(data);
+    return fd;
+}
+
 static void sweep(uv_work_t *req)
 {
     gc_job_t *job = req->data;
-    DIR *d = opendir(job->dir);
-    if (d == NULL)
+    int results = open_results(job->data_dir);
+    if (results < 0)
         return;
+    int listed = dup(results);
+    DIR *d = listed < 0 ? NULL : fdopendir(listed);
+    if (d == NULL) {
+        if (listed >= 0)
+            close(listed);
+        close(results);
+        return;
+    }
     folder_t *folders = malloc(GC_MAX_FOLDERS * sizeof(*folders));
     int n = 0;
     struct dirent *e;
@@ -91,16 +117,15 @@ static void sweep(uv_work_t *req)
         size_t len = strlen(e->d_name);
         if (!run_id_valid(e->d_name, len) || strcmp(e->d_name, job->active) == 0)
             continue; /* not a run's folder, or the active run's */
-        char path[1500];
         struct stat st;
-        if (snprintf(path, sizeof(path), "%s/%s", job->dir, e->d_name) >= (int)sizeof(path) || lstat(path, &st) != 0 ||
-            !S_ISDIR(st.st_mode) || after(&st.st_mtim, &job->started))
+        if (fstatat(results, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
+            after(&st.st_mtim, &job->started))
             continue;
         int ended = 0;
         for (int i = 0; i < job->nended; i++)
             ended |= strcmp(e->d_name, job->ended[i]) == 0;
-        if (clean_folder(job, path, job->startup) && (ended || job->startup)) {
-            if (rmdir(path) == 0)
+        if (clean_folder(job, results, e->d_name, job->startup) && (ended || job->startup)) {
+            if (unlinkat(results, e->d_name, AT_REMOVEDIR) == 0)
                 job->removed++;
             continue;
         }
@@ -109,19 +134,18 @@ static void sweep(uv_work_t *req)
         n++;
     }
     closedir(d);
-    if (folders == NULL)
-        return;
-    qsort(folders, (size_t)n, sizeof(*folders), newer_first);
-    for (int i = 0; i < n; i++) {
-        int64_t age_ms = ((int64_t)job->started.tv_sec - folders[i].mtime.tv_sec) * 1000 +
-                         ((int64_t)job->started.tv_nsec - folders[i].mtime.tv_nsec) / 1000000;
-        if (i < job->keep && (job->max_age_ms == 0 || age_ms <= job->max_age_ms))
-            continue;
-        char path[1500];
-        if (snprintf(path, sizeof(path), "%s/%s", job->dir, folders[i].name) < (int)sizeof(path))
-            remove_folder(job, path);
+    if (folders != NULL) {
+        qsort(folders, (size_t)n, sizeof(*folders), newer_first);
+        for (int i = 0; i < n; i++) {
+            int64_t age_ms = ((int64_t)job->started.tv_sec - folders[i].mtime.tv_sec) * 1000 +
+                             ((int64_t)job->started.tv_nsec - folders[i].mtime.tv_nsec) / 1000000;
+            if (i < job->keep && (job->max_age_ms == 0 || age_ms <= job->max_age_ms))
+                continue;
+            remove_folder(job, results, folders[i].name);
+        }
+        free(folders);
     }
-    free(folders);
+    close(results);
 }
 
 static void start_sweep(results_gc_t *gc);
@@ -154,7 +178,7 @@ static void start_sweep(results_gc_t *gc)
         return;
     job->gc = gc;
     job->req.data = job;
-    snprintf(job->dir, sizeof(job->dir), "%s/results", gc->cfg->data_dir);
+    snprintf(job->data_dir, sizeof(job->data_dir), "%s", gc->cfg->data_dir);
     memcpy(job->active, gc->active, sizeof(job->active));
     memcpy(job->ended, gc->ended, sizeof(job->ended));
     job->nended = gc->nended;

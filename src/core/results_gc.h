@@ -4,7 +4,9 @@
  * age); the folder of a run that ended empty (a run cancelled before it wrote anything) goes at once; the active
  * run's folder is never touched. At start-up, files a killed task left half-written (*.tmp.*) go too.
  * It follows the runs through the events (status and complete) and sweeps after every run, at start-up and once
- * a minute; the file work runs on libuv's thread pool, never on the loop, one sweep at a time.
+ * a minute; the file work runs on libuv's thread pool, never on the loop, one sweep at a time. It works from a
+ * descriptor of DATA_DIR/results by names of one component (openat/fstatat/unlinkat, O_NOFOLLOW): a symlink a
+ * task plants in its folder, or swaps for a sub-folder during a sweep, is removed itself, never followed.
  */
 #ifndef CORE_RESULTS_GC_H
 #define CORE_RESULTS_GC_H

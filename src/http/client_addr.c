@@ -76,3 +76,12 @@ void client_addr_of(h2o_req_t *req, const cidr_list_t *trusted, struct sockaddr_
     client_addr_resolve(peer, xff, len, trusted, client);
     cidr_to_sockaddr(client, out);
 }
+
+void client_addr_key(const struct sockaddr *sa, uint8_t key[16])
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint8_t addr[16];
+    cidr_from_sockaddr(sa, addr);
+    memset(key, 0, 16);
+    memcpy(key, addr, memcmp(addr, v4mapped, 12) == 0 ? 16 : 8);
+}

@@ -23,4 +23,10 @@ void client_addr_resolve(const uint8_t peer[16], const char *xff, size_t len, co
 /** The client address of `req` (an AF_INET6 address; IPv4 as ::ffff:a.b.c.d). */
 void client_addr_of(h2o_req_t *req, const cidr_list_t *trusted, struct sockaddr_storage *out);
 
+/**
+ * What one client is counted as, by the rate limit and the stream's per-address cap: an IPv4 address (as
+ * ::ffff:a.b.c.d), or the /64 of an IPv6 address (the rest zeros: one host usually holds a whole /64).
+ */
+void client_addr_key(const struct sockaddr *sa, uint8_t key[16]);
+
 #endif

@@ -1,8 +1,9 @@
 #include "http/ratelimit.h"
 
 #include <math.h>
-#include <netinet/in.h>
 #include <string.h>
+
+#include "http/client_addr.h"
 
 void ratelimit_init(ratelimit_t *rl, int per_minute)
 {
@@ -11,19 +12,6 @@ void ratelimit_init(ratelimit_t *rl, int per_minute)
     rl->newest = rl->oldest = -1;
     for (int i = 0; i < RATELIMIT_BUCKETS; i++)
         rl->heads[i] = -1;
-}
-
-static void addr_key(const struct sockaddr *sa, uint8_t key[16])
-{
-    memset(key, 0, 16);
-    if (sa->sa_family == AF_INET6) {
-        const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        memcpy(key, a, memcmp(a, v4mapped, 12) == 0 ? 16 : 8); /* IPv4-mapped: the address; else the /64 */
-    } else if (sa->sa_family == AF_INET) {
-        key[10] = key[11] = 0xff;
-        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    }
 }
 
 static uint32_t hash_key(const uint8_t key[16])
@@ -111,7 +99,7 @@ int ratelimit_take(ratelimit_t *rl, const struct sockaddr *sa, uint64_t now_ms, 
     if (rl->per_minute <= 0)
         return 0;
     uint8_t key[16];
-    addr_key(sa, key);
+    client_addr_key(sa, key);
     ratelimit_entry_t *e = find_or_add(rl, key, now_ms);
     refill(rl, e, now_ms);
     if (e->tokens >= 1.0) {

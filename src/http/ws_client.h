@@ -33,7 +33,7 @@ typedef struct ws_client {
     size_t inflight_bytes; /* bytes handed to the uv_write under way */
     int open_handles;
     ws_rx_t frames;    /* where the client's bytes stand between frames */
-    uint8_t peer[16];  /* the client's address (IPv4 mapped into IPv6), for the per-address cap */
+    uint8_t client[16]; /* client_addr_key() of the client (behind trusted proxies too), for the per-address cap */
     struct ws_snapshot *snapshot; /* the status snapshot being fetched; nothing is written before it */
     unsigned dirty : 1, writing : 1, closing : 1, closed : 1, counted : 1, ping_outstanding : 1,
         read_paused : 1; /* over the byte bound: nothing is read until the backlog drains */

@@ -1,12 +1,12 @@
 #include "http/ws_hub.h"
 
-#include <arpa/inet.h>
 #include <h2o/http1.h>
 #include <h2o/websocket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/client_addr.h"
 #include "http/ws_client.h"
 #include "http/ws_hub_internal.h"
 #include "util/clock.h"
@@ -278,30 +278,15 @@ static void send_since(ws_hub_t *hub, ws_client_t *c, uint64_t since)
 typedef struct upgrade {
     ws_hub_t *hub;
     int64_t since;
+    uint8_t client[16]; /* client_addr_key() of the client, as the rate limiter sees it */
 } upgrade_t;
 
-/* The peer's address as 16 bytes (an IPv4 address mapped into IPv6), or zeros. */
-static void peer_address(int fd, uint8_t out[16])
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    memset(out, 0, 16);
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET6) {
-        memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-    } else if (ss.ss_family == AF_INET) {
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-    }
-}
-
-/* Clients receiving the stream from this address (one pass over the clients, at connect only). */
-static int same_peer_count(const ws_hub_t *hub, const uint8_t peer[16])
+/* Clients receiving the stream from this client address (one pass over the clients, at connect only). */
+static int same_client_count(const ws_hub_t *hub, const uint8_t client[16])
 {
     int n = 0;
     for (const ws_client_t *c = hub->clients; c; c = c->next)
-        n += c->counted && memcmp(c->peer, peer, 16) == 0;
+        n += c->counted && memcmp(c->client, client, 16) == 0;
     return n;
 }
 
@@ -319,7 +304,6 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
         h2o_socket_close(sock);
         return;
     }
-    int info_fd = info.fd;
     ws_client_t *c = ws_client_start(hub, hub->loop, info.fd, info.input->bytes, info.input->size);
     h2o_buffer_dispose(&info.input);
     if (c == NULL)
@@ -333,8 +317,8 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
         ws_client_close(c, 1013, "Too many connections", WS_CLOSE_REJECT_MS);
         return;
     }
-    peer_address(info_fd, c->peer);
-    if (same_peer_count(hub, c->peer) >= hub->cfg->max_websocket_connections_per_ip) {
+    memcpy(c->client, up.client, 16);
+    if (same_client_count(hub, c->client) >= hub->cfg->max_websocket_connections_per_ip) {
         hub->stats.rejected++;
         ws_client_close(c, 1013, "Too many connections from this address", WS_CLOSE_REJECT_MS);
         return;
@@ -356,6 +340,10 @@ void ws_hub_accept(ws_hub_t *hub, h2o_req_t *req, const char *client_key, int64_
         abort();
     up->hub = hub;
     up->since = since;
+    /* behind a trusted proxy every viewer shares the proxy's address: count the client it forwards */
+    struct sockaddr_storage client;
+    client_addr_of(req, &hub->cfg->trusted_proxies, &client);
+    client_addr_key((struct sockaddr *)&client, up->client);
     req->res.status = 101;
     req->res.reason = "Switching Protocols";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));

@@ -33,7 +33,9 @@ ws_hub_t *ws_hub_create(uv_loop_t *loop, const config_t *cfg, events_t *events, 
 
 /**
  * Upgrades `req` (a valid handshake with `client_key`) and adds the client. `since` is the ?since= value, or -1.
- * Past MAX_WEBSOCKET_CONNECTIONS the client is closed with 1013.
+ * Past MAX_WEBSOCKET_CONNECTIONS the client is closed with 1013, and so is one past
+ * MAX_WEBSOCKET_CONNECTIONS_PER_IP from the same client (client_addr_key(): behind TRUSTED_PROXIES the forwarded
+ * client, an IPv6 client by its /64), as the rate limiter counts clients.
  */
 void ws_hub_accept(ws_hub_t *hub, h2o_req_t *req, const char *client_key, int64_t since);
 

@@ -68,6 +68,43 @@ int task_usage_error(const char *fmt, ...)
     return TASK_EXIT_USAGE;
 }
 
+/* The parent of process `pid` from /proc/<pid>/stat (its fourth field, after the command in parentheses, which may
+ * hold anything), or -1 when it cannot be read (the process is gone). */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close = strrchr(buf, ')');
+    char state;
+    int ppid;
+    if (close == NULL || sscanf(close + 1, " %c %d", &state, &ppid) != 2)
+        return -1;
+    return (pid_t)ppid;
+}
+
+/* 1 when `ancestor` is `pid` or one of its ancestors. A process of the chain that ends while it is read (its
+ * children move to a reaper) makes the walk start again, a few times. */
+static int is_ancestor(pid_t ancestor, pid_t pid)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        pid_t p = pid;
+        for (int depth = 0; depth < 256 && p > 0; depth++) {
+            if (p == ancestor)
+                return 1;
+            p = parent_of(p);
+        }
+        if (p == 0)
+            return 0; /* reached the top: not below it */
+    }
+    return 0;
+}
+
 int task_guard_parent(int strict)
 {
     pid_t before = getppid();
@@ -75,23 +112,31 @@ int task_guard_parent(int strict)
         task_error("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
         return TASK_EXIT_FAIL;
     }
-    /* The parent may have died between fork and prctl; the signal would then never come. The service names
-     * itself in PIPELINE_PARENT_PID; the launcher (exec) checks that and then names itself, so that what it
-     * execs, or that program's own child, can check in turn. */
-    const char *want = getenv("PIPELINE_PARENT_PID");
-    if (!want || !*want)
-        return 0;
+    /* From here on the parent's death kills us; what is left to see is a parent that died before. Nothing can be
+     * told from getppid() alone: orphans go to the nearest subreaper, which need not be PID 1 (systemd --user, CI
+     * harnesses) and in a container PID 1 may be the real parent. So the service names itself in
+     * PIPELINE_PARENT_PID, and the launcher (exec) checks that and then names itself, so that what it execs, or
+     * that program's own children, can check in turn. */
     pid_t ppid = getppid();
+    const char *want = getenv("PIPELINE_PARENT_PID");
+    if (!want || !*want) {
+        if (ppid == before)
+            return 0; /* nobody named the parent: only a death between the two reads can be seen */
+        task_error("the parent process %d is gone (the parent is now %d); not starting", (int)before, (int)ppid);
+        return TASK_EXIT_ORPHAN;
+    }
     char *end;
     errno = 0;
     long long v = strtoll(want, &end, 10);
-    int valid = errno == 0 && *end == '\0';
+    int valid = errno == 0 && *end == '\0' && v > 0 && v == (long long)(pid_t)v;
     if (valid && v == (long long)getpid())
         return 0; /* we are what the launcher exec'd: it checked our parent already */
     if (valid && v == (long long)ppid)
         return 0;
-    if (!strict && ppid == before && before != 1)
-        return 0; /* further down a wrapper's tree: our parent outlived the prctl */
+    /* further down a wrapper's tree: our parent, alive after the prctl, must still be below the named process (had
+     * our parent died before, we would now be a reaper's child, outside that tree) */
+    if (valid && !strict && is_ancestor((pid_t)v, ppid))
+        return 0;
     task_error("parent process %s is gone (the parent is now %d); not starting", want, (int)ppid);
     return TASK_EXIT_ORPHAN;
 }

@@ -41,8 +41,9 @@ int task_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /**
  * Makes the kernel SIGKILL this process when its parent dies, then checks that the parent has not already
  * died. With `strict` (the launcher), getppid() must equal PIPELINE_PARENT_PID when it is set; otherwise the
- * parent may also be the process that PIPELINE_PARENT_PID names (the launched program) or one that outlived
- * the prctl. Returns 0, or the exit status to leave with.
+ * process that PIPELINE_PARENT_PID names may also be this one (the launched program) or an ancestor of the parent
+ * (a task below a wrapper). Never judged by getppid() == 1: orphans may go to a subreaper. Without
+ * PIPELINE_PARENT_PID only a parent that dies during the call is seen. Returns 0, or the exit status to leave with.
  */
 int task_guard_parent(int strict);
 

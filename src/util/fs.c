@@ -1,7 +1,8 @@
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +29,79 @@ int fs_mkdir_p(const char *path)
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* One entry of the folder `dir` and, for a folder, everything in it. A folder is opened relative to `dir` with
+ * O_NOFOLLOW | O_DIRECTORY and emptied through that descriptor, so a folder swapped for a symlink meanwhile is
+ * never followed: the walk only ever reaches what lies under the descriptor it started from. */
+static int remove_at(int dir, const char *name, int depth)
 {
-    (void)st, (void)flag, (void)ftw;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+    if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
+        return 0; /* a file, a symlink (itself, never its target), or already gone */
+    if (errno != EISDIR)
+        return -errno;
+    if (depth >= FS_REMOVE_MAX_DEPTH)
+        return -ELOOP;
+    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        if (errno == ELOOP || errno == ENOTDIR) /* it became a symlink or a file since: remove that entry */
+            return unlinkat(dir, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+        return -errno;
+    }
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        int r = remove_at(fd, e->d_name, depth + 1);
+        if (r != 0 && rc == 0)
+            rc = r;
+    }
+    closedir(d);
+    /* if the name now holds something else (a symlink, another folder), it is left as it is */
+    if (unlinkat(dir, name, AT_REMOVEDIR) != 0 && errno != ENOENT && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+int fs_remove_tree_at(int dir, const char *name)
+{
+    if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return -EINVAL;
+    return remove_at(dir, name, 0);
 }
 
 int fs_remove_tree(const char *path)
 {
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    /* the parent is opened by its path (the caller's own folder); from there on, descriptors only */
+    char parent[4096];
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    if (len == 0 || len >= sizeof(parent))
+        return -ENAMETOOLONG;
+    memcpy(parent, path, len);
+    parent[len] = '\0';
+    char *slash = strrchr(parent, '/');
+    const char *name = parent;
+    const char *dir = ".";
+    if (slash != NULL) {
+        *slash = '\0';
+        name = slash + 1;
+        dir = slash == parent ? "/" : parent;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
-    return 0;
+    int rc = fs_remove_tree_at(fd, name);
+    close(fd);
+    return rc;
 }
 
 char *fs_read_file(const char *path, size_t max, size_t *len)

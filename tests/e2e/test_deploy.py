@@ -1,5 +1,6 @@
 """The deployment files agree with the service: every setting they pass is one the service knows, probes and
 ports point where the service answers, the grace period covers the graceful shutdown."""
+import ipaddress
 import json
 import pathlib
 import re
@@ -133,3 +134,12 @@ def test_image_ships_the_workflow():
     text = (DEPLOY / "Dockerfile").read_text()
     assert re.search(r"^COPY workflows /workflows$", text, re.M)
     assert (ROOT / "workflows" / "demo.nf").is_file() and (ROOT / "workflows" / "nextflow.config").is_file()
+
+
+def test_configmap_trusts_the_ingress_pod_network():
+    # ingress-nginx connects from its controller pod: without TRUSTED_PROXIES covering the pod network every
+    # visitor would be one client for the rate limit and the stream's per-client cap
+    ranges = load("configmap.yaml")[0]["data"]["TRUSTED_PROXIES"].split(",")
+    trusted = [ipaddress.ip_network(r.strip()) for r in ranges]
+    for pod_ip in ("10.42.0.17", "10.244.1.5", "192.168.12.3"):  # k3s, flannel, Calico
+        assert any(ipaddress.ip_address(pod_ip) in net for net in trusted), pod_ip

@@ -1,7 +1,11 @@
 """Stream clients that misbehave: one that sends pings and never reads (its pongs count against the send-queue
 bound, and the service stops reading from it), and task processes that must hold no client socket."""
+import json
 import os
 import socket
+import struct
+import subprocess
+import sys
 import time
 
 import pytest
@@ -117,6 +121,86 @@ def test_one_address_cannot_take_every_slot(start_service):
     assert wait_until(lambda: svc.get("/health").status_code == 200 and _opens(svc), 10)
     for c in kept[1:]:
         c.close()
+
+
+def _outcome(client):
+    """"open" when the stream's first message came, else the close code (None when the TCP just ended)."""
+    try:
+        op, payload = client.frame()
+    except (ConnectionError, OSError):
+        return None
+    if op == 0x1:
+        return "open"
+    return struct.unpack("!H", payload[:2])[0] if op == 0x8 and len(payload) >= 2 else None
+
+
+def _open_all(svc, forwarded_for, **kw):
+    """One stream per X-Forwarded-For value (None: no header), opened one after another; their outcomes."""
+    clients, outcomes = [], []
+    for xff in forwarded_for:
+        c = RawClient(svc.port, headers={"X-Forwarded-For": xff} if xff else None, **kw)
+        clients.append(c)
+        outcomes.append(_outcome(c))
+    return clients, outcomes
+
+
+def test_cap_counts_each_client_behind_a_trusted_proxy(start_service):
+    # Behind a proxy every viewer comes from the proxy's address: the cap must count the forwarded client.
+    svc = start_service({"TRUSTED_PROXIES": "127.0.0.1", "MAX_WEBSOCKET_CONNECTIONS_PER_IP": "2",
+                         "MAX_WEBSOCKET_CONNECTIONS": "50"})
+    clients, outcomes = _open_all(svc, ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4",
+                                        "198.51.100.1", "198.51.100.1"])
+    assert outcomes == ["open"] * 5 + [1013]
+    # the right-most address the trusted proxy appended is the client; what the client wrote left of it is not
+    more, outcomes = _open_all(svc, ["198.51.100.1, 198.51.100.9", "198.51.100.2, 198.51.100.1"])
+    assert outcomes == ["open", 1013]
+    for c in clients + more:
+        c.close()
+
+
+def test_cap_counts_an_ipv6_client_by_its_64(start_service):
+    # like the rate limiter: one host usually holds a whole /64
+    svc = start_service({"TRUSTED_PROXIES": "127.0.0.1", "MAX_WEBSOCKET_CONNECTIONS_PER_IP": "2",
+                         "MAX_WEBSOCKET_CONNECTIONS": "50"})
+    clients, outcomes = _open_all(svc, ["2001:db8:1:2::a", "[2001:db8:1:2:ffff::b]:443", "2001:db8:1:2::c",
+                                        "2001:db8:1:3::a", "::ffff:198.51.100.1", "198.51.100.1",
+                                        "198.51.100.1"])
+    # the third of the /64 is refused, another /64 is not; ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+    assert outcomes == ["open", "open", 1013, "open", "open", "open", 1013]
+    for c in clients:
+        c.close()
+
+
+@pytest.mark.parametrize("trusted", ["", "10.0.0.0/8"])
+def test_cap_ignores_forwarded_for_from_an_untrusted_peer(start_service, trusted):
+    # a client that is not a trusted proxy cannot escape the cap by writing X-Forwarded-For itself
+    svc = start_service({"TRUSTED_PROXIES": trusted, "MAX_WEBSOCKET_CONNECTIONS_PER_IP": "2",
+                         "MAX_WEBSOCKET_CONNECTIONS": "50"})
+    clients, outcomes = _open_all(svc, ["198.51.100.1", "198.51.100.2", "198.51.100.3", None])
+    assert outcomes == ["open", "open", 1013, 1013]
+    for c in clients:
+        c.close()
+
+
+def test_cap_counts_a_direct_ipv6_peer_by_its_64():
+    # Several addresses of one /64 need a network of their own: a network namespace (root, `unshare -n`).
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ipv6_cap_probe.py")
+    try:
+        ready = subprocess.run(["unshare", "-n", "ip", "-6", "addr", "show", "dev", "lo"], capture_output=True,
+                               timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        ready = None
+    if ready is None or ready.returncode != 0:
+        pytest.skip("no private network namespace here (needs root and `unshare -n`) to hold a /64 of addresses")
+    p = subprocess.run(["unshare", "-n", sys.executable, probe], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ))
+    assert p.returncode == 0, f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}"
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    if result.get("skip"):
+        pytest.skip(result["skip"])
+    assert result["sanitizer"] == [], result["log"]
+    # 2001:db8:1::a and ::b share a /64 (cap 2: the third is refused), 2001:db8:2::a is another client
+    assert result["outcomes"] == ["open", "open", 1013, "open"], result["log"]
 
 
 def _opens(svc):

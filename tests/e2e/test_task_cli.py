@@ -474,3 +474,57 @@ def test_parent_pid_that_is_the_parent_runs(tmp_path):
     assert run("exec", "sh", "-c", "exit 3", env=env).returncode == 3
     ok("generate", "--batch", 1, cwd=tmp_path, env=env)
     assert os.listdir(tmp_path) == ["batch_1.csv"]
+
+
+# ---- under a subreaper that is not PID 1 ------------------------------------------------------------------------
+# systemd --user and some CI harnesses adopt orphans themselves: a task whose parent died is then not a child of
+# PID 1, and must still see that its parent is gone.
+
+SUBREAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "subreaper.py")
+
+
+def under_subreaper(*args):
+    p = subprocess.run([sys.executable, SUBREAPER, *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}"
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("command", [["generate", "--batch", "1", "--sleep", "30", "--out={tmp}/b.csv"],
+                                     ["exec", "sleep", "30"]])
+def test_task_whose_parent_died_before_it_started_exits_under_a_subreaper(tmp_path, command):
+    # the parent (named in PIPELINE_PARENT_PID) dies before the task asks to die with it
+    result = under_subreaper("orphan", 1, TASK, *(a.format(tmp=tmp_path) for a in command))
+    assert result["exit"] == 70
+    assert not (tmp_path / "b.csv").exists()
+
+
+def test_task_below_a_wrapper_whose_parent_died_exits_under_a_subreaper(tmp_path):
+    # the named process lives on, but the task's own parent (a wrapper's process) died before the task's guard:
+    # the task is no longer below the named process
+    result = under_subreaper("orphan", 2, TASK, "generate", "--batch", "1", "--sleep", "30",
+                             f"--out={tmp_path}/b.csv")
+    assert result["exit"] == 70
+    assert not (tmp_path / "b.csv").exists()
+
+
+def test_tasks_die_with_the_service_under_a_subreaper(tmp_path):
+    result = under_subreaper("service", os.environ.get("PIPELINE_BUILD", "build"), tmp_path / "svc")
+    assert len(result["tasks"]) >= 3
+    assert result["left"] == []
+
+
+def test_task_below_a_wrapper_runs_only_below_the_named_process(tmp_path):
+    # the task's parent is a shell; the named process must be an ancestor of that shell
+    script = f'"{TASK}" generate --batch 1 --out="$1"; echo "exit $?"'
+    below = subprocess.run(["sh", "-c", script, "sh", tmp_path / "a.csv"], env=env_with_parent(os.getpid()),
+                           capture_output=True, text=True, timeout=60)
+    assert below.stdout.splitlines()[-1] == "exit 0" and (tmp_path / "a.csv").exists(), below.stderr
+    stranger = subprocess.Popen(["sleep", "60"])  # alive, but not above the task
+    try:
+        aside = subprocess.run(["sh", "-c", script, "sh", tmp_path / "b.csv"], env=env_with_parent(stranger.pid),
+                               capture_output=True, text=True, timeout=60)
+    finally:
+        stranger.kill()
+        stranger.wait()
+    assert aside.stdout.splitlines()[-1] == "exit 70", aside.stderr
+    assert not (tmp_path / "b.csv").exists()

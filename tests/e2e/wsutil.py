@@ -29,16 +29,21 @@ async def collect(url, until_type="complete", timeout=60, on_message=None, max_m
 class RawClient:
     """A WebSocket client on a plain socket: the test decides when (and whether) to read."""
 
-    def __init__(self, port, path="/api/v1/pipeline/stream", rcvbuf=None):
-        self.sock = socket.socket()
+    def __init__(self, port, path="/api/v1/pipeline/stream", rcvbuf=None, host="127.0.0.1", source=None,
+                 headers=None):
+        """`source`: the local address to connect from; `headers`: extra request headers (name -> value)."""
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(10)
-        self.sock.connect(("127.0.0.1", port))
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.connect((host, port))
         key = base64.b64encode(os.urandom(16)).decode()
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+                           f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             data = self.sock.recv(4096)
