@@ -12,6 +12,7 @@ BUILD    ?= build
 MODE     ?= release
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
+VERSION  := $(shell cat VERSION)
 CPPFLAGS := -Isrc -D_GNU_SOURCE -MMD -MP
 CFLAGS_release := -O2 -g
 CFLAGS_debug   := -O0 -g3
@@ -54,6 +55,10 @@ $(BUILD)/pipeline-orchestrator: $(SERVICE_OBJ)
 $(BUILD)/pipeline-task: $(TASK_OBJ)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TASK_LIBS)
+
+# the version is compiled into main.c only: a new one rebuilds nothing else
+$(BUILD)/obj/src/main.o: VERSION
+$(BUILD)/obj/src/main.o: CPPFLAGS += -DPIPELINE_VERSION='"$(VERSION)"'
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

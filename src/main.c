@@ -39,11 +39,33 @@ static void signals_reset(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+#ifndef PIPELINE_VERSION
+#define PIPELINE_VERSION "unknown"
+#endif
+
+static int is_option(const char *arg, const char *long_name, const char *short_name)
+{
+    return strcmp(arg, long_name) == 0 || strcmp(arg, short_name) == 0;
+}
+
 int main(int argc, char **argv)
 {
     signals_reset();
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s\n\n"
+    /* configured by the environment only: one of --help or --version, or nothing. Anything else is a mistake
+     * (a flag of another program, a typo), refused rather than ignored by a service that starts anyway. */
+    int known = argc == 2 && (is_option(argv[1], "--help", "-h") || is_option(argv[1], "--version", "-V"));
+    if (argc > 1 && !known) {
+        fprintf(stderr, "pipeline-orchestrator: unknown argument \"%s\" (it takes --help or --version only)\n",
+                argc == 2 || !(is_option(argv[1], "--help", "-h") || is_option(argv[1], "--version", "-V")) ? argv[1]
+                                                                                                          : argv[2]);
+        return 2;
+    }
+    if (known && is_option(argv[1], "--version", "-V")) {
+        printf("pipeline-orchestrator %s\n", PIPELINE_VERSION);
+        return 0;
+    }
+    if (argc > 1) {
+        printf("usage: %s [--help | --version]\n\n"
                "Runs the Data Pipeline Orchestrator: the REST API, the live stream and the dashboard on HOST:PORT.\n"
                "It is configured by environment variables, and by a .env file in the working directory (a variable\n"
                "set in the environment wins). A bad value stops start-up with exit code 2.\n\nVariables:\n",
@@ -59,6 +81,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_setup(cfg.log_json, (log_level_t)cfg.log_level);
+    log_info("app", "pipeline-orchestrator %s", PIPELINE_VERSION);
     fd_limit_raise();
 
     uv_loop_t *loop = uv_default_loop();

@@ -79,6 +79,26 @@ def test_help_lists_every_variable_and_docs_agree():
     for name in names:
         assert re.search(rf"^{name}=", example, re.M), f"{name} is missing from .env.example"
         assert f"`{name}`" in readme, f"{name} is missing from the README's configuration table"
+    # and the other way round: nothing documented that the service does not read
+    for name in re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M):
+        assert name in names, f".env.example sets {name}, which the service does not read"
+    table_rows = [l for l in readme.splitlines() if l.startswith("| `") and "|" in l[3:]]
+    for row in table_rows:
+        for name in re.findall(r"`([A-Z][A-Z0-9_]{2,})`", row.split("|")[1]):
+            assert name in names, f"the README's configuration table has {name}, which the service does not read"
+
+
+def test_version_and_unknown_arguments():
+    """--version prints the VERSION file's number; any other argument is refused (exit 2), never ignored."""
+    from conftest import ROOT
+    version = (ROOT / "VERSION").read_text().strip()
+    for flag in ("--version", "-V"):
+        p = subprocess.run([str(SERVICE_BIN), flag], capture_output=True, text=True, timeout=10)
+        assert p.returncode == 0 and p.stdout.strip() == f"pipeline-orchestrator {version}"
+    for args in (["--port", "8000"], ["serve"], ["--help", "extra"], ["--version", "-V"]):
+        p = subprocess.run([str(SERVICE_BIN)] + args, capture_output=True, text=True, timeout=10)
+        assert p.returncode == 2, (args, p.stdout, p.stderr)
+        assert "unknown argument" in p.stderr and args[-1 if args[0] in ("--help", "--version") else 0] in p.stderr
 
 
 @pytest.mark.parametrize("name,value", [
