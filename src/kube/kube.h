@@ -153,8 +153,11 @@ typedef struct kube_logs_opts {
     const char *pod;
     const char *container;  /* NULL: the pod's only container */
     const char *since_time; /* NULL, or an RFC 3339 UTC time ("...Z", as the kubelet writes them; anything else
-                               makes kube_logs_start() return NULL): lines at or before it are skipped (sent to
-                               the API with whole-second precision, the rest is filtered here) */
+                               makes kube_logs_start() return NULL): where a previous reader stopped, at the
+                               precision it is written with ("...00.123Z": the millisecond). Lines before it are
+                               skipped, and so are the first `since_count` lines at it (cut to that precision);
+                               the API only takes whole seconds, the rest is filtered here */
+    unsigned since_count;   /* lines at since_time already handed over; 0: all of them (count unknown) */
     int follow;             /* 1: follow=true, the stream lasts as long as the container runs */
     int max_waits;          /* how many times an empty answer (pod not on a node yet) or a "waiting to start" 400
                                is asked again, one second apart (0: 600) */
@@ -166,8 +169,9 @@ typedef struct kube_logs_callbacks {
      *  the rest (untrusted bytes, not NUL-terminated; a line longer than KUBE_LOG_LINE_MAX is cut). */
     void (*line)(void *data, const char *ts, const char *line, size_t len);
     /** The stream is over: `res->status` 200 when the log ended (the container ended), else the error. A stream
-     *  that breaks mid-way is resumed by itself from the last timestamp. Fires once; the stream is then finished
-     *  but still must be freed with kube_logs_stop(). */
+     *  that breaks mid-way is resumed by itself after the last line handed over (lines that share a timestamp
+     *  are told apart by their order). Fires once; the stream is then finished but still must be freed with
+     *  kube_logs_stop(). */
     void (*end)(void *data, const kube_response_t *res);
 } kube_logs_callbacks_t;
 

@@ -464,6 +464,37 @@ def test_followed_log_resumes_after_a_drop_without_repeating_lines(kube):
     assert len([r for r in kube.requests if "/log" in r[1]]) >= 2
 
 
+def test_lines_that_share_a_timestamp_are_all_handed_over_once_across_a_resume(kube):
+    """The runtime stamps a whole read of the container's output with one time: lines with equal timestamps are
+    normal, and a stream resumed in the middle of them (sinceTime reaches the kubelet in whole seconds) neither
+    loses nor repeats one."""
+    kube.add_behaviour({"name_prefix": "burst"}, {"logs": [["a", "b"]], "hold": True})
+    kube.store.create("pods", NS, pod("burst-1"))
+    p = Probe(url_env(kube), "logs", "burst-1")
+    p.wait_for(lambda x: x.get("text") == "b")
+    kube.drop_watches()  # breaks the followed log after "b"
+    kube.sim.log(NS, "burst-1", "c", same_read=True)  # the rest of the same read: a's and b's timestamp
+    kube.sim.log(NS, "burst-1", "d")
+    kube.sim.finish_pod(NS, "burst-1", 0)
+    assert p.finish() == 0, p.seen
+    got = [x for x in p.seen if x["event"] == "line"]
+    assert [x["text"] for x in got] == ["a", "b", "c", "d"]
+    assert got[0]["ts"] == got[1]["ts"] == got[2]["ts"] != got[3]["ts"]
+    resumed = [r[1] for r in kube.requests if "/log" in r[1]][-1]
+    assert f"sinceTime={got[0]['ts'][:19]}Z".replace(":", "%3A") in resumed  # whole seconds on the wire
+
+    # a take-over knows where the other replica stopped to the millisecond, and how many lines of that
+    # millisecond it sent: here "a" only
+    ms = got[0]["ts"][:23] + "Z"
+    rc, out = probe(url_env(kube), "logs", "burst-1", ms, "once", "1")
+    assert rc == 0 and [x["text"] for x in out if x["event"] == "line"] == ["b", "c", "d"]
+    rc, out = probe(url_env(kube), "logs", "burst-1", ms, "once", "3")
+    assert rc == 0 and [x["text"] for x in out if x["event"] == "line"] == ["d"]
+    # no count: every line at the given time was sent
+    rc, out = probe(url_env(kube), "logs", "burst-1", got[0]["ts"], "once")
+    assert rc == 0 and [x["text"] for x in out if x["event"] == "line"] == ["d"]
+
+
 def test_an_overlong_log_line_is_cut_at_the_bound(kube):
     kube.add_behaviour({"name_prefix": "long"}, {"logs": ["x" * 40000, "after"]})
     kube.store.create("pods", NS, pod("long-1"))

@@ -336,6 +336,8 @@ class Handler(BaseHTTPRequestHandler):
                                               f'{waiting}')
         follow = q.get("follow") in ("true", "1")
         stamps = q.get("timestamps") in ("true", "1")
+        # the API server hands sinceTime to the kubelet as RFC 3339 without a fraction (LogLocation(): Format(
+        # time.RFC3339)), and the kubelet skips only the lines before it: every line of that second comes again
         since = (q.get("sinceTime") or "")[:19]
         log = srv.sim.logs.get((ns, name))
         gen = srv.drop_gen
