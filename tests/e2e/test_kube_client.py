@@ -305,6 +305,40 @@ def test_get_is_retried_after_429_500_and_a_dropped_connection(kube):
     assert [g[2] for g in gets] == [500, 429, 0, 200]
 
 
+def test_a_create_answered_429_is_retried_after_retry_after(kube):
+    """429 means the API did nothing (max-in-flight, priority and fairness): a create is asked again, when the
+    answer says."""
+    kube.inject("POST", "pods", 429, count=1, retry_after=1)
+    t0 = time.monotonic()
+    rc, out = probe(url_env(kube), "create", PODS, json.dumps(pod("p429")))
+    assert rc == 0 and last(out, "response")["status"] == 201, out
+    assert time.monotonic() - t0 >= 1.0
+    assert [r[2] for r in kube.requests if r[0] == "POST"] == [429, 201]
+
+
+def test_a_create_whose_answer_was_lost_takes_the_object_it_made_and_no_other(kube):
+    env = url_env(kube)
+    kube.inject("POST", "pods", 0, lose=True)  # carried out; the connection breaks before the answer
+    rc, out = probe(env, "create", PODS, json.dumps(pod("mine", {"app": "x", "run": "r1"})))
+    r = last(out, "response")
+    assert rc == 0 and r["status"] == 200, out
+    assert r["body"]["metadata"]["uid"] == kube.store.get("pods", NS, "mine")["metadata"]["uid"]
+    assert [(m, s) for m, p, s in kube.requests if p.startswith(PODS)] == \
+        [("POST", 201), ("POST", 409), ("GET", 200)]
+
+    # the name is taken by an object that is not ours (other labels): the 409 stands
+    kube.store.create("pods", NS, pod("theirs", {"app": "other"}))
+    kube.inject("POST", "pods", 0, drop=True)  # the connection breaks: whether it was carried out is unknown
+    rc, out = probe(env, "create", PODS, json.dumps(pod("theirs", {"app": "x"})))
+    r = last(out, "response")
+    assert rc == 1 and (r["status"], r["reason"]) == (409, "AlreadyExists"), out
+    assert kube.store.get("pods", NS, "theirs")["metadata"]["labels"] == {"app": "other"}
+    # without a lost answer a 409 is the API's word: not looked into
+    n = len(kube.requests)
+    rc, out = probe(env, "create", PODS, json.dumps(pod("mine", {"app": "x", "run": "r1"})))
+    assert rc == 1 and last(out, "response")["status"] == 409 and len(kube.requests) == n + 1
+
+
 def test_connections_are_reused(kube):
     rc, out = probe(url_env(kube), "get", PODS, "5", "20")
     assert rc == 0 and len([x for x in out if x["event"] == "response"]) == 5
