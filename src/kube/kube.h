@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "config.h"
@@ -145,6 +146,20 @@ typedef struct kube_watch kube_watch_t;
 kube_watch_t *kube_watch_start(kube_client_t *c, const kube_watch_opts_t *opts, const kube_watch_callbacks_t *cbs);
 /** Stops and frees the watch; no callback fires afterwards. Safe from inside its own callbacks. */
 void kube_watch_stop(kube_watch_t *w);
+
+/** Why a watch stream was opened again (or the list asked again), for /metrics. */
+typedef enum {
+    KUBE_WATCH_RESTART_TIMEOUT, /* the stream ended cleanly at the server's timeoutSeconds: normal */
+    KUBE_WATCH_RESTART_SHORT,   /* it ended cleanly within seconds without an event: counted as a failure */
+    KUBE_WATCH_RESTART_ERROR,   /* it broke, or was answered with an error */
+    KUBE_WATCH_RESTART_RELIST,  /* the history it stood on is gone (410): listed again */
+    KUBE_WATCH_RESTART_KINDS
+} kube_watch_restart_t;
+
+/** Restarts of `why` by every watch of the process since it started. */
+uint64_t kube_watch_restarts(kube_watch_restart_t why);
+/** "timeout", "short", "error", "relist". */
+const char *kube_watch_restart_name(kube_watch_restart_t why);
 
 /* ---- pod logs --------------------------------------------------------------------------------------------------- */
 

@@ -438,6 +438,22 @@ def test_watch_streams_that_end_cleanly_are_opened_again_from_the_last_resource_
     assert len({r[1].split("resourceVersion=")[1].split("&")[0] for r in watches}) >= 2  # from where it was
 
 
+def test_watch_streams_that_end_at_once_without_an_event_are_backed_off(kube):
+    """A proxy that ends every stream at once, cleanly: a failure, asked again with growing pauses, not in a
+    tight loop; once streams last again the events come."""
+    kube.store.create("configmaps", NS, cm("a", {"app": "x"}))
+    kube.watch_seconds_max = 0
+    p = Probe(url_env(kube), "watch", "v1", "configmaps", "app=x", "2")
+    p.wait_for(lambda x: x["event"] == "synced")
+    time.sleep(4)
+    assert 2 <= kube.watches_started <= 8, kube.watches_started
+    kube.watch_seconds_max = 3600
+    kube.store.create("configmaps", NS, cm("b", {"app": "x"}))
+    assert p.finish() == 0, p.seen
+    assert [(x["type"], x["name"]) for x in p.seen if x["event"] == "watch"] == [("ADDED", "a"), ("ADDED", "b")]
+    assert len([r for r in kube.requests if "configmaps" in r[1] and "watch=1" not in r[1]]) == 1  # no re-list
+
+
 def test_requests_started_from_inside_watch_callbacks(kube):
     """An executor reacts to a watch event with a request (a get, a log stream): curl refuses new transfers from
     inside its callbacks, so the client must hand them over afterwards."""
