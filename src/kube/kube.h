@@ -50,7 +50,9 @@ typedef struct kube_config {
  * else the kubeconfig (KUBECONFIG, else ~/.kube/config, if it exists; KUBE_CONTEXT, else current-context); else
  * in-cluster (KUBERNETES_SERVICE_HOST/_PORT with the service account folder). Reads small local files (start-up
  * only). Returns 0, or -1 with `err` naming what is wrong (a kubeconfig user with `exec` or `auth-provider` is
- * an error that says so). Free with kube_config_dispose().
+ * an error that says so; so is a namespace that is not a DNS-1123 label, whichever source gave it). Logs a
+ * warning when TLS verification is off or a bearer token would travel over plain http://. Free with
+ * kube_config_dispose().
  */
 int kube_config_resolve(kube_config_t *kc, const config_t *cfg, char *err, size_t errlen);
 void kube_config_dispose(kube_config_t *kc);

@@ -260,6 +260,53 @@ def test_in_cluster_service_account_and_a_rotated_token(kube_tls, tmp_path):
     assert len(responses) == 6 and all(r["status"] == 200 for r in responses)
 
 
+def test_a_namespace_that_is_not_a_dns_label_stops_start_up_whatever_its_source(kube_tls, tmp_path):
+    """Only the environment's namespace was checked: ".." from a kubeconfig reached the request path, where curl
+    collapses "namespaces/../pods" into a cluster-wide list."""
+    kc = tmp_path / "config"
+    kube_tls.write_kubeconfig(kc, namespace="..", user="token")
+    rc, out = probe({"KUBECONFIG": str(kc)}, "access")
+    msg = last(out, "config_error")["message"]
+    assert rc == 2 and '".."' in msg and f"the kubeconfig {kc} (context test)" in msg and "DNS-1123" in msg, out
+    rc, out = probe({"KUBECONFIG": str(kc), "KUBE_NAMESPACE": "team-a"}, "access")  # not the one used
+    assert rc == 0 and last(out, "config")["namespace"] == "team-a", out
+    for bad in ("../kube-system", "Team-A", "a" * 64, "team a"):
+        env = service_account(kube_tls, tmp_path / "sa", "t", namespace=bad + "\n")
+        rc, out = probe(env, "access")
+        msg = last(out, "config_error")["message"]
+        assert rc == 2 and f"the service account file {tmp_path / 'sa' / 'namespace'}" in msg, (bad, out)
+    assert all("/namespaces/team-a/" in r[1] or r[1] == "/version" for r in kube_tls.requests), kube_tls.requests
+
+
+def warnings_of(env, *args):
+    p = Probe(dict(env), *args)
+    rc = p.finish()
+    return rc, [line for line in p.stderr.splitlines() if " warn " in line and "kube" in line]
+
+
+def test_tls_verification_off_and_a_token_over_plain_http_are_said_at_start_up(kube, kube_tls, tmp_path):
+    rc, warns = warnings_of({"KUBE_API_URL": kube_tls.url, "KUBE_TOKEN": "s3cret", "KUBE_INSECURE": "1"}, "access")
+    assert rc == 0 and len(warns) == 1 and "TLS verification of the Kubernetes API is off (KUBE_INSECURE=1)" in \
+        warns[0], warns
+    kc = tmp_path / "config"
+    kube_tls.write_kubeconfig(kc, user="token")
+    cfg = yaml.safe_load(kc.read_text())
+    del cfg["clusters"][0]["cluster"]["certificate-authority-data"]
+    cfg["clusters"][0]["cluster"]["insecure-skip-tls-verify"] = True
+    kc.write_text(yaml.safe_dump(cfg))
+    rc, warns = warnings_of({"KUBECONFIG": str(kc)}, "access")
+    assert rc == 0 and len(warns) == 1 and "insecure-skip-tls-verify in the kubeconfig" in warns[0], warns
+    rc, warns = warnings_of(url_env(kube), "access")  # http:// with a token: it travels in clear
+    assert rc == 0 and len(warns) == 1 and f"{kube.url} is plain http:// and a bearer token" in warns[0], warns
+    # verified TLS, or plain http without a token (kubectl proxy): nothing to say
+    rc, warns = warnings_of({"KUBE_API_URL": kube_tls.url, "KUBE_TOKEN": "s3cret", "KUBE_CA_FILE": kube_tls.ca_file},
+                            "access")
+    assert rc == 0 and warns == []
+    kube.token = None
+    rc, warns = warnings_of({"KUBE_API_URL": kube.url}, "access")
+    assert rc == 0 and warns == []
+
+
 # ---- requests ----------------------------------------------------------------------------------------------------
 
 def test_create_get_patch_delete_and_their_errors(kube):

@@ -138,6 +138,21 @@ def test_startup_fails_with_exit_2_when_the_api_is_unreachable(cluster, start_se
     assert "EXECUTOR=kubernetes needs the Kubernetes API" in svc.log()
 
 
+def test_startup_refuses_a_kubeconfig_namespace_that_is_not_a_dns_label(cluster, start_service, tmp_path):
+    kc = cluster.srv.write_kubeconfig(tmp_path / "kubeconfig", namespace="../kube-system", user="token")
+    svc = start_service(cluster.env(KUBE_API_URL="", KUBE_NAMESPACE="", KUBECONFIG=str(kc)), start=False)
+    svc.start(wait=False)
+    assert svc.proc.wait(timeout=30) == 2
+    assert f'the namespace "../kube-system" from the kubeconfig {kc} (context test) is invalid' in svc.log()
+    assert cluster.srv.requests == []
+
+
+def test_a_bearer_token_over_plain_http_is_warned_at_start_up(cluster, start_service):
+    svc = start_service(cluster.env(KUBE_TOKEN="t0ken"))
+    assert f"the Kubernetes API {cluster.srv.url} is plain http:// and a bearer token is sent" in svc.log()
+    assert svc.get("/health").json()["status"] == "ok"
+
+
 def test_preview_counts_waves(cluster, start_service):
     svc = start_service(cluster.env(WORKER_CPU="1", WORKER_MEMORY="12Gi", QUOTA_CPU="14", QUOTA_MEMORY="50Gi",
                                     GENERATE_SECONDS="5", ANALYZE_SECONDS="5"))
