@@ -33,7 +33,7 @@ typedef struct pod_slot {
     kube_logs_t *logs;
     int64_t since_ms;     /* taken over: its output up to this time was sent (0: none) */
     unsigned since_count; /* ... and this many lines in that millisecond (0: all) */
-    int seen;         /* the watch has reported it */
+    int seen;             /* the watch has reported it */
     int logs_ended;
     log_tail_t tail; /* its last output lines, for its failure message */
 } pod_slot_t;

@@ -41,9 +41,9 @@ struct kube_logs {
                                    knows its resume point to the millisecond): until a line is handed over */
     char seen[TS_NORM_LEN + 1]; /* this stream: the previous line's timestamp, cut to `digits` */
     unsigned seen_n;            /* this stream: lines with `seen` so far */
-    char seen_full[TS_NORM_LEN + 1]; /* the same at full precision (`digits` becomes 9 once a line is handed over) */
-    unsigned seen_full_n;
-    int any_line;               /* a line came in some stream */
+    char seen_full[TS_NORM_LEN + 1];
+    unsigned seen_full_n; /* the same at full precision (`digits` becomes 9 once a line is handed over) */
+    int any_line;         /* a line came in some stream */
     kube_xfer_t *x;
     line_split_t ls;
     uv_timer_t timer;

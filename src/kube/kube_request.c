@@ -27,10 +27,10 @@ struct kube_request {
     kube_xfer_t *x;
     uv_timer_t timer;
     unsigned attempt;
-    char *name;        /* POST: the object's metadata.name (NULL: none, e.g. generateName) */
-    json_t *labels;    /* POST: the labels sent, to know the object as ours */
-    int maybe_done;    /* POST: a try whose answer was lost may have been carried out */
-    char *conflict;    /* POST: the 409's body, answered if the object found is not ours */
+    char *name;     /* POST: the object's metadata.name (NULL: none, e.g. generateName) */
+    json_t *labels; /* POST: the labels sent, to know the object as ours */
+    int maybe_done; /* POST: a try whose answer was lost may have been carried out */
+    char *conflict; /* POST: the 409's body, answered if the object found is not ours */
     size_t conflict_len;
     int released; /* freed once its timer has closed: a second release (client closing) does nothing */
 };
@@ -181,8 +181,9 @@ static void on_existing(void *owner, CURLcode rc, long status, const char *body,
     json_t *obj = rc == CURLE_OK && status == 200 ? json_loadb(body, body_len, 0, NULL) : NULL;
     json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
     if (obj && labels_equal(labels, r->labels)) {
-        log_info("kube", "POST %s: an earlier try's answer was lost and %s exists with the labels sent: taken as "
-                         "created",
+        log_info("kube",
+                 "POST %s: an earlier try's answer was lost and %s exists with the labels sent: taken as "
+                 "created",
                  r->path, r->name);
         answer(r, CURLE_OK, 200, body, body_len, "");
     } else
@@ -200,8 +201,8 @@ static int look_up_existing(kube_request_t *r, const char *body, size_t body_len
         return -1;
     memcpy(r->conflict, body, body_len);
     r->conflict_len = body_len;
-    kube_xfer_opts_t o = {.method = "GET", .path = path, .timeout_ms = r->c->timeout_ms, .on_done = on_existing,
-                          .owner = r};
+    kube_xfer_opts_t o = {
+        .method = "GET", .path = path, .timeout_ms = r->c->timeout_ms, .on_done = on_existing, .owner = r};
     r->x = kube_xfer_start(r->c, &o);
     return r->x ? 0 : -1;
 }

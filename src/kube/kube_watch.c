@@ -17,11 +17,11 @@
 #include "util/line_split.h"
 #include "util/log.h"
 
-#define WATCH_TIMEOUT_S   240 /* the server ends each stream after this long (plus jitter) */
-#define WATCH_BASE_MS     250
-#define WATCH_CAP_MS      30000
-#define WATCH_PAGE_LIMIT  "500"
-#define WATCH_RELIST_FAIL 3 /* consecutive failed streams before a re-list */
+#define WATCH_TIMEOUT_S     240 /* the server ends each stream after this long (plus jitter) */
+#define WATCH_BASE_MS       250
+#define WATCH_CAP_MS        30000
+#define WATCH_PAGE_LIMIT    "500"
+#define WATCH_RELIST_FAIL   3    /* consecutive failed streams before a re-list */
 #define WATCH_MIN_STREAM_MS 3000 /* a clean end sooner than this, with no event, is a failure */
 
 static uint64_t restarts[KUBE_WATCH_RESTART_KINDS]; /* every client of the process (the service has one) */
