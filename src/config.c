@@ -13,6 +13,7 @@
 #include "store/redis_url.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/text.h"
 
 typedef enum { VAR_INT, VAR_SECONDS, VAR_STRING, VAR_CHOICE, VAR_CPU, VAR_MEMORY } var_type_t;
 
@@ -286,18 +287,6 @@ static int make_absolute(char *path, size_t cap, const char *name, char *err, si
     return 0;
 }
 
-/* A DNS-1123 label, as Kubernetes names namespaces: a-z, 0-9 and '-', starting and ending alphanumeric. */
-static int is_dns_label(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
 static int check_kube(const config_t *cfg, char *err, size_t errlen)
 {
     const char *url = cfg->kube_api_url;
@@ -307,7 +296,7 @@ static int check_kube(const config_t *cfg, char *err, size_t errlen)
     }
     const char *ns[] = {"KUBE_NAMESPACE", cfg->kube_namespace, "NEXTFLOW_NAMESPACE", cfg->nextflow_namespace};
     for (int i = 0; i < 4; i += 2)
-        if (ns[i + 1][0] != '\0' && !is_dns_label(ns[i + 1])) {
+        if (ns[i + 1][0] != '\0' && !text_is_dns_label(ns[i + 1])) {
             snprintf(err, errlen, "%s=\"%s\" is invalid: a namespace is a DNS-1123 label (a-z, 0-9, '-')", ns[i],
                      ns[i + 1]);
             return -1;
@@ -327,7 +316,7 @@ static int check_nextflow(const config_t *cfg, char *err, size_t errlen)
         }
     const char *names[] = {"NEXTFLOW_SERVICE_ACCOUNT", cfg->nextflow_service_account, "WORK_PVC", cfg->work_pvc};
     for (int i = 0; i < 4; i += 2)
-        if (!is_dns_label(names[i + 1])) {
+        if (!text_is_dns_label(names[i + 1])) {
             snprintf(err, errlen, "%s=\"%s\" is invalid: a Kubernetes name (a-z, 0-9, '-')", names[i], names[i + 1]);
             return -1;
         }

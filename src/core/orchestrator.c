@@ -350,8 +350,25 @@ static void on_exec_done(void *data, int ok, const char *detail)
 
 /* ---- taking over a run whose replica died ---------------------------------------------------------------------- */
 
-/* What of the run's output was sent already, from its log tail: per source, the time of its last line; a source
- * without a line in the tail sent nothing after the tail's oldest line. */
+/* Where a source's output stops in the log tail: the time of its last line, and how many of its lines share
+ * that millisecond (lines of one read share their timestamp; the one after them must not be taken as sent). */
+static void source_resume(const run_t *run, const char *source, int64_t *since_ms, unsigned *count)
+{
+    for (int i = 0; i < run->log_count; i++) {
+        const run_log_line_t *line = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
+        if (line->ts_ms <= 0 || line->source == NULL || strcmp(line->source, source) != 0)
+            continue;
+        if (line->ts_ms > *since_ms) {
+            *since_ms = line->ts_ms;
+            *count = 1;
+        } else if (line->ts_ms == *since_ms && *count > 0)
+            (*count)++;
+    }
+}
+
+/* What of the run's output was sent already, from its log tail: per source, the time of its last line and the
+ * lines in that millisecond; a source without a line in the tail sent nothing after the tail's oldest line
+ * (count 0: none of that millisecond's lines is sent again). */
 static void resume_point(const run_t *run, exec_resume_t *r)
 {
     memset(r, 0, sizeof(*r));
@@ -363,20 +380,12 @@ static void resume_point(const run_t *run, exec_resume_t *r)
             oldest = line->ts_ms;
     }
     r->controller_log_since_ms = oldest;
-    for (int t = 0; t < wf_task_count(run->batch_count); t++)
+    source_resume(run, "nextflow", &r->controller_log_since_ms, &r->controller_log_since_count);
+    for (int t = 0; t < wf_task_count(run->batch_count); t++) {
+        char label[32];
+        wf_task_label(run->batch_count, t, label, sizeof(label));
         r->log_since_ms[t] = oldest;
-    for (int i = 0; i < run->log_count; i++) {
-        const run_log_line_t *line = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
-        if (line->ts_ms <= 0 || line->source == NULL)
-            continue;
-        if (strcmp(line->source, "nextflow") == 0 && line->ts_ms > r->controller_log_since_ms)
-            r->controller_log_since_ms = line->ts_ms;
-        for (int t = 0; t < wf_task_count(run->batch_count); t++) {
-            char label[32];
-            wf_task_label(run->batch_count, t, label, sizeof(label));
-            if (strcmp(line->source, label) == 0 && line->ts_ms > r->log_since_ms[t])
-                r->log_since_ms[t] = line->ts_ms;
-        }
+        source_resume(run, label, &r->log_since_ms[t], &r->log_since_count[t]);
     }
 }
 

@@ -34,8 +34,10 @@ typedef struct exec_spec {
  *  happens from here on. Times are Unix ms; 0: none known. */
 typedef struct exec_resume {
     wf_task_state_t states[WF_MAX_TASKS];
-    int64_t log_since_ms[WF_MAX_TASKS]; /* each task's output up to this time was sent */
-    int64_t controller_log_since_ms;    /* the same for EXEC_TASK_CONTROLLER */
+    int64_t log_since_ms[WF_MAX_TASKS];     /* each task's output up to this time was sent */
+    unsigned log_since_count[WF_MAX_TASKS]; /* ... and this many of its lines in that millisecond (0: all) */
+    int64_t controller_log_since_ms;        /* the same for EXEC_TASK_CONTROLLER */
+    unsigned controller_log_since_count;
 } exec_resume_t;
 
 typedef struct exec_listener {

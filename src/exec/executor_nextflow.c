@@ -481,10 +481,12 @@ static int nextflow_reattach(executor_t *super, const exec_spec_t *spec, const e
         ex->states[t] = resume->states[t];
         ex->started[t] = resume->states[t] != TASK_PENDING;
         ex->workers[t].since_ms = resume->log_since_ms[t];
+        ex->workers[t].since_count = resume->log_since_count[t];
         /* a finished task's log was sent in full */
         ex->workers[t].no_logs = resume->states[t] == TASK_SUCCEEDED || resume->states[t] == TASK_FAILED;
     }
     ex->controller.since_ms = resume->controller_log_since_ms;
+    ex->controller.since_count = resume->controller_log_since_count;
     uv_timer_start(&ex->kick_timer, on_find_kick, 0, 0);
     return 0;
 }

@@ -57,7 +57,7 @@ static void follow_logs(nextflow_slot_t *s)
     if (s->logs || s->no_logs || ex->ending)
         return;
     kube_logs_callbacks_t cbs = {.data = s, .line = on_log_line, .end = on_log_end};
-    s->logs = pod_log_follow(ex->kube, s->name, s->since_ms, 0, &cbs);
+    s->logs = pod_log_follow(ex->kube, s->name, s->since_ms, s->since_count, 0, &cbs);
 }
 
 static void forget_logs(nextflow_slot_t *s)

@@ -28,9 +28,10 @@ typedef struct nextflow_slot {
     int64_t pending_since; /* monotonic ms of the first Pending look, 0 when not Pending */
     int exit_code;
     char reason[512];
-    kube_logs_t *logs; /* the followed log, once the container has started */
-    int64_t since_ms;  /* taken over: lines up to this time were sent already (0: none) */
-    int no_logs;       /* taken over: its log was sent in full */
+    kube_logs_t *logs;    /* the followed log, once the container has started */
+    int64_t since_ms;     /* taken over: lines up to this time were sent already (0: none) */
+    unsigned since_count; /* ... and this many lines in that millisecond (0: all) */
+    int no_logs;          /* taken over: its log was sent in full */
     int logs_ended;
     log_tail_t tail; /* its last output lines, for its failure message */
 } nextflow_slot_t;

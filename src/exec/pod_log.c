@@ -5,14 +5,16 @@
 
 #include "util/clock.h"
 
-kube_logs_t *pod_log_follow(kube_client_t *kube, const char *pod, int64_t since_ms, int max_waits,
-                            const kube_logs_callbacks_t *cbs)
+kube_logs_t *pod_log_follow(kube_client_t *kube, const char *pod, int64_t since_ms, unsigned since_count,
+                            int max_waits, const kube_logs_callbacks_t *cbs)
 {
     kube_logs_opts_t opts = {.pod = pod, .follow = 1, .max_waits = max_waits};
     char since[CLOCK_RFC3339_LEN + 1];
     if (since_ms > 0) {
+        /* millisecond precision: the lines are compared in that millisecond, not from its start */
         clock_format_rfc3339(since_ms, since);
         opts.since_time = since;
+        opts.since_count = since_count;
     }
     return kube_logs_start(kube, &opts, cbs);
 }

@@ -12,9 +12,10 @@
 
 #define POD_LOG_LINE_CAP (KUBE_LOG_LINE_MAX + 64)
 
-/** Follows a pod's log with timestamps, from `since_ms` (Unix ms; 0: from its start); NULL when it cannot. */
-kube_logs_t *pod_log_follow(kube_client_t *kube, const char *pod, int64_t since_ms, int max_waits,
-                            const kube_logs_callbacks_t *cbs);
+/** Follows a pod's log with timestamps, after the first `since_count` lines of millisecond `since_ms` (Unix ms;
+ *  0: from its start; a count of 0: after every line of that millisecond); NULL when it cannot. */
+kube_logs_t *pod_log_follow(kube_client_t *kube, const char *pod, int64_t since_ms, unsigned since_count,
+                            int max_waits, const kube_logs_callbacks_t *cbs);
 /** Drops the task's own time at the start of a line (pipeline-task writes one; the kubelet's counts). */
 void pod_log_drop_own_time(const char **line, size_t *len);
 /** "<ts> <line>" into `out` (POD_LOG_LINE_CAP bytes; the line cut at KUBE_LOG_LINE_MAX, no NUL); its length.

@@ -85,7 +85,7 @@ static void follow_logs(kube_exec_t *ex, pod_slot_t *s)
     if (s->logs || s->logs_ended || ex->ending || ex->stopping)
         return;
     kube_logs_callbacks_t cbs = {.data = s, .line = on_log_line, .end = on_log_end};
-    s->logs = pod_log_follow(ex->kube, s->name, s->since_ms, 30, &cbs);
+    s->logs = pod_log_follow(ex->kube, s->name, s->since_ms, s->since_count, 30, &cbs);
     if (s->logs == NULL)
         s->logs_ended = 1;
 }

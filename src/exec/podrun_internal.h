@@ -31,8 +31,9 @@ typedef struct pod_slot {
     char reason[512];
     int64_t pending_since, ended_at; /* monotonic ms, 0: not so */
     kube_logs_t *logs;
-    int64_t since_ms; /* taken over: its output up to this time was sent (0: none) */
-    int seen;         /* the watch has reported it */
+    int64_t since_ms;     /* taken over: its output up to this time was sent (0: none) */
+    unsigned since_count; /* ... and this many lines in that millisecond (0: all) */
+    int seen;             /* the watch has reported it */
     int logs_ended;
     log_tail_t tail; /* its last output lines, for its failure message */
 } pod_slot_t;

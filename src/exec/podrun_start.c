@@ -22,7 +22,8 @@ void podrun_fail_task(kube_exec_t *ex, int task, const char *detail)
 
 void podrun_reset_slot(pod_slot_t *s)
 {
-    *s = (pod_slot_t){.owner = s->owner, .task = s->task, .exit_code = -1, .since_ms = s->since_ms};
+    *s = (pod_slot_t){.owner = s->owner, .task = s->task, .exit_code = -1, .since_ms = s->since_ms,
+                     .since_count = s->since_count};
 }
 
 int podrun_busy_count(const kube_exec_t *ex)

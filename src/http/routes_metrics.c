@@ -11,6 +11,7 @@
 #include "http/reply.h"
 #include "http/routes.h"
 #include "http/ws_hub.h"
+#include "kube/kube.h"
 
 #define VERSION "1.0.0"
 
@@ -83,6 +84,16 @@ static void write_stream(FILE *f, const ws_hub_t *hub)
     }
 }
 
+static void write_kube(FILE *f)
+{
+    family(f, "pipeline_kube_watch_restarts_total", "counter",
+           "Kubernetes watch streams opened again, by reason: timeout (the server ended it, normal), short (ended "
+           "at once without an event: backed off), error, relist (history gone: listed again).");
+    for (int k = 0; k < KUBE_WATCH_RESTART_KINDS; k++)
+        fprintf(f, "pipeline_kube_watch_restarts_total{reason=\"%s\"} %llu\n", kube_watch_restart_name(k),
+                (unsigned long long)kube_watch_restarts(k));
+}
+
 static void write_process(FILE *f)
 {
     long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
@@ -148,6 +159,7 @@ void route_prometheus(http_server_t *srv, h2o_req_t *req, const char *param)
     family(f, "pipeline_http_accept_failures_total", "counter",
            "Connections that could not be accepted (out of file descriptors); the waiting clients were closed.");
     fprintf(f, "pipeline_http_accept_failures_total %llu\n", (unsigned long long)srv->fd_limit.accept_failures);
+    write_kube(f);
     write_process(f);
     long max_fds = fd_limit_current();
     if (max_fds > 0) {

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "config.h"
@@ -49,7 +50,9 @@ typedef struct kube_config {
  * else the kubeconfig (KUBECONFIG, else ~/.kube/config, if it exists; KUBE_CONTEXT, else current-context); else
  * in-cluster (KUBERNETES_SERVICE_HOST/_PORT with the service account folder). Reads small local files (start-up
  * only). Returns 0, or -1 with `err` naming what is wrong (a kubeconfig user with `exec` or `auth-provider` is
- * an error that says so). Free with kube_config_dispose().
+ * an error that says so; so is a namespace that is not a DNS-1123 label, whichever source gave it). Logs a
+ * warning when TLS verification is off or a bearer token would travel over plain http://. Free with
+ * kube_config_dispose().
  */
 int kube_config_resolve(kube_config_t *kc, const config_t *cfg, char *err, size_t errlen);
 void kube_config_dispose(kube_config_t *kc);
@@ -146,6 +149,20 @@ kube_watch_t *kube_watch_start(kube_client_t *c, const kube_watch_opts_t *opts, 
 /** Stops and frees the watch; no callback fires afterwards. Safe from inside its own callbacks. */
 void kube_watch_stop(kube_watch_t *w);
 
+/** Why a watch stream was opened again (or the list asked again), for /metrics. */
+typedef enum {
+    KUBE_WATCH_RESTART_TIMEOUT, /* the stream ended cleanly at the server's timeoutSeconds: normal */
+    KUBE_WATCH_RESTART_SHORT,   /* it ended cleanly within seconds without an event: counted as a failure */
+    KUBE_WATCH_RESTART_ERROR,   /* it broke, or was answered with an error */
+    KUBE_WATCH_RESTART_RELIST,  /* the history it stood on is gone (410): listed again */
+    KUBE_WATCH_RESTART_KINDS
+} kube_watch_restart_t;
+
+/** Restarts of `why` by every watch of the process since it started. */
+uint64_t kube_watch_restarts(kube_watch_restart_t why);
+/** "timeout", "short", "error", "relist". */
+const char *kube_watch_restart_name(kube_watch_restart_t why);
+
 /* ---- pod logs --------------------------------------------------------------------------------------------------- */
 
 typedef struct kube_logs_opts {
@@ -153,8 +170,11 @@ typedef struct kube_logs_opts {
     const char *pod;
     const char *container;  /* NULL: the pod's only container */
     const char *since_time; /* NULL, or an RFC 3339 UTC time ("...Z", as the kubelet writes them; anything else
-                               makes kube_logs_start() return NULL): lines at or before it are skipped (sent to
-                               the API with whole-second precision, the rest is filtered here) */
+                               makes kube_logs_start() return NULL): where a previous reader stopped, at the
+                               precision it is written with ("...00.123Z": the millisecond). Lines before it are
+                               skipped, and so are the first `since_count` lines at it (cut to that precision);
+                               the API only takes whole seconds, the rest is filtered here */
+    unsigned since_count;   /* lines at since_time already handed over; 0: all of them (count unknown) */
     int follow;             /* 1: follow=true, the stream lasts as long as the container runs */
     int max_waits;          /* how many times an empty answer (pod not on a node yet) or a "waiting to start" 400
                                is asked again, one second apart (0: 600) */
@@ -166,8 +186,9 @@ typedef struct kube_logs_callbacks {
      *  the rest (untrusted bytes, not NUL-terminated; a line longer than KUBE_LOG_LINE_MAX is cut). */
     void (*line)(void *data, const char *ts, const char *line, size_t len);
     /** The stream is over: `res->status` 200 when the log ended (the container ended), else the error. A stream
-     *  that breaks mid-way is resumed by itself from the last timestamp. Fires once; the stream is then finished
-     *  but still must be freed with kube_logs_stop(). */
+     *  that breaks mid-way is resumed by itself after the last line handed over (lines that share a timestamp
+     *  are told apart by their order). Fires once; the stream is then finished but still must be freed with
+     *  kube_logs_stop(). */
     void (*end)(void *data, const kube_response_t *res);
 } kube_logs_callbacks_t;
 

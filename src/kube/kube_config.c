@@ -10,9 +10,18 @@
 #include "kube/kube.h"
 #include "kube/kubeconfig.h"
 #include "util/fs.h"
+#include "util/log.h"
+#include "util/text.h"
 
 #define PEM_MAX        (1024 * 1024)
 #define KUBECONFIG_MAX (4 * 1024 * 1024)
+
+/* A namespace found in a file, and where: checked once the one to use is chosen (every source, not only the
+ * environment: "..", reaching the request path, is collapsed by curl into a cluster-wide path). */
+typedef struct ns_found {
+    char value[256];
+    char from[1200];
+} ns_found_t;
 
 static int file_exists(const char *path)
 {
@@ -77,7 +86,8 @@ static int from_url(kube_config_t *kc, const config_t *cfg, char *err, size_t er
     return 0;
 }
 
-static int from_kubeconfig(kube_config_t *kc, const config_t *cfg, const char *path, char *err, size_t errlen)
+static int from_kubeconfig(kube_config_t *kc, const config_t *cfg, const char *path, ns_found_t *ns, char *err,
+                           size_t errlen)
 {
     size_t len;
     char *text = fs_read_file(path, KUBECONFIG_MAX, &len);
@@ -106,12 +116,8 @@ static int from_kubeconfig(kube_config_t *kc, const config_t *cfg, const char *p
         goto out;
     }
     snprintf(kc->source, sizeof(kc->source), "kubeconfig %.1023s (context %.255s)", path, k.context);
-    if (strlen(k.namespace_) >= sizeof(kc->namespace_)) {
-        snprintf(err, errlen, "kubeconfig %s: context \"%s\" has a namespace longer than 63 characters", path,
-                 k.context);
-        goto out;
-    }
-    memcpy(kc->namespace_, k.namespace_, strlen(k.namespace_) + 1);
+    snprintf(ns->value, sizeof(ns->value), "%s", k.namespace_);
+    snprintf(ns->from, sizeof(ns->from), "the kubeconfig %.1023s (context %.100s)", path, k.context);
     kc->insecure = k.insecure_skip_tls_verify;
     if (k.certificate_authority_data) {
         if (decode_blob(&kc->ca, k.certificate_authority_data, "certificate-authority-data", err, errlen) != 0)
@@ -151,7 +157,7 @@ out:
     return rc;
 }
 
-static int from_cluster(kube_config_t *kc, const config_t *cfg, char *err, size_t errlen)
+static int from_cluster(kube_config_t *kc, const config_t *cfg, ns_found_t *found, char *err, size_t errlen)
 {
     const char *dir = cfg->kube_serviceaccount_dir;
     const char *host = cfg->kubernetes_service_host;
@@ -172,13 +178,19 @@ static int from_cluster(kube_config_t *kc, const config_t *cfg, char *err, size_
     if (file_exists(path) && read_blob(&kc->ca, path, "the service account CA", err, errlen) != 0)
         return -1;
     snprintf(path, sizeof(path), "%s/namespace", dir);
+    if (!file_exists(path))
+        return 0;
     size_t len;
-    char *ns = file_exists(path) ? fs_read_file(path, 256, &len) : NULL;
-    if (ns) {
-        ns[strcspn(ns, " \t\r\n")] = '\0';
-        snprintf(kc->namespace_, sizeof(kc->namespace_), "%s", ns);
-        free(ns);
+    char *ns = fs_read_file(path, sizeof(found->value) - 1, &len);
+    if (ns == NULL) {
+        snprintf(err, errlen, "cannot read the service account's namespace %s: %s", path, strerror(errno));
+        return -1;
     }
+    while (len > 0 && (ns[len - 1] == '\n' || ns[len - 1] == '\r' || ns[len - 1] == ' ' || ns[len - 1] == '\t'))
+        ns[--len] = '\0';
+    snprintf(found->value, sizeof(found->value), "%s", ns);
+    snprintf(found->from, sizeof(found->from), "the service account file %s", path);
+    free(ns);
     return 0;
 }
 
@@ -193,9 +205,54 @@ static void kubeconfig_path(const config_t *cfg, char *buf, size_t cap)
     snprintf(buf, cap, "%s/.kube/config", home && home[0] ? home : "/root");
 }
 
+/* The namespace to work in: KUBE_NAMESPACE, then the original system's NEXTFLOW_NAMESPACE, then the context's or
+ * the service account's, else "nextflow". It must be a DNS-1123 label whatever its source. */
+static int choose_namespace(kube_config_t *kc, const config_t *cfg, const ns_found_t *found, char *err, size_t errlen)
+{
+    const char *ns = "nextflow", *from = "the default";
+    if (cfg->kube_namespace[0])
+        ns = cfg->kube_namespace, from = "KUBE_NAMESPACE";
+    else if (cfg->nextflow_namespace[0])
+        ns = cfg->nextflow_namespace, from = "NEXTFLOW_NAMESPACE";
+    else if (found->value[0])
+        ns = found->value, from = found->from;
+    if (!text_is_dns_label(ns)) {
+        char shown[72]; /* from a file: shown only as far as it is printable and short */
+        size_t i;
+        for (i = 0; ns[i] && i < sizeof(shown) - 4; i++)
+            shown[i] = ns[i] >= 0x20 && ns[i] < 0x7f && ns[i] != '"' ? ns[i] : '?';
+        snprintf(shown + i, sizeof(shown) - i, "%s", ns[i] ? "..." : "");
+        snprintf(err, errlen,
+                 "the namespace \"%s\" from %s is invalid: a namespace is a DNS-1123 label (1-63 characters a-z, 0-9 "
+                 "and '-', starting and ending with a letter or digit)",
+                 shown, from);
+        return -1;
+    }
+    memcpy(kc->namespace_, ns, strlen(ns) + 1); /* a label fits: at most 63 characters */
+    return 0;
+}
+
+/* What weakens the connection to the API: allowed (a test cluster, kubectl proxy), but never silently. */
+static void warn_weaknesses(const kube_config_t *kc)
+{
+    int from_env = strncmp(kc->source, "KUBE_API_URL", 12) == 0;
+    if (kc->insecure)
+        log_warn("kube",
+                 "TLS verification of the Kubernetes API is off (%s): anyone on the network path can pose as the API "
+                 "server and receive the credentials; give the API's CA instead (%s)",
+                 from_env ? "KUBE_INSECURE=1" : "insecure-skip-tls-verify in the kubeconfig",
+                 from_env ? "KUBE_CA_FILE" : "certificate-authority-data");
+    if (strncmp(kc->server, "http://", 7) == 0 && (kc->token[0] || kc->token_file[0]))
+        log_warn("kube",
+                 "the Kubernetes API %s is plain http:// and a bearer token is sent with every request: anyone on the "
+                 "network path can read it; use https://, or kubectl proxy on this machine without a token",
+                 kc->server);
+}
+
 int kube_config_resolve(kube_config_t *kc, const config_t *cfg, char *err, size_t errlen)
 {
     memset(kc, 0, sizeof(*kc));
+    ns_found_t found = {{0}, {0}};
     kc->timeout_seconds = cfg->kube_timeout_seconds > 0 ? cfg->kube_timeout_seconds : 30;
     char path[1024];
     kubeconfig_path(cfg, path, sizeof(path));
@@ -207,9 +264,9 @@ int kube_config_resolve(kube_config_t *kc, const config_t *cfg, char *err, size_
             snprintf(err, errlen, "KUBECONFIG=%s: no such file", cfg->kubeconfig);
             rc = -1;
         } else
-            rc = from_kubeconfig(kc, cfg, path, err, errlen);
+            rc = from_kubeconfig(kc, cfg, path, &found, err, errlen);
     } else if (cfg->kubernetes_service_host[0])
-        rc = from_cluster(kc, cfg, err, errlen);
+        rc = from_cluster(kc, cfg, &found, err, errlen);
     else {
         snprintf(err, errlen,
                  "no Kubernetes API: set KUBE_API_URL, or KUBECONFIG (no %s), or run in a pod "
@@ -217,17 +274,11 @@ int kube_config_resolve(kube_config_t *kc, const config_t *cfg, char *err, size_
                  path);
         rc = -1;
     }
-    if (rc != 0) {
+    if (rc != 0 || choose_namespace(kc, cfg, &found, err, errlen) != 0) {
         kube_config_dispose(kc);
         return -1;
     }
-    /* KUBE_NAMESPACE, then the original system's NEXTFLOW_NAMESPACE, then the context's or service account's */
-    if (cfg->kube_namespace[0])
-        snprintf(kc->namespace_, sizeof(kc->namespace_), "%s", cfg->kube_namespace);
-    else if (cfg->nextflow_namespace[0])
-        snprintf(kc->namespace_, sizeof(kc->namespace_), "%s", cfg->nextflow_namespace);
-    else if (kc->namespace_[0] == '\0')
-        snprintf(kc->namespace_, sizeof(kc->namespace_), "nextflow");
+    warn_weaknesses(kc);
     return 0;
 }
 

@@ -1,11 +1,18 @@
 /*
  * A pod's log as lines: GET .../pods/<pod>/log?follow=true&timestamps=true. Each line starts with the kubelet's
  * RFC 3339 timestamp (9 fractional digits), split off here. A pod not on a node yet answers 200 with an empty
- * body, a container not started yet answers 400 "is waiting to start": both are asked again a second later. A
- * stream that breaks is resumed with sinceTime (whole seconds) and the lines already handed over are skipped by
- * their full timestamp.
+ * body, a container not started yet answers 400 "is waiting to start": both are asked again a second later.
+ *
+ * A stream that breaks is resumed with sinceTime. The API server hands sinceTime on to the kubelet formatted as
+ * RFC 3339 without a fraction (LogLocation() in pkg/registry/core/pod/strategy.go: SinceTime.Format(time.RFC3339)),
+ * and the kubelet sends every line not before that second; so a resumed stream starts at the whole second and
+ * repeats what was handed over since. Timestamps do not tell lines apart: the container runtime stamps a whole
+ * read of the container's output with one time (CRI-O's conmon does), so several lines share a timestamp. A line
+ * is therefore known by (timestamp, how many lines of the stream had that timestamp up to it): the lines up to
+ * (last, last_n) are skipped, the rest handed over.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,15 +36,23 @@ struct kube_logs {
     kube_logs_callbacks_t cb;
     char last[TS_NORM_LEN + 1]; /* the last timestamp handed over (normalised), "" before any */
     char last_raw[64];          /* the same, as the kubelet wrote it (for sinceTime) */
-    int any_line;               /* a line came in some stream */
+    unsigned last_n;            /* lines with `last` handed over (UINT_MAX: all there are, count unknown) */
+    int digits;                 /* fraction digits `last` is compared at: 9, or a given since_time's (a take-over
+                                   knows its resume point to the millisecond): until a line is handed over */
+    char seen[TS_NORM_LEN + 1]; /* this stream: the previous line's timestamp, cut to `digits` */
+    unsigned seen_n;            /* this stream: lines with `seen` so far */
+    char seen_full[TS_NORM_LEN + 1];
+    unsigned seen_full_n; /* the same at full precision (`digits` becomes 9 once a line is handed over) */
+    int any_line;         /* a line came in some stream */
     kube_xfer_t *x;
     line_split_t ls;
     uv_timer_t timer;
     int stopped, ended;
 };
 
-/* "2024-05-01T10:00:00.5Z" -> "2024-05-01T10:00:00.500000000" (UTC only: the kubelet writes Z). */
-static int ts_normalize(const char *ts, size_t len, char out[TS_NORM_LEN + 1])
+/* "2024-05-01T10:00:00.5Z" -> "2024-05-01T10:00:00.500000000" (UTC only: the kubelet writes Z). `*ndigits` (may
+ * be NULL) gets the number of fraction digits written. */
+static int ts_normalize(const char *ts, size_t len, char out[TS_NORM_LEN + 1], int *ndigits)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:dd";
     if (len < 20 || ts[len - 1] != 'Z')
@@ -58,6 +73,8 @@ static int ts_normalize(const char *ts, size_t len, char out[TS_NORM_LEN + 1])
             return -1;
     } else if (len != 20)
         return -1;
+    if (ndigits)
+        *ndigits = (int)digits;
     while (digits < 9)
         out[20 + digits++] = '0';
     out[TS_NORM_LEN] = '\0';
@@ -68,7 +85,7 @@ int kube_log_split(const char *line, size_t len, const char **ts, size_t *ts_len
 {
     const char *sp = memchr(line, ' ', len < 64 ? len : 64);
     char norm[TS_NORM_LEN + 1];
-    if (sp == NULL || ts_normalize(line, (size_t)(sp - line), norm) != 0)
+    if (sp == NULL || ts_normalize(line, (size_t)(sp - line), norm, NULL) != 0)
         return -1;
     *ts = line;
     *ts_len = (size_t)(sp - line);
@@ -85,6 +102,35 @@ static void finish(kube_logs_t *l, const kube_response_t *res)
     l->cb.end(l->cb.data, res);
 }
 
+/* Counts the line's timestamp in this stream at full and at compared precision. */
+static void count_seen(kube_logs_t *l, const char *norm)
+{
+    if (strcmp(norm, l->seen_full) == 0)
+        l->seen_full_n++;
+    else {
+        strcpy(l->seen_full, norm);
+        l->seen_full_n = 1;
+    }
+    char key[TS_NORM_LEN + 1];
+    strcpy(key, norm);
+    memset(key + 20 + l->digits, '0', (size_t)(9 - l->digits)); /* cut to the precision `last` is known at */
+    if (strcmp(key, l->seen) == 0)
+        l->seen_n++;
+    else {
+        strcpy(l->seen, key);
+        l->seen_n = 1;
+    }
+}
+
+/* Whether the line just counted was handed over before (by this client, or by the replica that resumes here). */
+static int handed_over(const kube_logs_t *l)
+{
+    if (l->last[0] == '\0')
+        return 0;
+    int c = strcmp(l->seen, l->last);
+    return c < 0 || (c == 0 && l->seen_n <= l->last_n);
+}
+
 static int on_line(void *ctx, const char *line, size_t len, int cut)
 {
     (void)cut; /* a cut line is handed over cut */
@@ -93,13 +139,20 @@ static int on_line(void *ctx, const char *line, size_t len, int cut)
     size_t ts_len = 0, text_len = len;
     char norm[TS_NORM_LEN + 1], tsbuf[64];
     if (kube_log_split(line, len, &ts, &ts_len, &text, &text_len) == 0 && ts_len < sizeof(tsbuf)) {
-        ts_normalize(ts, ts_len, norm);
-        if (l->last[0] && strcmp(norm, l->last) <= 0)
-            return 0; /* handed over before the stream was resumed */
+        ts_normalize(ts, ts_len, norm, NULL);
+        count_seen(l, norm);
+        if (handed_over(l))
+            return 0; /* sent before the stream was resumed */
         memcpy(tsbuf, ts, ts_len);
         tsbuf[ts_len] = '\0';
         strcpy(l->last, norm);
         strcpy(l->last_raw, tsbuf);
+        l->last_n = l->seen_full_n;
+        if (l->digits != 9) { /* from here on the resume point is known to the nanosecond */
+            l->digits = 9;
+            strcpy(l->seen, l->seen_full);
+            l->seen_n = l->seen_full_n;
+        }
         ts = tsbuf;
     } else {
         ts = "";
@@ -162,7 +215,8 @@ static void on_done(void *owner, CURLcode rc, long status, const char *body, siz
     json_decref(json);
 }
 
-/* sinceTime takes whole seconds: the last timestamp with its fraction cut off. */
+/* sinceTime reaches the kubelet in whole seconds whatever is sent (see the top): the last timestamp with its
+ * fraction cut off, so that what this client sends is what the kubelet uses. */
 static void since_param(const char *raw, char *out, size_t cap)
 {
     size_t n = strcspn(raw, ".Z");
@@ -177,6 +231,8 @@ static void start_stream(kube_logs_t *l)
         (l->follow && kube_path_query(path, sizeof(path), "follow", "true") != 0) ||
         (l->container && kube_path_query(path, sizeof(path), "container", l->container) != 0))
         goto fail;
+    l->seen[0] = l->seen_full[0] = '\0'; /* the counts are per stream: it starts again at sinceTime's second */
+    l->seen_n = l->seen_full_n = 0;
     if (l->last_raw[0]) {
         since_param(l->last_raw, since, sizeof(since));
         if (kube_path_query(path, sizeof(path), "sinceTime", since) != 0)
@@ -232,6 +288,7 @@ kube_logs_t *kube_logs_start(kube_client_t *c, const kube_logs_opts_t *opts, con
     l->cb = *cbs;
     l->follow = opts->follow;
     l->max_waits = opts->max_waits > 0 ? opts->max_waits : LOGS_DEFAULT_WAIT;
+    l->digits = 9;
     l->ns = strdup(opts->ns ? opts->ns : c->ns);
     l->pod = strdup(opts->pod);
     l->container = opts->container ? strdup(opts->container) : NULL;
@@ -239,11 +296,12 @@ kube_logs_t *kube_logs_start(kube_client_t *c, const kube_logs_opts_t *opts, con
     kube_timer_init(c, &l->timer, l);
     if (opts->since_time && opts->since_time[0]) {
         size_t n = strlen(opts->since_time);
-        if (n >= sizeof(l->last_raw) || ts_normalize(opts->since_time, n, l->last) != 0) {
+        if (n >= sizeof(l->last_raw) || ts_normalize(opts->since_time, n, l->last, &l->digits) != 0) {
             stop(l);
             return NULL;
         }
         strcpy(l->last_raw, opts->since_time);
+        l->last_n = opts->since_count > 0 ? opts->since_count : UINT_MAX;
     }
     if (l->ns == NULL || l->pod == NULL || (opts->container && l->container == NULL)) {
         stop(l);

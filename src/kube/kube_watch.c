@@ -5,7 +5,10 @@
  *
  * A stream that ends cleanly (the server's timeoutSeconds) is opened again from the last resourceVersion. A
  * stream answered 410, or answered 200 with one ERROR event holding a 410 Status ("too old resource version"),
- * means the history is gone: list again. Other failures wait with backoff.
+ * means the history is gone: list again. Other failures wait with backoff. A stream that ends cleanly within
+ * seconds without a single event is a failure too (a proxy or load balancer that closes streams at once would
+ * otherwise make a tight request loop): it waits with the same backoff (client-go's reflector calls such a
+ * stream "very short watch" and backs off likewise).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +17,14 @@
 #include "util/line_split.h"
 #include "util/log.h"
 
-#define WATCH_TIMEOUT_S   240 /* the server ends each stream after this long (plus jitter) */
-#define WATCH_BASE_MS     250
-#define WATCH_CAP_MS      30000
-#define WATCH_PAGE_LIMIT  "500"
-#define WATCH_RELIST_FAIL 3 /* consecutive failed streams before a re-list */
+#define WATCH_TIMEOUT_S     240 /* the server ends each stream after this long (plus jitter) */
+#define WATCH_BASE_MS       250
+#define WATCH_CAP_MS        30000
+#define WATCH_PAGE_LIMIT    "500"
+#define WATCH_RELIST_FAIL   3    /* consecutive failed streams before a re-list */
+#define WATCH_MIN_STREAM_MS 3000 /* a clean end sooner than this, with no event, is a failure */
+
+static uint64_t restarts[KUBE_WATCH_RESTART_KINDS]; /* every client of the process (the service has one) */
 
 struct kube_watch {
     kube_op_t op;
@@ -34,6 +40,8 @@ struct kube_watch {
     line_split_t ls;
     uv_timer_t timer;
     unsigned failures;
+    uint64_t stream_start; /* loop time (ms) the stream was opened */
+    unsigned stream_lines; /* events (bookmarks included) the stream brought */
     int synced;
     int relist;  /* the stream said the resourceVersion is gone */
     int stopped; /* kube_watch_stop() was called: nothing may call back any more */
@@ -238,6 +246,7 @@ static int on_line(void *ctx, const char *line, size_t len, int cut)
     }
     if (len == 0)
         return 0;
+    w->stream_lines++;
     json_t *ev = json_loadb(line, len, 0, NULL);
     const char *type = json_string_value(json_object_get(ev, "type"));
     json_t *obj = json_object_get(ev, "object");
@@ -288,13 +297,25 @@ static void on_stream_done(void *owner, CURLcode rc, long status, const char *bo
         return;
     line_split_reset(&w->ls);
     if (w->relist || status == 410) {
+        restarts[KUBE_WATCH_RESTART_RELIST]++;
         start_list(w);
         return;
     }
     if (rc == CURLE_OK && status == 200) {
+        uint64_t lasted = uv_now(w->c->loop) - w->stream_start;
+        if (lasted < WATCH_MIN_STREAM_MS && w->stream_lines == 0) {
+            restarts[KUBE_WATCH_RESTART_SHORT]++;
+            if (w->failures == 0) /* once per series: a proxy that closes every stream would fill the log */
+                log_warn("kube", "watch of %s ended after %llu ms without an event: watching again with backoff",
+                         w->resource, (unsigned long long)lasted);
+            wait_then(w, on_stream_timer, 0);
+            return;
+        }
+        restarts[KUBE_WATCH_RESTART_TIMEOUT]++;
         start_stream(w); /* the server's timeout: go on from where it was */
         return;
     }
+    restarts[KUBE_WATCH_RESTART_ERROR]++;
     log_warn("kube", "watch of %s ended: %s", w->resource, rc != CURLE_OK ? errtext : "error status");
     if (w->failures + 1 >= WATCH_RELIST_FAIL)
         wait_then(w, on_list_timer, retry_after);
@@ -319,6 +340,8 @@ static void start_stream(kube_watch_t *w)
                           .on_done = on_stream_done,
                           .owner = w};
     line_split_reset(&w->ls);
+    w->stream_start = uv_now(w->c->loop);
+    w->stream_lines = 0;
     w->x = kube_xfer_start(w->c, &o);
     if (w->x == NULL)
         wait_then(w, on_stream_timer, 0);
@@ -399,4 +422,15 @@ void kube_watch_stop(kube_watch_t *w)
         return;
     kube_op_unlink(&w->op);
     stop(w);
+}
+
+uint64_t kube_watch_restarts(kube_watch_restart_t why)
+{
+    return why < KUBE_WATCH_RESTART_KINDS ? restarts[why] : 0;
+}
+
+const char *kube_watch_restart_name(kube_watch_restart_t why)
+{
+    static const char *const names[KUBE_WATCH_RESTART_KINDS] = {"timeout", "short", "error", "relist"};
+    return why < KUBE_WATCH_RESTART_KINDS ? names[why] : "";
 }

@@ -19,6 +19,10 @@ void text_trim_partial_utf8(char *s);
  *  Returns the new length. */
 size_t text_remove_all(char *s, const char *prefix);
 
+/** Whether `s` is a DNS-1123 label, as Kubernetes names namespaces: 1-63 of a-z, 0-9 and '-', starting and ending
+ *  with a letter or digit. */
+int text_is_dns_label(const char *s);
+
 /** Writes a number of seconds as a plain decimal ("0.00001", "3600", never "1e-05"), rounded to nanoseconds.
  *  Returns what snprintf returns. */
 int text_format_seconds(char *dst, size_t cap, double seconds);

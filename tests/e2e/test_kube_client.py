@@ -260,6 +260,53 @@ def test_in_cluster_service_account_and_a_rotated_token(kube_tls, tmp_path):
     assert len(responses) == 6 and all(r["status"] == 200 for r in responses)
 
 
+def test_a_namespace_that_is_not_a_dns_label_stops_start_up_whatever_its_source(kube_tls, tmp_path):
+    """Only the environment's namespace was checked: ".." from a kubeconfig reached the request path, where curl
+    collapses "namespaces/../pods" into a cluster-wide list."""
+    kc = tmp_path / "config"
+    kube_tls.write_kubeconfig(kc, namespace="..", user="token")
+    rc, out = probe({"KUBECONFIG": str(kc)}, "access")
+    msg = last(out, "config_error")["message"]
+    assert rc == 2 and '".."' in msg and f"the kubeconfig {kc} (context test)" in msg and "DNS-1123" in msg, out
+    rc, out = probe({"KUBECONFIG": str(kc), "KUBE_NAMESPACE": "team-a"}, "access")  # not the one used
+    assert rc == 0 and last(out, "config")["namespace"] == "team-a", out
+    for bad in ("../kube-system", "Team-A", "a" * 64, "team a"):
+        env = service_account(kube_tls, tmp_path / "sa", "t", namespace=bad + "\n")
+        rc, out = probe(env, "access")
+        msg = last(out, "config_error")["message"]
+        assert rc == 2 and f"the service account file {tmp_path / 'sa' / 'namespace'}" in msg, (bad, out)
+    assert all("/namespaces/team-a/" in r[1] or r[1] == "/version" for r in kube_tls.requests), kube_tls.requests
+
+
+def warnings_of(env, *args):
+    p = Probe(dict(env), *args)
+    rc = p.finish()
+    return rc, [line for line in p.stderr.splitlines() if " warn " in line and "kube" in line]
+
+
+def test_tls_verification_off_and_a_token_over_plain_http_are_said_at_start_up(kube, kube_tls, tmp_path):
+    rc, warns = warnings_of({"KUBE_API_URL": kube_tls.url, "KUBE_TOKEN": "s3cret", "KUBE_INSECURE": "1"}, "access")
+    assert rc == 0 and len(warns) == 1 and "TLS verification of the Kubernetes API is off (KUBE_INSECURE=1)" in \
+        warns[0], warns
+    kc = tmp_path / "config"
+    kube_tls.write_kubeconfig(kc, user="token")
+    cfg = yaml.safe_load(kc.read_text())
+    del cfg["clusters"][0]["cluster"]["certificate-authority-data"]
+    cfg["clusters"][0]["cluster"]["insecure-skip-tls-verify"] = True
+    kc.write_text(yaml.safe_dump(cfg))
+    rc, warns = warnings_of({"KUBECONFIG": str(kc)}, "access")
+    assert rc == 0 and len(warns) == 1 and "insecure-skip-tls-verify in the kubeconfig" in warns[0], warns
+    rc, warns = warnings_of(url_env(kube), "access")  # http:// with a token: it travels in clear
+    assert rc == 0 and len(warns) == 1 and f"{kube.url} is plain http:// and a bearer token" in warns[0], warns
+    # verified TLS, or plain http without a token (kubectl proxy): nothing to say
+    rc, warns = warnings_of({"KUBE_API_URL": kube_tls.url, "KUBE_TOKEN": "s3cret", "KUBE_CA_FILE": kube_tls.ca_file},
+                            "access")
+    assert rc == 0 and warns == []
+    kube.token = None
+    rc, warns = warnings_of({"KUBE_API_URL": kube.url}, "access")
+    assert rc == 0 and warns == []
+
+
 # ---- requests ----------------------------------------------------------------------------------------------------
 
 def test_create_get_patch_delete_and_their_errors(kube):
@@ -303,6 +350,40 @@ def test_get_is_retried_after_429_500_and_a_dropped_connection(kube):
     assert rc == 0 and last(out, "response")["status"] == 200
     gets = [r for r in kube.requests if r[0] == "GET" and r[1] == PODS]
     assert [g[2] for g in gets] == [500, 429, 0, 200]
+
+
+def test_a_create_answered_429_is_retried_after_retry_after(kube):
+    """429 means the API did nothing (max-in-flight, priority and fairness): a create is asked again, when the
+    answer says."""
+    kube.inject("POST", "pods", 429, count=1, retry_after=1)
+    t0 = time.monotonic()
+    rc, out = probe(url_env(kube), "create", PODS, json.dumps(pod("p429")))
+    assert rc == 0 and last(out, "response")["status"] == 201, out
+    assert time.monotonic() - t0 >= 1.0
+    assert [r[2] for r in kube.requests if r[0] == "POST"] == [429, 201]
+
+
+def test_a_create_whose_answer_was_lost_takes_the_object_it_made_and_no_other(kube):
+    env = url_env(kube)
+    kube.inject("POST", "pods", 0, lose=True)  # carried out; the connection breaks before the answer
+    rc, out = probe(env, "create", PODS, json.dumps(pod("mine", {"app": "x", "run": "r1"})))
+    r = last(out, "response")
+    assert rc == 0 and r["status"] == 200, out
+    assert r["body"]["metadata"]["uid"] == kube.store.get("pods", NS, "mine")["metadata"]["uid"]
+    assert [(m, s) for m, p, s in kube.requests if p.startswith(PODS)] == \
+        [("POST", 201), ("POST", 409), ("GET", 200)]
+
+    # the name is taken by an object that is not ours (other labels): the 409 stands
+    kube.store.create("pods", NS, pod("theirs", {"app": "other"}))
+    kube.inject("POST", "pods", 0, drop=True)  # the connection breaks: whether it was carried out is unknown
+    rc, out = probe(env, "create", PODS, json.dumps(pod("theirs", {"app": "x"})))
+    r = last(out, "response")
+    assert rc == 1 and (r["status"], r["reason"]) == (409, "AlreadyExists"), out
+    assert kube.store.get("pods", NS, "theirs")["metadata"]["labels"] == {"app": "other"}
+    # without a lost answer a 409 is the API's word: not looked into
+    n = len(kube.requests)
+    rc, out = probe(env, "create", PODS, json.dumps(pod("mine", {"app": "x", "run": "r1"})))
+    assert rc == 1 and last(out, "response")["status"] == 409 and len(kube.requests) == n + 1
 
 
 def test_connections_are_reused(kube):
@@ -404,6 +485,22 @@ def test_watch_streams_that_end_cleanly_are_opened_again_from_the_last_resource_
     assert len({r[1].split("resourceVersion=")[1].split("&")[0] for r in watches}) >= 2  # from where it was
 
 
+def test_watch_streams_that_end_at_once_without_an_event_are_backed_off(kube):
+    """A proxy that ends every stream at once, cleanly: a failure, asked again with growing pauses, not in a
+    tight loop; once streams last again the events come."""
+    kube.store.create("configmaps", NS, cm("a", {"app": "x"}))
+    kube.watch_seconds_max = 0
+    p = Probe(url_env(kube), "watch", "v1", "configmaps", "app=x", "2")
+    p.wait_for(lambda x: x["event"] == "synced")
+    time.sleep(4)
+    assert 2 <= kube.watches_started <= 8, kube.watches_started
+    kube.watch_seconds_max = 3600
+    kube.store.create("configmaps", NS, cm("b", {"app": "x"}))
+    assert p.finish() == 0, p.seen
+    assert [(x["type"], x["name"]) for x in p.seen if x["event"] == "watch"] == [("ADDED", "a"), ("ADDED", "b")]
+    assert len([r for r in kube.requests if "configmaps" in r[1] and "watch=1" not in r[1]]) == 1  # no re-list
+
+
 def test_requests_started_from_inside_watch_callbacks(kube):
     """An executor reacts to a watch event with a request (a get, a log stream): curl refuses new transfers from
     inside its callbacks, so the client must hand them over afterwards."""
@@ -462,6 +559,37 @@ def test_followed_log_resumes_after_a_drop_without_repeating_lines(kube):
     assert p.finish() == 0, p.seen
     assert [x["text"] for x in p.seen if x["event"] == "line"] == ["one", "two", "three"]
     assert len([r for r in kube.requests if "/log" in r[1]]) >= 2
+
+
+def test_lines_that_share_a_timestamp_are_all_handed_over_once_across_a_resume(kube):
+    """The runtime stamps a whole read of the container's output with one time: lines with equal timestamps are
+    normal, and a stream resumed in the middle of them (sinceTime reaches the kubelet in whole seconds) neither
+    loses nor repeats one."""
+    kube.add_behaviour({"name_prefix": "burst"}, {"logs": [["a", "b"]], "hold": True})
+    kube.store.create("pods", NS, pod("burst-1"))
+    p = Probe(url_env(kube), "logs", "burst-1")
+    p.wait_for(lambda x: x.get("text") == "b")
+    kube.drop_watches()  # breaks the followed log after "b"
+    kube.sim.log(NS, "burst-1", "c", same_read=True)  # the rest of the same read: a's and b's timestamp
+    kube.sim.log(NS, "burst-1", "d")
+    kube.sim.finish_pod(NS, "burst-1", 0)
+    assert p.finish() == 0, p.seen
+    got = [x for x in p.seen if x["event"] == "line"]
+    assert [x["text"] for x in got] == ["a", "b", "c", "d"]
+    assert got[0]["ts"] == got[1]["ts"] == got[2]["ts"] != got[3]["ts"]
+    resumed = [r[1] for r in kube.requests if "/log" in r[1]][-1]
+    assert f"sinceTime={got[0]['ts'][:19]}Z".replace(":", "%3A") in resumed  # whole seconds on the wire
+
+    # a take-over knows where the other replica stopped to the millisecond, and how many lines of that
+    # millisecond it sent: here "a" only
+    ms = got[0]["ts"][:23] + "Z"
+    rc, out = probe(url_env(kube), "logs", "burst-1", ms, "once", "1")
+    assert rc == 0 and [x["text"] for x in out if x["event"] == "line"] == ["b", "c", "d"]
+    rc, out = probe(url_env(kube), "logs", "burst-1", ms, "once", "3")
+    assert rc == 0 and [x["text"] for x in out if x["event"] == "line"] == ["d"]
+    # no count: every line at the given time was sent
+    rc, out = probe(url_env(kube), "logs", "burst-1", got[0]["ts"], "once")
+    assert rc == 0 and [x["text"] for x in out if x["event"] == "line"] == ["d"]
 
 
 def test_an_overlong_log_line_is_cut_at_the_bound(kube):

@@ -4,6 +4,7 @@ service's WORK_MOUNT)."""
 import json
 import sys
 import threading
+import time
 
 import pytest
 
@@ -137,6 +138,21 @@ def test_startup_fails_with_exit_2_when_the_api_is_unreachable(cluster, start_se
     assert "EXECUTOR=kubernetes needs the Kubernetes API" in svc.log()
 
 
+def test_startup_refuses_a_kubeconfig_namespace_that_is_not_a_dns_label(cluster, start_service, tmp_path):
+    kc = cluster.srv.write_kubeconfig(tmp_path / "kubeconfig", namespace="../kube-system", user="token")
+    svc = start_service(cluster.env(KUBE_API_URL="", KUBE_NAMESPACE="", KUBECONFIG=str(kc)), start=False)
+    svc.start(wait=False)
+    assert svc.proc.wait(timeout=30) == 2
+    assert f'the namespace "../kube-system" from the kubeconfig {kc} (context test) is invalid' in svc.log()
+    assert cluster.srv.requests == []
+
+
+def test_a_bearer_token_over_plain_http_is_warned_at_start_up(cluster, start_service):
+    svc = start_service(cluster.env(KUBE_TOKEN="t0ken"))
+    assert f"the Kubernetes API {cluster.srv.url} is plain http:// and a bearer token is sent" in svc.log()
+    assert svc.get("/health").json()["status"] == "ok"
+
+
 def test_preview_counts_waves(cluster, start_service):
     svc = start_service(cluster.env(WORKER_CPU="1", WORKER_MEMORY="12Gi", QUOTA_CPU="14", QUOTA_MEMORY="50Gi",
                                     GENERATE_SECONDS="5", ANALYZE_SECONDS="5"))
@@ -187,6 +203,32 @@ def test_watches_that_drop_or_expire_are_resumed(cluster, start_service):
     detail = svc.wait_finished(run_id, timeout=60)
     assert detail["status"] == "succeeded", detail.get("message")
     assert detail["demo_metrics"]["total_records"] == 200
+
+
+def test_watch_streams_closed_at_once_are_backed_off_and_counted(cluster, start_service):
+    """A proxy or load balancer that ends every watch stream at once, cleanly: the service does not open them again
+    in a tight loop, counts the restarts in /metrics, and the run goes on once streams last again."""
+    gate = threading.Event()
+    cluster.sim.scenario = {"gate": gate}
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    assert wait_until(lambda: cluster.sim.created, timeout=20)
+    srv = cluster.srv
+    srv.watch_seconds_max = 0
+    srv.drop_watches()  # the open stream breaks; every one after it ends at once
+    assert wait_until(lambda: srv.watches_started >= 3, timeout=10)
+    before = srv.watches_started
+    time.sleep(4)
+    assert srv.watches_started - before <= 8, srv.watches_started - before  # backed off, not thousands
+    metrics = svc.get("/metrics").text
+    short = [line for line in metrics.splitlines()
+             if line.startswith('pipeline_kube_watch_restarts_total{reason="short"}')]
+    assert short and int(short[0].split()[-1]) >= 3, metrics
+    assert 'pipeline_kube_watch_restarts_total{reason="error"} ' in metrics
+    srv.watch_seconds_max = 3600
+    gate.set()
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", detail.get("message")
 
 
 def two_replicas_and_a_run(cluster, start_service, redis_server, scenario):

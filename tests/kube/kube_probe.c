@@ -8,7 +8,7 @@
  *   kube_probe create PATH JSON | patch PATH JSON      POST / merge PATCH
  *   kube_probe delete PATH [PROPAGATION]
  *   kube_probe watch API_VERSION RESOURCE SELECTOR N   the first N events ("-": no selector)
- *   kube_probe logs POD [SINCE_TIME|-] [follow|once]   a pod's log lines, then its end
+ *   kube_probe logs POD [SINCE_TIME|-] [follow|once] [SINCE_COUNT]   a pod's log lines, then its end
  *
  * Exit status: 0 when the operation ended as expected, 1 on an API error, 2 when the API cannot be found.
  * A bound (KUBE_PROBE_SECONDS, default 30) ends the probe with exit 3 whatever happens.
@@ -175,7 +175,8 @@ static const char *env_lookup(void *ctx, const char *name)
 static int usage(void)
 {
     fprintf(stderr, "usage: kube_probe access | get PATH [N [MS]] | create PATH JSON | patch PATH JSON | "
-                    "delete PATH [POLICY] | watch APIVERSION RESOURCE SELECTOR N | logs POD [SINCE] [follow|once]\n");
+                    "delete PATH [POLICY] | watch APIVERSION RESOURCE SELECTOR N | "
+                    "logs POD [SINCE] [follow|once] [COUNT]\n");
     return 2;
 }
 
@@ -217,6 +218,7 @@ static int start(int argc, char **argv)
     if (strcmp(cmd, "logs") == 0 && argc >= 3) {
         kube_logs_opts_t o = {.pod = argv[2],
                               .since_time = argc >= 4 && strcmp(argv[3], "-") ? argv[3] : NULL,
+                              .since_count = argc >= 6 ? (unsigned)atoi(argv[5]) : 0,
                               .follow = !(argc >= 5 && strcmp(argv[4], "once") == 0),
                               .max_waits = 60};
         kube_logs_callbacks_t cb = {.line = on_log_line, .end = on_log_end};

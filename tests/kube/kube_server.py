@@ -59,6 +59,10 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- answers ----
     def send_json(self, code, obj, headers=None):
+        if getattr(self, "lose_answer", False):  # carried out, but the answer never reaches the client
+            self.kube.note(self.command, self.path, code)
+            self.drop()
+            raise ConnectionResetError("answer lost by injection")
         body = json.dumps(obj).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -138,6 +142,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_api(self, method):
         n = int(self.headers.get("Content-Length") or 0)
+        self.lose_answer = False
         self.raw_body = self.rfile.read(n) if n else b""  # read first: an error answer leaves the connection clean
         url = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
@@ -336,6 +341,8 @@ class Handler(BaseHTTPRequestHandler):
                                               f'{waiting}')
         follow = q.get("follow") in ("true", "1")
         stamps = q.get("timestamps") in ("true", "1")
+        # the API server hands sinceTime to the kubelet as RFC 3339 without a fraction (LogLocation(): Format(
+        # time.RFC3339)), and the kubelet skips only the lines before it: every line of that second comes again
         since = (q.get("sinceTime") or "")[:19]
         log = srv.sim.logs.get((ns, name))
         gen = srv.drop_gen
@@ -381,7 +388,8 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["inject"] and method == "POST":
             srv.inject(body["method"], body["resource"], int(body["status"]), count=int(body.get("count", 1)),
                        message=body.get("message"), reason=body.get("reason"), retry_after=body.get("retry_after"),
-                       drop=bool(body.get("drop")), watch=body.get("watch"), hang=bool(body.get("hang")))
+                       drop=bool(body.get("drop")), watch=body.get("watch"), hang=bool(body.get("hang")),
+                       lose=bool(body.get("lose")))
         elif parts == ["drop"] and method == "POST":
             srv.drop_watches()
         elif parts == ["expire"] and method == "POST":
@@ -493,14 +501,15 @@ class KubeApiServer:
         self.requests.append((method, path, status))
 
     def inject(self, method, resource, status, count=1, message=None, reason=None, retry_after=None, drop=False,
-               watch=None, hang=False):
+               watch=None, hang=False, lose=False):
         """The next `count` requests `method` on `resource` ("pods", "jobs", "version", "log", ...) answer `status`
         with a Status (with drop=True the connection is closed without an answer; with hang=True nothing is
-        answered until the client gives up or the server stops). watch=True/False: only watches, only
-        non-watches; None: both."""
+        answered until the client gives up or the server stops; with lose=True the request is carried out and
+        the connection closed before its answer, as when a proxy or the network loses it; `status` unused).
+        watch=True/False: only watches, only non-watches; None: both."""
         self.injected.append({"method": method, "resource": resource, "status": status, "count": count,
                               "message": message, "reason": reason, "retry_after": retry_after, "drop": drop,
-                              "watch": watch, "hang": hang})
+                              "watch": watch, "hang": hang, "lose": lose})
 
     def check_injected(self, method, parts, q, handler):
         resource = next((p for p in parts if p in RESOURCES), parts[0] if parts else "")
@@ -527,6 +536,9 @@ class KubeApiServer:
                         break
                 handler.drop()
                 raise ConnectionResetError("hung by injection")
+            if rule.get("lose"):
+                handler.lose_answer = True
+                return
             if rule["drop"]:
                 self.note(method, handler.path, 0)
                 handler.drop()

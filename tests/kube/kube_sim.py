@@ -5,12 +5,14 @@ gets one pod; the pod's end completes or fails the Job with conditions as batch/
 A pod's behaviour is a dict, chosen when the pod is created by the first hook in `pod_hooks` that returns one
 (else `default_behaviour`):
     {"pending": "ImagePullBackOff" | "Unschedulable" | "ContainerCreating"}  stays Pending
-    {"logs": ["line", ...], "exit_code": 0, "reason": "OOMKilled",
+    {"logs": ["line", ["line", "line"], ...], "exit_code": 0, "reason": "OOMKilled",
      "start_delay": 0.05, "line_delay": 0.0, "run_seconds": 0.0, "hold": False,
      "start_gate": threading.Event()}   stays ContainerCreating until the gate is set
     {"script": fn(sim, pod) -> exit_code}   runs in the pod's thread once it is Running (Nextflow's controller)
 "hold": True keeps the pod Running until sim.finish_pod(). Hooks on jobs (`job_hooks`, fn(job) -> True when the
-hook made the Job's pods itself) let another simulation (tests/kube/nextflow_sim.py) take a Job over."""
+hook made the Job's pods itself) let another simulation (tests/kube/nextflow_sim.py) take a Job over.
+A list inside "logs" is one write of the container read in one go: its lines share one timestamp, as the container
+runtime stamps a whole read of the container's output (CRI-O's conmon does)."""
 import copy
 import threading
 import time
@@ -73,16 +75,20 @@ class ClusterSim:
             threading.Timer(0, self._start_job, args=(job,)).start()
 
     # ---- helpers another simulation uses ----
-    def log(self, ns, pod, text):
-        """Appends one line to a pod's log (the kubelet's timestamp is taken now)."""
+    def log(self, ns, pod, text, same_read=False):
+        """Appends one line to a pod's log (the kubelet's timestamp is taken now), or several lines read at once
+        (`text` a list): they share one timestamp. same_read=True: more lines of the read before (its timestamp)."""
         with self.store.lock:
             log = self.logs.setdefault((ns, pod), PodLog())
             ns_now, ts = ts_now_ns()
-            if ns_now <= log.last_ns:  # strictly increasing, as one container's stream is
+            if same_read and log.lines:
+                ns_now, ts = log.last_ns, log.lines[-1][0]
+            elif ns_now <= log.last_ns:  # one read after another: later, as the runtime's clock moves on
                 ns_now = log.last_ns + 1
                 ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns_now // 10**9)) + ".%09dZ" % (ns_now % 10**9)
             log.last_ns = ns_now
-            log.lines.append((ts, text))
+            for line in (text if isinstance(text, list) else [text]):
+                log.lines.append((ts, line))
             self.store.changed.notify_all()
 
     def create_pod(self, ns, manifest, owner=None):

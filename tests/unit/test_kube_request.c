@@ -90,6 +90,22 @@ static void test_other_answers(void **state)
     assert_string_equal(res.message, curl_easy_strerror(CURLE_PARTIAL_FILE));
 }
 
+/* A followed log or a request over HTTP/2 (TLS to a real API server) whose stream is reset, or whose connection
+ * gets a GOAWAY, is a broken connection: resumed or asked again, never the end. The test server speaks HTTP/1.1,
+ * so these codes are checked here. */
+static void test_http2_stream_errors_are_a_broken_connection(void **state)
+{
+    (void)state;
+    assert_true(kube_retryable(CURLE_HTTP2, 0));
+    assert_true(kube_retryable(CURLE_HTTP2_STREAM, 0));
+    assert_true(kube_retryable(CURLE_RECV_ERROR, 0));
+    assert_true(kube_retryable(CURLE_OK, 429));
+    assert_true(kube_retryable(CURLE_OK, 503));
+    assert_false(kube_retryable(CURLE_OK, 409));
+    assert_false(kube_retryable(CURLE_SSL_CACERT_BADFILE, 0));
+    assert_false(kube_retryable(CURLE_PEER_FAILED_VERIFICATION, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +113,7 @@ int main(void)
         cmocka_unit_test(test_query_values_are_escaped),
         cmocka_unit_test(test_a_status_answer_gives_its_message_and_reason),
         cmocka_unit_test(test_other_answers),
+        cmocka_unit_test(test_http2_stream_errors_are_a_broken_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
