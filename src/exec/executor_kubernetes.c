@@ -301,7 +301,7 @@ static int kube_start(executor_t *super, const exec_spec_t *spec)
         ex->slots[t] = (pod_slot_t){.owner = ex, .task = t, .exit_code = -1};
     ex->owner_state = ex->creating = ex->waiting_quota = ex->room = ex->again = ex->tell_room = ex->refused = 0;
     ex->adopting = ex->recreate_owner = 0;
-    ex->no_room[0] = '\0';
+    ex->no_room[0] = ex->quota_warned[0] = '\0';
     ex->quota_since = 0;
     ex->stopping = ex->completing = ex->ending = 0;
     ex->active = 1;

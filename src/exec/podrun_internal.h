@@ -57,11 +57,12 @@ struct kube_exec {
     int again;                   /* room was asked during a quota request or creates: ask again after them */
     int tell_room;               /* the kick tells the scheduler to ask for room */
     int refused;                 /* a create met "exceeded quota": no room until a task ends (or nothing runs) */
-    char no_room[400];           /* set: no task will ever fit; the next room() says why */
+    char no_room[480];           /* set: no task will ever fit; the next room() says why */
     int adopting;                /* taken over from a dead replica: the run's pods are adopted by name */
     int recreate_owner;          /* taken over, its owner ConfigMap gone: the kick creates a new one */
     int64_t quota_since;         /* monotonic ms since nothing of the run runs and nothing fits */
-    char quota_detail[256];
+    char quota_detail[400];
+    char quota_warned[300]; /* the unreadable quota figure last warned about */
     uv_timer_t kick_timer, tick_timer, stop_timer, done_timer;
     int done_ok;
     char done_detail[1200];
