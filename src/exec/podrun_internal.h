@@ -37,6 +37,16 @@ typedef struct pod_slot {
     log_tail_t tail; /* its last output lines, for its failure message */
 } pod_slot_t;
 
+/* A pod DELETE sent while stopping: its answer belongs to the run that sent it (`gen`), and is ignored once that run
+ * has ended (a late 404 must not mark the next run's pod of the same task as gone). Freed with its answer. */
+typedef struct podrun_delete {
+    kube_exec_t *ex;
+    unsigned gen;
+    int task;
+    kube_request_t *req;
+    struct podrun_delete *prev, *next;
+} podrun_delete_t;
+
 struct kube_exec {
     executor_t super;
     uv_loop_t *loop;
@@ -45,6 +55,8 @@ struct kube_exec {
     char ns[64];
     char results_root[1100];
     /* the current run */
+    unsigned gen; /* counts the runs: what a request belongs to */
+    podrun_delete_t *deletes; /* pod DELETEs not answered yet, of this run or earlier ones */
     int active, stopping, completing, ending;
     exec_spec_t spec;
     char run_id[32], owner_name[96], owner_uid[128];

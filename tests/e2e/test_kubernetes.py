@@ -4,6 +4,7 @@ service's WORK_MOUNT)."""
 import json
 import sys
 import threading
+import time
 
 import pytest
 
@@ -364,3 +365,38 @@ def test_an_unreadable_quota_figure_is_no_room_not_room(cluster, start_service):
         {"requests.cpu": "0"}))
     nxt = svc.run(batch_count=1)["run_id"]
     assert svc.wait_finished(nxt, timeout=60)["status"] == "succeeded"
+
+
+def test_a_late_answer_to_a_stopped_runs_pod_delete_does_not_touch_the_next_run(cluster, start_service):
+    """Run 1 is cancelled: its pod goes with its ConfigMap, but the answer to the pod's own DELETE comes late, once
+    run 2 holds the same task's slot: a 404 (the pod is gone). It belongs to run 1 and is ignored: run 2's pod is
+    still deleted when run 2 is cancelled (the late 404 used to mark it as gone, and its DELETE was never sent)."""
+    cluster.sim.scenario = {"hold": True}
+    svc = start_service(cluster.env())
+    late = threading.Event()
+    cluster.srv.inject("DELETE", "pods", 200, release=late)
+
+    def running(run_id):
+        return wait_until(lambda: [p for p in cluster.objects("pods", f"pipeline/run-id={run_id}")
+                                   if p["status"].get("phase") == "Running"]
+                          and svc.get(f"/api/v1/demo/runs/{run_id}").json()["status"] == "running", timeout=30)
+
+    first = svc.run(batch_count=1)["run_id"]
+    assert running(first), svc.log()
+    pod1 = f"/api/v1/namespaces/{NS}/pods/{first}-generate-1"
+    assert svc.delete("/api/v1/demo/cancel", timeout=60).json()["status"] == "cancelled"
+    assert wait_until(lambda: ("DELETE", pod1, 0) in cluster.srv.requests, timeout=10), \
+        [r for r in cluster.srv.requests if r[0] == "DELETE"]  # sent, not answered
+    assert wait_until(lambda: cluster.objects("pods") == [], timeout=10)  # gone with the ConfigMap
+
+    second = svc.run(batch_count=1)["run_id"]
+    assert running(second), svc.log()
+    late.set()
+    assert wait_until(lambda: ("DELETE", pod1, 404) in cluster.srv.requests, timeout=30)
+    time.sleep(1)  # the service has the late answer
+    pod2 = f"/api/v1/namespaces/{NS}/pods/{second}-generate-1"
+    assert svc.delete("/api/v1/demo/cancel", timeout=60).json()["status"] == "cancelled"
+    assert any(m == "DELETE" and p == pod2 for m, p, s in cluster.srv.requests), \
+        [r for r in cluster.srv.requests if r[0] == "DELETE"]
+    assert wait_until(lambda: cluster.objects("pods") == [], timeout=20)
+    assert svc.wait_finished(second)["status"] == "cancelled"
