@@ -396,7 +396,7 @@ def test_a_late_answer_to_a_stopped_runs_pod_delete_does_not_touch_the_next_run(
     time.sleep(1)  # the service has the late answer
     pod2 = f"/api/v1/namespaces/{NS}/pods/{second}-generate-1"
     assert svc.delete("/api/v1/demo/cancel", timeout=60).json()["status"] == "cancelled"
-    assert any(m == "DELETE" and p == pod2 for m, p, s in cluster.srv.requests), \
+    assert wait_until(lambda: any(m == "DELETE" and p == pod2 for m, p, s in cluster.srv.requests), timeout=10), \
         [r for r in cluster.srv.requests if r[0] == "DELETE"]
     assert wait_until(lambda: cluster.objects("pods") == [], timeout=20)
     assert svc.wait_finished(second)["status"] == "cancelled"
