@@ -157,13 +157,25 @@ typedef enum { RES_PODS, RES_REQ_CPU, RES_LIM_CPU, RES_REQ_MEM, RES_LIM_MEM, RES
 static const struct {
     const char *name;
     res_t res;
-} quota_keys[] = {{"pods", RES_PODS},         {"count/pods", RES_PODS},         {"cpu", RES_REQ_CPU},
-                  {"requests.cpu", RES_REQ_CPU}, {"limits.cpu", RES_LIM_CPU},     {"memory", RES_REQ_MEM},
-                  {"requests.memory", RES_REQ_MEM}, {"limits.memory", RES_LIM_MEM}};
+} quota_keys[] = {{"pods", RES_PODS},
+                  {"count/pods", RES_PODS},
+                  {"cpu", RES_REQ_CPU},
+                  {"requests.cpu", RES_REQ_CPU},
+                  {"limits.cpu", RES_LIM_CPU},
+                  {"memory", RES_REQ_MEM},
+                  {"requests.memory", RES_REQ_MEM},
+                  {"limits.memory", RES_LIM_MEM}};
 
 static int res_exp10(res_t r)
 {
     return r == RES_REQ_CPU || r == RES_LIM_CPU ? -3 : 0;
+}
+
+static const char *res_unit(res_t r)
+{
+    if (r == RES_PODS)
+        return "";
+    return res_exp10(r) ? "m" : " bytes";
 }
 
 /* A figure as an int64 in the resource's unit, rounded up or down. 0, or -1 when it cannot be read. */
@@ -259,7 +271,7 @@ static void fit_one(json_t *quota, const int64_t use[RES_COUNT], pod_quota_fit_t
             out->pods = (int)n;
             snprintf(out->why, sizeof(out->why), "ResourceQuota %.60s: %s %.40s used of %.40s, a pod counts %lld%s",
                      qname, quota_keys[k].name, json_string_value(u), json_string_value(h), (long long)use[r],
-                     r == RES_PODS ? "" : res_exp10(r) ? "m" : " bytes");
+                     res_unit(r));
         }
     }
 }
@@ -286,7 +298,8 @@ int pod_quota_fit(json_t *list, json_t *pod, int cap, pod_quota_fit_t *out)
 
 int pod_quota_fit_config(const config_t *cfg, int busy, int cap)
 {
-    const char *pairs[][2] = {{cfg->quota_cpu_str, cfg->worker_cpu_str}, {cfg->quota_memory_str, cfg->worker_memory_str}};
+    const char *pairs[][2] = {{cfg->quota_cpu_str, cfg->worker_cpu_str},
+                              {cfg->quota_memory_str, cfg->worker_memory_str}};
     int64_t n = cap;
     for (int p = 0; p < 2; p++) {
         kube_quantity_t quota, worker;

@@ -55,7 +55,7 @@ struct kube_exec {
     char ns[64];
     char results_root[1100];
     /* the current run */
-    unsigned gen; /* counts the runs: what a request belongs to */
+    unsigned gen;             /* counts the runs: what a request belongs to */
     podrun_delete_t *deletes; /* pod DELETEs not answered yet, of this run or earlier ones */
     int active, stopping, completing, ending;
     exec_spec_t spec;

@@ -12,7 +12,7 @@
 #include "fixture.h"
 
 static kv_t env[] = {
-    {"EXECUTOR", "kubernetes"}, {"WORKER_CPU", "500m"}, {"WORKER_MEMORY", "2Gi"},
+    {"EXECUTOR", "kubernetes"}, {"WORKER_CPU", "500m"},   {"WORKER_MEMORY", "2Gi"},
     {"QUOTA_CPU", "14"},        {"QUOTA_MEMORY", "50Gi"}, {NULL, NULL},
 };
 
@@ -77,26 +77,28 @@ static void requests_limits_and_pods(void **state)
     (void)state;
     pod_quota_fit_t f;
     /* requests: 14 - 2.5 cores = 23 pods of 500m; 50Gi - 10Gi = 20 pods of 2Gi */
-    assert_int_equal(fit("{\"metadata\":{\"name\":\"a\"},\"status\":{\"hard\":{\"requests.cpu\":\"14\","
-                         "\"requests.memory\":\"50Gi\"},\"used\":{\"requests.cpu\":\"2500m\",\"requests.memory\":\"10Gi\"}}}",
-                         &f),
-                     0);
+    assert_int_equal(
+        fit("{\"metadata\":{\"name\":\"a\"},\"status\":{\"hard\":{\"requests.cpu\":\"14\","
+            "\"requests.memory\":\"50Gi\"},\"used\":{\"requests.cpu\":\"2500m\",\"requests.memory\":\"10Gi\"}}}",
+            &f),
+        0);
     assert_true(f.applies);
     assert_false(f.unknown);
     assert_int_equal(f.pods, 20);
     assert_non_null(strstr(f.why, "requests.memory"));
     /* plain cpu and memory are requests; limits count too; the pod count is a quantity (1k) */
-    assert_int_equal(fit("{\"status\":{\"hard\":{\"cpu\":\"3\",\"memory\":\"1Ti\"},\"used\":{\"cpu\":\"1\",\"memory\":\"0\"}}},"
-                         "{\"status\":{\"hard\":{\"limits.cpu\":\"2\",\"limits.memory\":\"1Ti\"},"
-                         "\"used\":{\"limits.cpu\":\"1500m\",\"limits.memory\":\"0\"}}},"
-                         "{\"status\":{\"hard\":{\"pods\":\"1k\"},\"used\":{\"pods\":\"10\"}}}",
-                         &f),
-                     0);
+    assert_int_equal(
+        fit("{\"status\":{\"hard\":{\"cpu\":\"3\",\"memory\":\"1Ti\"},\"used\":{\"cpu\":\"1\",\"memory\":\"0\"}}},"
+            "{\"status\":{\"hard\":{\"limits.cpu\":\"2\",\"limits.memory\":\"1Ti\"},"
+            "\"used\":{\"limits.cpu\":\"1500m\",\"limits.memory\":\"0\"}}},"
+            "{\"status\":{\"hard\":{\"pods\":\"1k\"},\"used\":{\"pods\":\"10\"}}}",
+            &f),
+        0);
     assert_int_equal(f.pods, 1); /* limits.cpu: 500m left */
     assert_non_null(strstr(f.why, "limits.cpu"));
-    assert_int_equal(fit("{\"status\":{\"hard\":{\"limits.memory\":\"4Gi\"},\"used\":{\"limits.memory\":\"322122547200m\"}}}",
-                         &f),
-                     0);
+    assert_int_equal(
+        fit("{\"status\":{\"hard\":{\"limits.memory\":\"4Gi\"},\"used\":{\"limits.memory\":\"322122547200m\"}}}", &f),
+        0);
     assert_int_equal(f.pods, 1); /* 4Gi - 0.3Gi (as the API server writes it) leaves 3.7Gi: one pod of 2Gi */
     assert_int_equal(fit("{\"status\":{\"hard\":{\"count/pods\":\"12\"},\"used\":{\"count/pods\":\"10\"}}}", &f), 0);
     assert_int_equal(f.pods, 2);
@@ -118,7 +120,8 @@ static void unreadable_is_no_room(void **state)
     pod_quota_fit_t f;
     static const char *const cases[] = {
         /* used that cannot be read (today read as 0: room over-estimated) */
-        "{\"metadata\":{\"name\":\"q\"},\"status\":{\"hard\":{\"requests.cpu\":\"14\"},\"used\":{\"requests.cpu\":\"lots\"}}}",
+        "{\"metadata\":{\"name\":\"q\"},\"status\":{\"hard\":{\"requests.cpu\":\"14\"},\"used\":{\"requests.cpu\":"
+        "\"lots\"}}}",
         "{\"status\":{\"hard\":{\"requests.cpu\":\"14\"},\"used\":{\"requests.cpu\":\"1K\"}}}",
         "{\"status\":{\"hard\":{\"requests.cpu\":\"14\"},\"used\":{\"requests.cpu\":4}}}",
         /* used not counted yet */
@@ -139,9 +142,8 @@ static void unreadable_is_no_room(void **state)
     assert_int_equal(fit(cases[0], &f), 0);
     assert_non_null(strstr(f.why, "ResourceQuota q: used requests.cpu \"lots\" cannot be read"));
     /* an allowance past 2^63-1 is as good as none */
-    assert_int_equal(fit("{\"status\":{\"hard\":{\"requests.memory\":\"1e30\"},\"used\":{\"requests.memory\":\"1Gi\"}}}",
-                         &f),
-                     0);
+    assert_int_equal(
+        fit("{\"status\":{\"hard\":{\"requests.memory\":\"1e30\"},\"used\":{\"requests.memory\":\"1Gi\"}}}", &f), 0);
     assert_false(f.unknown);
     assert_int_equal(f.pods, 25);
 }
@@ -158,8 +160,8 @@ static void scopes_select_pods(void **state)
     assert_false(selects("{\"spec\":{\"scopes\":[\"CrossNamespacePodAffinity\"]}}", NULL));
     assert_false(selects("{\"spec\":{\"scopes\":[\"NoSuchScope\"]}}", NULL));
 #define PC(op, values)                                                                                                 \
-    "{\"spec\":{\"scopeSelector\":{\"matchExpressions\":[{\"scopeName\":\"PriorityClass\",\"operator\":\"" op "\"" values \
-    "}]}}}"
+    "{\"spec\":{\"scopeSelector\":{\"matchExpressions\":[{\"scopeName\":\"PriorityClass\",\"operator\":\"" op          \
+    "\"" values "}]}}}"
     assert_false(selects(PC("In", ",\"values\":[\"high\"]"), NULL));
     assert_true(selects(PC("NotIn", ",\"values\":[\"high\"]"), NULL)); /* no priority class: not in the set */
     assert_false(selects(PC("Exists", ""), NULL));
