@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 
+#include "kube/kube_quantity.h"
 #include "store/redis_url.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -93,52 +94,33 @@ static const var_spec_t specs[] = {
     {"POD_START_TIMEOUT_SECONDS", VAR_SECONDS, F(pod_start_timeout_seconds), 0, "300", 1, 86400, NULL, 0},
 };
 
-/* Splits a quantity into its number and its suffix; the number must be finite and >= 0. */
-static int parse_quantity(const char *s, double *num, const char **suffix)
+/* A Kubernetes quantity (kube/kube_quantity.c: the API server's grammar), not negative, in units of 10^exp10. */
+static int parse_quantity(const char *s, int exp10, double *out)
 {
-    if (s == NULL || *s == '\0' || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+    kube_quantity_t q;
+    int64_t v;
+    if (kube_quantity_parse(s, &q) != 0 || q.negative || kube_quantity_scaled(&q, exp10, 1, &v) != 0)
         return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno != 0 || !isfinite(v) || v < 0)
-        return -1;
-    *num = v;
-    *suffix = end;
+    *out = (double)v;
     return 0;
 }
 
 int config_parse_cpu(const char *s, double *cores)
 {
-    double v;
-    const char *suf;
-    if (parse_quantity(s, &v, &suf) != 0)
+    double milli;
+    if (parse_quantity(s, -3, &milli) != 0)
         return -1;
-    if (strcmp(suf, "m") == 0)
-        v /= 1000;
-    else if (*suf != '\0')
-        return -1;
-    *cores = v;
+    *cores = milli / 1000.0;
     return 0;
 }
 
 int config_parse_memory_gi(const char *s, double *gi)
 {
-    static const struct {
-        const char *suffix;
-        double bytes;
-    } units[] = {{"", 1},     {"k", 1e3},     {"K", 1e3},        {"M", 1e6},           {"G", 1e9},
-                 {"T", 1e12}, {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
-    double v;
-    const char *suf;
-    if (parse_quantity(s, &v, &suf) != 0)
+    double bytes;
+    if (parse_quantity(s, 0, &bytes) != 0)
         return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(suf, units[i].suffix) == 0) {
-            *gi = v * units[i].bytes / 1073741824.0;
-            return 0;
-        }
-    return -1;
+    *gi = bytes / 1073741824.0;
+    return 0;
 }
 
 static int parse_int(const char *s, long long *out)

@@ -99,12 +99,52 @@ static void on_owner_deleted(void *data, const kube_response_t *res)
     podrun_kick(ex);
 }
 
+static void forget_delete(podrun_delete_t *d)
+{
+    kube_exec_t *ex = d->ex;
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        ex->deletes = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    free(d);
+}
+
 static void on_pod_deleted(void *data, const kube_response_t *res)
 {
-    pod_slot_t *s = data;
+    podrun_delete_t *d = data;
+    kube_exec_t *ex = d->ex;
+    unsigned gen = d->gen;
+    int task = d->task;
+    forget_delete(d);
+    if (gen != ex->gen || !ex->active || ex->ending) {
+        log_debug("kube-exec", "the answer (HTTP %ld) to a pod DELETE of an ended run is ignored", res->status);
+        return;
+    }
     if (res->status == 404)
-        s->exists = 0;
-    podrun_kick(s->owner);
+        ex->slots[task].exists = 0;
+    podrun_kick(ex);
+}
+
+/* Sends the DELETE of a task's pod; its answer is not awaited: the watch says when the pod is gone. */
+static int delete_pod(kube_exec_t *ex, pod_slot_t *s)
+{
+    char path[256];
+    kube_path(path, sizeof(path), "v1", ex->ns, "pods", s->name, NULL);
+    podrun_delete_t *d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return 0;
+    *d = (podrun_delete_t){.ex = ex, .gen = ex->gen, .task = s->task, .next = ex->deletes};
+    d->req = kube_delete(ex->kube, path, "Background", on_pod_deleted, d);
+    if (d->req == NULL) {
+        free(d);
+        return 0;
+    }
+    if (ex->deletes)
+        ex->deletes->prev = d;
+    ex->deletes = d;
+    return 1;
 }
 
 static void delete_owner(kube_exec_t *ex)
@@ -134,12 +174,8 @@ static void stop_step(kube_exec_t *ex)
     for (int t = 0; t < wf_task_count(ex->spec.batches); t++) {
         pod_slot_t *s = &ex->slots[t];
         podrun_forget_logs(s);
-        if (s->exists && !s->delete_sent) {
-            char path[256];
-            kube_path(path, sizeof(path), "v1", ex->ns, "pods", s->name, NULL);
-            /* the answer is not awaited: the watch says when the pod is gone */
-            s->delete_sent = kube_delete(ex->kube, path, "Background", on_pod_deleted, s) != NULL;
-        }
+        if (s->exists && !s->delete_sent)
+            s->delete_sent = delete_pod(ex, s);
     }
     if (ex->owner_state != 3 && pods_left(ex) == 0 && ex->quota_req == NULL)
         finish(ex, 0, "stopped");
@@ -301,9 +337,10 @@ static int kube_start(executor_t *super, const exec_spec_t *spec)
         ex->slots[t] = (pod_slot_t){.owner = ex, .task = t, .exit_code = -1};
     ex->owner_state = ex->creating = ex->waiting_quota = ex->room = ex->again = ex->tell_room = ex->refused = 0;
     ex->adopting = ex->recreate_owner = 0;
-    ex->no_room[0] = '\0';
+    ex->no_room[0] = ex->quota_warned[0] = '\0';
     ex->quota_since = 0;
     ex->stopping = ex->completing = ex->ending = 0;
+    ex->gen++; /* answers to what an earlier run sent are not this run's */
     ex->active = 1;
     uv_timer_start(&ex->kick_timer, on_first_kick, 0, 0);
     return 0;
@@ -404,6 +441,10 @@ static void on_closed(uv_handle_t *h)
 static void kube_destroy(executor_t *super)
 {
     kube_exec_t *ex = (kube_exec_t *)super;
+    while (ex->deletes) {
+        kube_request_cancel(ex->deletes->req);
+        forget_delete(ex->deletes);
+    }
     uv_timer_t *timers[] = {&ex->kick_timer, &ex->tick_timer, &ex->stop_timer, &ex->done_timer};
     ex->closing_handles = 4;
     for (int i = 0; i < 4; i++)

@@ -28,19 +28,4 @@ void pod_spec_name(const exec_spec_t *spec, int task, char *name, size_t cap);
 json_t *pod_spec_task(const config_t *cfg, const char *ns, const exec_spec_t *spec, int task, const char *owner_uid,
                       char *name, size_t cap);
 
-/** What is free in the namespace: cores, GiB and pods (a negative value: no limit on that resource). */
-typedef struct pod_room {
-    double cpu, memory_gi;
-    int pods;
-} pod_room_t;
-
-/**
- * Reads a ResourceQuotaList: the tightest `hard - used` over every quota for requests.cpu (or cpu),
- * requests.memory (or memory) and pods. Returns 1 when a quota limits something, 0 when there is none (`room`
- * then unlimited), -1 when the list is not one.
- */
-int pod_spec_room(json_t *quota_list, pod_room_t *room);
-/** How many workers of `cpu` cores and `memory_gi` fit in `room` (capped at `cap`). */
-int pod_spec_fit(const pod_room_t *room, double cpu, double memory_gi, int cap);
-
 #endif

@@ -38,6 +38,16 @@ typedef struct pod_slot {
     log_tail_t tail; /* its last output lines, for its failure message */
 } pod_slot_t;
 
+/* A pod DELETE sent while stopping: its answer belongs to the run that sent it (`gen`), and is ignored once that run
+ * has ended (a late 404 must not mark the next run's pod of the same task as gone). Freed with its answer. */
+typedef struct podrun_delete {
+    kube_exec_t *ex;
+    unsigned gen;
+    int task;
+    kube_request_t *req;
+    struct podrun_delete *prev, *next;
+} podrun_delete_t;
+
 struct kube_exec {
     executor_t super;
     uv_loop_t *loop;
@@ -46,6 +56,8 @@ struct kube_exec {
     char ns[64];
     char results_root[1100];
     /* the current run */
+    unsigned gen;             /* counts the runs: what a request belongs to */
+    podrun_delete_t *deletes; /* pod DELETEs not answered yet, of this run or earlier ones */
     int active, stopping, completing, ending;
     exec_spec_t spec;
     char run_id[32], owner_name[96], owner_uid[128];
@@ -58,11 +70,12 @@ struct kube_exec {
     int again;                   /* room was asked during a quota request or creates: ask again after them */
     int tell_room;               /* the kick tells the scheduler to ask for room */
     int refused;                 /* a create met "exceeded quota": no room until a task ends (or nothing runs) */
-    char no_room[400];           /* set: no task will ever fit; the next room() says why */
+    char no_room[480];           /* set: no task will ever fit; the next room() says why */
     int adopting;                /* taken over from a dead replica: the run's pods are adopted by name */
     int recreate_owner;          /* taken over, its owner ConfigMap gone: the kick creates a new one */
     int64_t quota_since;         /* monotonic ms since nothing of the run runs and nothing fits */
-    char quota_detail[256];
+    char quota_detail[400];
+    char quota_warned[300]; /* the unreadable quota figure last warned about */
     uv_timer_t kick_timer, tick_timer, stop_timer, done_timer;
     int done_ok;
     char done_detail[1200];

@@ -1,12 +1,14 @@
 /*
  * The pod runner starting the tasks it is given, within the quota. Its room is what is free: the namespace's
- * ResourceQuota (hard - used) when there is one, else QUOTA_CPU/QUOTA_MEMORY minus the run's own pods; one quota
+ * ResourceQuotas that select its pods (hard - used, exec/pod_quota.c) when there are any, else
+ * QUOTA_CPU/QUOTA_MEMORY minus the run's own pods; a figure that cannot be read means no room; one quota
  * answer is one round of starts. A create refused with 403 "exceeded quota" gives the task back (pending again)
  * until a task ends.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "exec/pod_quota.h"
 #include "exec/pod_spec.h"
 #include "exec/podrun_internal.h"
 #include "util/clock.h"
@@ -105,16 +107,22 @@ static void on_quota(void *data, const kube_response_t *res)
         podrun_kick(ex);
         return;
     }
-    pod_room_t room;
-    int limited = res->status == 200 ? pod_spec_room(res->body, &room) : 0;
+    /* a task pod as it would be created (they differ only in their command): the quota's scopes select it or not,
+     * and its requests and limits are what each start counts */
+    char name[96];
+    json_t *pod = pod_spec_task(ex->cfg, ex->ns, &ex->spec, 0, ex->owner_uid, name, sizeof(name));
+    pod_quota_fit_t fit = {0};
+    if (res->status != 200 || pod_quota_fit(res->body, pod, WF_MAX_TASKS, &fit) != 0)
+        fit.applies = 0; /* not allowed to read the quotas (or no answer): the configured quota */
+    json_decref(pod);
     int busy = podrun_busy_count(ex);
-    if (limited <= 0) { /* no ResourceQuota (or not allowed to read it): the configured quota */
-        room.cpu = ex->cfg->quota_cpu - busy * ex->cfg->worker_cpu;
-        room.memory_gi = ex->cfg->quota_memory_gi - busy * ex->cfg->worker_memory_gi;
-        room.pods = -1;
+    int limited = fit.applies;
+    int n = limited ? fit.pods : pod_quota_fit_config(ex->cfg, busy, WF_MAX_TASKS);
+    if (fit.applies && fit.unknown && strcmp(fit.why, ex->quota_warned) != 0) {
+        log_warn("kube-exec", "run %s: %s", ex->run_id, fit.why); /* once per figure, not once per tick */
+        snprintf(ex->quota_warned, sizeof(ex->quota_warned), "%s", fit.why);
     }
-    int n = pod_spec_fit(&room, ex->cfg->worker_cpu, ex->cfg->worker_memory_gi, WF_MAX_TASKS);
-    log_debug("kube-exec", "run %s: room for %d pods (quota %s)", ex->run_id, n, limited > 0 ? "object" : "config");
+    log_debug("kube-exec", "run %s: room for %d pods (quota %s)", ex->run_id, n, limited ? "object" : "config");
     if (n == 0 && ex->again) { /* a task ended meanwhile: its room is not in this answer */
         after_request(ex);
         return;
@@ -123,16 +131,16 @@ static void on_quota(void *data, const kube_response_t *res)
         ex->waiting_quota = 1;
         if (ex->quota_since == 0 && busy == 0)
             ex->quota_since = clock_mono_ms();
-        if (limited <= 0 && busy == 0) {
+        if (!limited && busy == 0) {
             snprintf(ex->no_room, sizeof(ex->no_room),
                      "one worker (cpu %s, memory %s) does not fit the quota (QUOTA_CPU %s, QUOTA_MEMORY %s)",
                      ex->cfg->worker_cpu_str, ex->cfg->worker_memory_str, ex->cfg->quota_cpu_str,
                      ex->cfg->quota_memory_str);
             podrun_tell_room(ex);
-        } else if (limited > 0) {
+        } else if (limited) {
             snprintf(ex->quota_detail, sizeof(ex->quota_detail),
-                     "no room in the namespace's ResourceQuota for one worker (cpu %s, memory %s)",
-                     ex->cfg->worker_cpu_str, ex->cfg->worker_memory_str);
+                     "no room in the namespace's ResourceQuota for one worker (cpu %s, memory %s): %.250s",
+                     ex->cfg->worker_cpu_str, ex->cfg->worker_memory_str, fit.why);
         }
         return;
     }

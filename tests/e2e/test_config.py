@@ -144,3 +144,22 @@ def test_seconds_at_the_edges_reach_the_task_as_plain_decimals(start_service, tm
         p = subprocess.run([str(TASK_BIN), "generate", "--batch=1", "--rows=1", f"--sleep={expected}",
                             f"--out={tmp_path / 'b.csv'}"], capture_output=True, text=True, timeout=30)
         assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("name,value", [("QUOTA_CPU", "1K"), ("WORKER_CPU", "0x10"), ("QUOTA_MEMORY", "0x1p4"),
+                                        ("CONTROLLER_MEMORY", "8Ei")])
+def test_a_quantity_outside_the_kubernetes_grammar_exits_2(tmp_path, name, value):
+    """The API server would refuse these (1K: no such suffix; hexadecimal; past 2^63-1): so does start-up."""
+    svc = Service(tmp_path, env={name: value}, start=False)
+    p = subprocess.run([str(SERVICE_BIN)], cwd=tmp_path, env=svc.env, capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and name in p.stderr, p.stderr
+
+
+def test_every_quantity_of_the_kubernetes_grammar_is_accepted(start_service):
+    svc = start_service({"WORKER_CPU": "100u", "WORKER_MEMORY": "128974848000m", "CONTROLLER_CPU": "1Ki",
+                         "CONTROLLER_MEMORY": "1E", "QUOTA_CPU": "1k", "QUOTA_MEMORY": "1Pi"})
+    p = svc.get("/api/v1/demo/preview?batch_count=2").json()
+    assert p["resource_usage"]["worker_cpu_per_pod"] == "100u"
+    assert p["resource_usage"]["worker_memory_per_pod"] == "128974848000m"
+    assert p["homelab_quota"]["available_cpu"] == "1k" and p["homelab_quota"]["available_memory"] == "1Pi"
+    assert p["resource_usage"]["peak_cpu"] == pytest.approx(1024 + 2 * 0.001)

@@ -501,15 +501,16 @@ class KubeApiServer:
         self.requests.append((method, path, status))
 
     def inject(self, method, resource, status, count=1, message=None, reason=None, retry_after=None, drop=False,
-               watch=None, hang=False, lose=False):
+               watch=None, hang=False, lose=False, release=None):
         """The next `count` requests `method` on `resource` ("pods", "jobs", "version", "log", ...) answer `status`
         with a Status (with drop=True the connection is closed without an answer; with hang=True nothing is
         answered until the client gives up or the server stops; with lose=True the request is carried out and
-        the connection closed before its answer, as when a proxy or the network loses it; `status` unused).
-        watch=True/False: only watches, only non-watches; None: both."""
+        the connection closed before its answer, as when a proxy or the network loses it; `status` unused; with
+        release=threading.Event() the request waits until the test sets it, then is served as usual: a late
+        answer). watch=True/False: only watches, only non-watches; None: both."""
         self.injected.append({"method": method, "resource": resource, "status": status, "count": count,
                               "message": message, "reason": reason, "retry_after": retry_after, "drop": drop,
-                              "watch": watch, "hang": hang, "lose": lose})
+                              "watch": watch, "hang": hang, "lose": lose, "release": release})
 
     def check_injected(self, method, parts, q, handler):
         resource = next((p for p in parts if p in RESOURCES), parts[0] if parts else "")
@@ -522,6 +523,11 @@ class KubeApiServer:
             if rule["watch"] is not None and bool(rule["watch"]) != is_watch:
                 continue
             rule["count"] -= 1
+            if rule.get("release") is not None:
+                self.note(method, handler.path, 0)  # arrived, not answered yet
+                while not self.stopping and not rule["release"].wait(0.2):
+                    pass
+                return
             if rule.get("hang"):
                 self.note(method, handler.path, 0)
                 deadline = time.monotonic() + 60

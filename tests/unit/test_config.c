@@ -255,6 +255,10 @@ static const bad_case_t bad_cases[] = {
     {"POD_START_TIMEOUT_SECONDS", "0", NULL, NULL, "POD_START_TIMEOUT_SECONDS"},
     {"QUOTA_CPU", "", NULL, NULL, "QUOTA_CPU"},
     {"QUOTA_MEMORY", "50 Gi", NULL, NULL, "QUOTA_MEMORY"},
+    {"QUOTA_CPU", "1K", NULL, NULL, "QUOTA_CPU"},
+    {"QUOTA_CPU", "0x10", NULL, NULL, "QUOTA_CPU"},
+    {"QUOTA_MEMORY", "0x1p4", NULL, NULL, "QUOTA_MEMORY"},
+    {"WORKER_MEMORY", "1K", NULL, NULL, "WORKER_MEMORY"},
     {"TRUSTED_PROXIES", "10.0.0.0/33", NULL, NULL, "TRUSTED_PROXIES"},
     {"TRUSTED_PROXIES", "proxy.local", NULL, NULL, "TRUSTED_PROXIES"},
     {"RESULTS_KEEP", "-1", NULL, NULL, "RESULTS_KEEP"},
@@ -342,6 +346,26 @@ static void test_parse_small_error_buffer(void **state)
 
 /* ---- quantities ---------------------------------------------------------------------------------------------- */
 
+/* Every quantity the API server accepts is accepted from the environment, and kept as written for the pods. */
+static void test_parse_quantities_env(void **state)
+{
+    (void)state;
+    kv_t env[] = {{"WORKER_CPU", "250000000n"}, {"WORKER_MEMORY", "128974848000m"}, {"CONTROLLER_CPU", "1Ki"},
+                  {"CONTROLLER_MEMORY", "1Ei"},     {"QUOTA_CPU", "1k"},                {"QUOTA_MEMORY", "1P"},
+                  {NULL, NULL}};
+    config_t cfg;
+    char err[256] = "";
+    assert_int_equal(config_parse(&cfg, kv_lookup, env, "/opt/app/bin", err, sizeof(err)), 0);
+    assert_near(cfg.worker_cpu, 0.25, 1e-12);
+    assert_string_equal(cfg.worker_cpu_str, "250000000n");
+    assert_near(cfg.worker_memory_gi, 123.0 / 1024.0, 1e-15);
+    assert_string_equal(cfg.worker_memory_str, "128974848000m");
+    assert_near(cfg.controller_cpu, 1024, 0);
+    assert_near(cfg.controller_memory_gi, 1073741824.0, 0);
+    assert_near(cfg.quota_cpu, 1000, 0);
+    assert_near(cfg.quota_memory_gi, 1e15 / 1073741824.0, 1e-6);
+}
+
 static void test_parse_cpu(void **state)
 {
     (void)state;
@@ -357,7 +381,23 @@ static void test_parse_cpu(void **state)
     assert_int_equal(config_parse_cpu("0", &v), 0);
     assert_near(v, 0.0, 0);
 
-    static const char *const bad[] = {"", "m", "2x", "-1", "+1", " 1", "1 ", "1Gi", "2mm", "nan", "inf", "1M"};
+    /* the API server's grammar (resource.Quantity): every suffix, exponents, a sign */
+    static const struct {
+        const char *s;
+        double cores;
+    } good[] = {{"100u", 0.001 /* 0.1m: rounded up to 1m */}, {"250000n", 0.001}, {"250000000n", 0.25},
+                {"1k", 1000}, {"1M", 1e6}, {"1Ki", 1024}, {"+1", 1}, {"1e3", 1000}, {"1.5E1", 15}, {".5", 0.5},
+                {"2.", 2}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (config_parse_cpu(good[i].s, &v) != 0) {
+            print_error("config_parse_cpu(\"%s\") refused\n", good[i].s);
+            fail();
+        }
+        assert_near(v, good[i].cores, 1e-12);
+    }
+
+    static const char *const bad[] = {"", "m", "2x", "-1", " 1", "1 ", "2mm", "nan", "inf", "1K", "0x10", "0x1p4",
+                                      "1e", "1E+", "1Kib", "1e30"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (config_parse_cpu(bad[i], &v) != -1) {
             print_error("config_parse_cpu(\"%s\") accepted\n", bad[i]);
@@ -387,7 +427,24 @@ static void test_parse_memory(void **state)
     assert_int_equal(config_parse_memory_gi("500M", &v), 0);
     assert_near(v, 5e8 / 1073741824.0, 1e-12);
 
-    static const char *const bad[] = {"", "Gi", "4Gb", "4gi", "4GiB", "-1Gi", " 4Gi", "4 Gi", "4Gi ", "nan", "4m"};
+    /* what the API server itself writes (0.3Gi summed up is 322122547200m), and the largest suffixes */
+    assert_int_equal(config_parse_memory_gi("322122547200m", &v), 0);
+    assert_near(v, 322122548.0 / 1073741824.0, 1e-15); /* rounded up to a whole byte */
+    assert_int_equal(config_parse_memory_gi("128974848000m", &v), 0);
+    assert_near(v, 123.0 / 1024.0, 1e-15);
+    assert_int_equal(config_parse_memory_gi("1Pi", &v), 0);
+    assert_near(v, 1048576.0, 0);
+    assert_int_equal(config_parse_memory_gi("1Ei", &v), 0);
+    assert_near(v, 1073741824.0, 0);
+    assert_int_equal(config_parse_memory_gi("1P", &v), 0);
+    assert_near(v, 1e15 / 1073741824.0, 1e-6);
+    assert_int_equal(config_parse_memory_gi("1E", &v), 0);
+    assert_near(v, 1e18 / 1073741824.0, 1e-3);
+    assert_int_equal(config_parse_memory_gi("129e6", &v), 0);
+    assert_near(v, 129e6 / 1073741824.0, 1e-12);
+
+    static const char *const bad[] = {"", "Gi", "4Gb", "4gi", "4GiB", "-1Gi", " 4Gi", "4 Gi", "4Gi ", "nan", "1K",
+                                      "0x10", "0x1p4", "4KB", "8Ei" /* past 2^63-1 bytes */};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (config_parse_memory_gi(bad[i], &v) != -1) {
             print_error("config_parse_memory_gi(\"%s\") accepted\n", bad[i]);
@@ -626,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_parse_relative_paths),
         cmocka_unit_test(test_parse_host_and_origins),
         cmocka_unit_test(test_parse_small_error_buffer),
+        cmocka_unit_test(test_parse_quantities_env),
         cmocka_unit_test(test_parse_cpu),
         cmocka_unit_test(test_parse_memory),
         cmocka_unit_test(test_load_dotenv_values),

@@ -1,5 +1,5 @@
-/* Unit tests for src/exec/pod_spec.{h,c}: the pod runner's owner ConfigMap and task pods, and the quota's room;
- * and for wf_preview_pods() (src/model/workflow.c). */
+/* Unit tests for src/exec/pod_spec.{h,c}: the pod runner's owner ConfigMap and task pods; and for
+ * wf_preview_pods() (src/model/workflow.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,35 +64,6 @@ static void task_pods(void **state)
     json_decref(pod);
 }
 
-static void room_from_quotas(void **state)
-{
-    (void)state;
-    pod_room_t room;
-    json_t *none = json_loads("{\"kind\":\"ResourceQuotaList\",\"items\":[]}", 0, NULL);
-    assert_int_equal(pod_spec_room(none, &room), 0);
-    assert_int_equal(pod_spec_fit(&room, 1, 4, 25), 25);
-    json_t *two = json_loads("{\"items\":[{\"status\":{\"hard\":{\"requests.cpu\":\"14\",\"requests.memory\":\"50Gi\"},"
-                             "\"used\":{\"requests.cpu\":\"2500m\",\"requests.memory\":\"10Gi\"}}},"
-                             "{\"status\":{\"hard\":{\"pods\":\"10\",\"cpu\":\"20\"},\"used\":{\"pods\":\"7\"}}}]}",
-                             0, NULL);
-    assert_int_equal(pod_spec_room(two, &room), 1);
-    assert_true(room.cpu > 11.49 && room.cpu < 11.51);
-    assert_true(room.memory_gi > 39.99 && room.memory_gi < 40.01);
-    assert_int_equal(room.pods, 3);
-    assert_int_equal(pod_spec_fit(&room, 1, 12, 25), 3);  /* memory: 40 / 12 */
-    assert_int_equal(pod_spec_fit(&room, 0.5, 2, 25), 3); /* pods */
-    assert_int_equal(pod_spec_fit(&room, 12, 1, 25), 0);  /* cpu */
-    json_t *full = json_loads("{\"items\":[{\"status\":{\"hard\":{\"requests.cpu\":\"4\"},"
-                              "\"used\":{\"requests.cpu\":\"5\"}}}]}",
-                              0, NULL);
-    assert_int_equal(pod_spec_room(full, &room), 1);
-    assert_int_equal(pod_spec_fit(&room, 1, 1, 25), 0);
-    assert_int_equal(pod_spec_room(json_object_get(full, "items"), &room), -1);
-    json_decref(none);
-    json_decref(two);
-    json_decref(full);
-}
-
 static void preview_in_waves(void **state)
 {
     (void)state;
@@ -119,7 +90,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(owner_configmap),
         cmocka_unit_test(task_pods),
-        cmocka_unit_test(room_from_quotas),
         cmocka_unit_test(preview_in_waves),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
