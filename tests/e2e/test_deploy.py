@@ -104,6 +104,7 @@ def test_rbac_grants_what_the_executor_needs_and_no_more():
         ("", "pods/log"): sorted(["get", "list", "watch"]),
         ("", "configmaps"): sorted(["create", "get", "delete", "patch"]),
         ("", "resourcequotas"): sorted(["get", "list"]),  # EXECUTOR=kubernetes: what is free before each start
+        ("", "events"): sorted(["get", "list", "watch"]),  # EXECUTOR=nextflow: why a Job gets no pod (FailedCreate)
     }
     runner = rules_of(docs[("Role", "nextflow-runner")])
     assert runner == {("", "pods"): sorted(["create", "get", "list", "watch", "delete"]),
