@@ -34,6 +34,7 @@ from kube_certs import make_certs  # noqa: E402
 from kube_discovery import discovery  # noqa: E402
 from kube_quota import QuotaController  # noqa: E402
 from kube_sim import ClusterSim  # noqa: E402
+from kube_podsecurity import PodSecurity  # noqa: E402
 from kube_store import GROUP_OF, RESOURCES, ApiError, Store  # noqa: E402
 
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
@@ -418,6 +419,7 @@ class KubeApiServer:
         self.store = Store(namespaces)
         self.sim = ClusterSim(self.store)
         self.quota = QuotaController(self.store)
+        self.pod_security = PodSecurity(self.store).levels  # namespace -> "restricted"
         self.requests = []  # (method, path, status)
         self.injected = []
         self.drop_gen = 0

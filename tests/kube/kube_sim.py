@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 
+import kube_events
 from kube_store import now_rfc3339
 
 
@@ -171,7 +172,7 @@ class ClusterSim:
         for hook in self.job_hooks:
             if hook(job):
                 return
-        self.create_job_pod(job)
+        kube_events.create_job_pod_retrying(self, job, self.create_job_pod)
 
     def create_job_pod(self, job, behaviour_labels=None):
         """The Job controller's pod for `job` (labels job-name and controller-uid, owned by the Job)."""
