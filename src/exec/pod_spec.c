@@ -99,8 +99,9 @@ json_t *pod_spec_task(const config_t *cfg, const char *ns, const exec_spec_t *sp
     snprintf(owner, sizeof(owner), POD_RUN_PREFIX "%s", spec->run_id);
     snprintf(dir, sizeof(dir), RESULTS_DIR "/%s", spec->run_id);
     json_t *res = json_pack("{s:s,s:s}", "cpu", cfg->worker_cpu_str, "memory", cfg->worker_memory_str);
-    json_t *container = json_pack("{s:s,s:s,s:o,s:s,s:{s:O,s:O},s:[{s:s,s:s}],s:{s:b,s:b,s:b,s:{s:[s]}}}", "name",
-                                  "task", "image", cfg->app_image, "command", command(spec, task), "workingDir", dir,
+    json_t *container = json_pack("{s:s,s:s,s:s,s:o,s:s,s:{s:O,s:O},s:[{s:s,s:s}],s:{s:b,s:b,s:b,s:{s:[s]}}}",
+                                  "name", "task", "image", cfg->app_image, "imagePullPolicy", cfg->image_pull_policy,
+                                  "command", command(spec, task), "workingDir", dir,
                                   "resources", "requests", res, "limits", res, "volumeMounts", "name", "work",
                                   "mountPath", POD_WORK_DIR, "securityContext", "allowPrivilegeEscalation", 0,
                                   "readOnlyRootFilesystem", 1, "runAsNonRoot", 1, "capabilities", "drop", "ALL");

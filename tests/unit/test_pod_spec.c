@@ -50,6 +50,7 @@ static void task_pods(void **state)
     assert_string_equal(str_at(pod, "metadata|ownerReferences|0|kind"), "ConfigMap");
     assert_string_equal(str_at(pod, "spec|restartPolicy"), "Never");
     assert_string_equal(str_at(pod, "spec|containers|0|image"), "registry.example/pipeline:1.2");
+    assert_string_equal(str_at(pod, "spec|containers|0|imagePullPolicy"), "IfNotPresent");
     assert_string_equal(str_at(pod, "spec|containers|0|command|0"), "pipeline-task");
     assert_string_equal(str_at(pod, "spec|containers|0|command|1"), "analyze");
     assert_string_equal(str_at(pod, "spec|containers|0|command|4"), "--in=/workspace/results/r0123456789a/batch_2.csv");
