@@ -31,7 +31,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 SERVICE_OBJ := $(call obj,$(SERVICE_SRC)) $(BUILD)/obj/web_assets_data.o
 TASK_OBJ    := $(call obj,$(TASK_SRC))
 
-.PHONY: all test-tools asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools fuzz fuzz-build
+.PHONY: all image test-tools asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
@@ -93,12 +93,32 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 	@echo "  AS      $<"
 	$(Q)$(CC) -c -o $@ $<
 
+# ---- the container image ------------------------------------------------------------------------------------------
+# `make image` builds deploy/Dockerfile as $(IMAGE) with docker when its daemon answers, else with podman (runc and
+# the ulimits of tests/kube/containers.conf: see there). Base images that no registry gives are made locally
+# (scripts/base_images.sh, mmdebstrap). The host's CA bundle goes to the npm step as the build secret `ca` (a
+# network whose TLS is intercepted by an authority only the host trusts); the layer cache makes a rebuild of
+# unchanged sources take seconds.
+IMAGE        ?= pipeline-orchestrator:dev
+HOST_CA      := $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt))
+export CONTAINERS_CONF ?= $(CURDIR)/tests/kube/containers.conf
+ENGINE       ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
+
+image:
+	@command -v $(ENGINE) >/dev/null || { echo "make image needs podman or docker (apt-get install podman runc)"; exit 1; }
+	@sh scripts/base_images.sh $(ENGINE)
+	@echo "  IMAGE   $(IMAGE) ($(ENGINE))"
+	$(Q)$(ENGINE) build $(if $(filter podman,$(ENGINE)),--network host --pull=never --layers) \
+	    $(if $(HOST_CA),--secret id=ca$(comma)src=$(HOST_CA)) -f deploy/Dockerfile -t $(IMAGE) . \
+	    >$(BUILD)/image-build.log 2>&1 || { tail -40 $(BUILD)/image-build.log; exit 1; }
+
 # ---- set-up -------------------------------------------------------------------------------------------------
 # `make run` installs only what building and running need; `make test` adds the test tools.
 BUILD_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
                   libcurl4-openssl-dev libyaml-dev libssl-dev
 TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-pytest-xdist python3-requests \
-                  python3-websockets python3-redis python3-yaml chromium prometheus openssl clang libclang-rt-14-dev
+                  python3-websockets python3-redis python3-yaml chromium prometheus openssl clang libclang-rt-14-dev \
+                  podman runc mmdebstrap
 
 deps:
 	@sh scripts/deps.sh $(BUILD_PACKAGES)

@@ -474,3 +474,19 @@ def test_parent_pid_that_is_the_parent_runs(tmp_path):
     assert run("exec", "sh", "-c", "exit 3", env=env).returncode == 3
     ok("generate", "--batch", 1, cwd=tmp_path, env=env)
     assert os.listdir(tmp_path) == ["batch_1.csv"]
+
+
+def test_mkdir_creates_the_missing_folders_of_the_output(tmp_path):
+    """--mkdir (every command): the task makes its output's folders itself, as its own user (a task pod's runtime
+    would make a missing working directory as root)."""
+    out = tmp_path / "results" / "r1" / "batch_1.csv"
+    ok("generate", "--mkdir", "--batch", "1", "--rows", "3", "--out", out)
+    ok("analyze", "--mkdir", "--in", out, "--out", tmp_path / "s" / "stats_batch_1.json")
+    ok("report", "--mkdir", "--out", tmp_path / "r" / "report.json", tmp_path / "s" / "stats_batch_1.json")
+    assert (tmp_path / "r" / "report.json").exists()
+    ok("generate", "--mkdir", "--batch", "1", "--out", out)  # folders already there
+    (tmp_path / "file").write_text("x")
+    p = run("generate", "--mkdir", "--batch", "1", "--out", tmp_path / "file" / "x.csv")
+    assert p.returncode == 1 and "cannot create the folder" in p.stderr, p.stderr
+    p = run("generate", "--mkdir=yes", "--batch", "1")
+    assert p.returncode == 2 and "takes no value" in p.stderr, p.stderr
