@@ -15,8 +15,7 @@
 /* IMAGE_PULL_POLICY, for the Job's containers and (k8s.pullPolicy) Nextflow's workers */
 static const char *nextflow_pull_policy(const config_t *cfg)
 {
-    (void)cfg;
-    return "IfNotPresent"; /* until config.c has IMAGE_PULL_POLICY (issue 17, point 5) */
+    return cfg->image_pull_policy;
 }
 
 char *nextflow_job_config_text(const config_t *cfg, const char *ns, const exec_spec_t *spec)

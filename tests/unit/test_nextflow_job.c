@@ -66,6 +66,15 @@ static void config_makes_workers_that_run_on_a_real_cluster(void **state)
                                  "seccompProfile: [type: 'RuntimeDefault']]\n"));
     assert_non_null(strstr(text, "    pod = [[automountServiceAccountToken: false]]\n"));
     free(text);
+    config_t always;
+    kv_t env2[] = {{"EXECUTOR", "nextflow"}, {"IMAGE_PULL_POLICY", "Always"}, {NULL, NULL}};
+    assert_int_equal(kv_config(&always, env2, "/opt/x"), 0);
+    text = nextflow_job_config_text(&always, "demo", &spec);
+    assert_non_null(strstr(text, "    pullPolicy = 'Always'\n"));
+    free(text);
+    json_t *job = nextflow_job_object(&always, "demo", &spec);
+    assert_string_equal(str_at(job, "spec|template|spec|initContainers|0|imagePullPolicy"), "Always");
+    json_decref(job);
 }
 
 static void job_has_every_field(void **state)
