@@ -297,7 +297,7 @@ class _Run:
             pass
 
     def exit_status(self, task):
-        code, out = self.sh(f"cat {shlex.quote(self.dirs[task])}/.exitcode")
+        code, out = self.sh(f"cat {shlex.quote(self.dirs[task])}/.exitcode 2>/dev/null")
         try:
             return int(out.strip()) if code == 0 else UNKNOWN_EXIT
         except ValueError:
@@ -323,8 +323,8 @@ class _Run:
                 cause = [f"Process `{task}` terminated with an error exit status ({code})"]
         lines = ["ERROR ~ Error executing process > '%s'" % task, "", "Caused by:"] + ["  " + c for c in cause]
         if submitted and code is not None:
-            err = self.sh(f"cat {shlex.quote(d)}/.command.err")[1] if d else ""
-            out = self.sh(f"cat {shlex.quote(d)}/.command.out")[1] if d else ""
+            err = self.sh(f"cat {shlex.quote(d)}/.command.err 2>/dev/null")[1] if d else ""
+            out = self.sh(f"cat {shlex.quote(d)}/.command.out 2>/dev/null")[1] if d else ""
             lines += ["", "", "Command executed:", "", "  pipeline-task ...", "",
                       "Command exit status:", "  %d" % code, "",
                       "Command output:"] + ["  " + s for s in (out.splitlines() or ["(empty)"])] + [
