@@ -1,5 +1,7 @@
 #include "exec/nextflow_job.h"
 
+#include "exec/pod_status.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,28 +239,7 @@ int nextflow_pod_read(json_t *pod, nextflow_pod_t *out)
             out->phase = (nextflow_pod_phase_t)i;
     if (phase == NULL)
         out->phase = POD_PENDING; /* just created: no status yet */
-    /* the first container's state: waiting (why it does not start) or terminated (how it ended) */
-    json_t *cs = json_array_get(json_object_get(status, "containerStatuses"), 0);
-    json_t *state = json_object_get(cs, "state");
-    json_t *term = json_object_get(state, "terminated"), *waiting = json_object_get(state, "waiting");
-    if (term) {
-        out->exit_code = (int)json_integer_value(json_object_get(term, "exitCode"));
-        describe(term, out->reason, sizeof(out->reason));
-    } else if (waiting && json_object_get(waiting, "reason")) {
-        describe(waiting, out->reason, sizeof(out->reason));
-    } else {
-        json_t *c;
-        size_t i;
-        json_array_foreach(json_object_get(status, "conditions"), i, c)
-        {
-            const char *s = json_string_value(json_object_get(c, "status"));
-            if (s && strcmp(s, "False") == 0 && json_object_get(c, "reason")) {
-                describe(c, out->reason, sizeof(out->reason)); /* PodScheduled False: Unschedulable */
-                break;
-            }
-        }
-    }
-    if (out->reason[0] == '\0')
-        describe(status, out->reason, sizeof(out->reason)); /* Failed pods: Evicted, DeadlineExceeded */
+    /* why it waits or how it ended: the init containers first, then the first container (src/exec/pod_status.c) */
+    pod_status_describe(status, &out->exit_code, out->reason, sizeof(out->reason));
     return 0;
 }

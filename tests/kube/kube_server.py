@@ -319,12 +319,13 @@ class Handler(BaseHTTPRequestHandler):
         store.check_namespace(ns)
         pod = store.get("pods", ns, name)
         containers = [c["name"] for c in pod["spec"].get("containers", [])]
+        inits = [c["name"] for c in pod["spec"].get("initContainers") or []]
         container = q.get("container")
         if container is None and len(containers) > 1:
             raise ApiError(400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: "
                                               f"[{' '.join(containers)}]")
         container = container or (containers[0] if containers else "main")
-        if containers and container not in containers:
+        if containers and container not in containers + inits:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
         phase = pod.get("status", {}).get("phase")
         if phase == "Pending":
@@ -338,7 +339,8 @@ class Handler(BaseHTTPRequestHandler):
         follow = q.get("follow") in ("true", "1")
         stamps = q.get("timestamps") in ("true", "1")
         since = (q.get("sinceTime") or "")[:19]
-        log = srv.sim.logs.get((ns, name))
+        log = srv.sim.logs.get((ns, name)) if container == (containers[0] if containers else "main") \
+            else srv.sim.logs.get((ns, name, container))  # another container's lines (a real runtime's)
         gen = srv.drop_gen
 
         def fmt(ts, text):
