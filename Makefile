@@ -32,7 +32,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 SERVICE_OBJ := $(call obj,$(SERVICE_SRC)) $(BUILD)/obj/web_assets_data.o
 TASK_OBJ    := $(call obj,$(TASK_SRC))
 
-.PHONY: all test-tools asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools fuzz fuzz-build
+.PHONY: all image test-image test-tools asan debug deps deps-test run test unit e2e e2e-asan clean bench node-tools fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/pipeline-orchestrator $(BUILD)/pipeline-task
@@ -98,12 +98,39 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 	@echo "  AS      $<"
 	$(Q)$(CC) -c -o $@ $<
 
+# ---- the container image ------------------------------------------------------------------------------------------
+# `make image` builds deploy/Dockerfile as $(IMAGE) with docker when its daemon answers, else with podman (runc and
+# the ulimits of tests/kube/containers.conf: see there). Base images that no registry gives are made locally
+# (scripts/base_images.sh, mmdebstrap). The host's CA bundle goes to the npm step as the build secret `ca` (a
+# network whose TLS is intercepted by an authority only the host trusts); the layer cache makes a rebuild of
+# unchanged sources take seconds.
+IMAGE        ?= pipeline-orchestrator:dev
+HOST_CA      := $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt))
+export CONTAINERS_CONF ?= $(CURDIR)/tests/kube/containers.conf
+ENGINE       ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
+
+image:
+	@command -v $(ENGINE) >/dev/null || { echo "make image needs podman or docker (apt-get install podman runc)"; exit 1; }
+	@sh scripts/base_images.sh $(ENGINE)
+	@echo "  IMAGE   $(IMAGE) ($(ENGINE))"
+	@mkdir -p $(BUILD)
+	$(Q)$(ENGINE) build $(if $(filter podman,$(ENGINE)),--network host --pull=never --layers) \
+	    $(if $(HOST_CA),--secret id=ca$(comma)src=$(HOST_CA)) -f deploy/Dockerfile -t $(IMAGE) . \
+	    >$(BUILD)/image-build.log 2>&1 || { tail -40 $(BUILD)/image-build.log; exit 1; }
+
+# The image tests/e2e/test_containers.py runs its pods from; without podman or docker those tests skip themselves.
+test-image:
+	@if command -v podman >/dev/null 2>&1 || docker info >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory image; \
+	else echo "  IMAGE   skipped: no podman or docker (tests/e2e/test_containers.py will be skipped)"; fi
+
 # ---- set-up -------------------------------------------------------------------------------------------------
 # `make run` installs only what building and running need; `make test` adds the test tools.
 BUILD_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
                   libcurl4-openssl-dev libyaml-dev libssl-dev
 TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-pytest-xdist python3-requests \
-                  python3-websockets python3-redis python3-yaml chromium prometheus openssl clang libclang-rt-14-dev
+                  python3-websockets python3-redis python3-yaml chromium prometheus openssl clang libclang-rt-14-dev \
+                  podman runc mmdebstrap
 
 deps:
 	@sh scripts/deps.sh $(BUILD_PACKAGES)
@@ -152,10 +179,10 @@ node-tools: $(NPM_TESTS)/node_modules/.installed
 E2E_JOBS ?= 3
 E2E_PARALLEL = $(if $(filter 0,$(E2E_JOBS)),,-n $(E2E_JOBS) --dist loadfile)
 
-e2e: all test-tools node-tools
+e2e: all test-tools node-tools test-image
 	PIPELINE_BUILD=$(BUILD) $(PYTHON) -m pytest -q $(E2E_PARALLEL) tests/e2e $(PYTEST_ARGS)
 
-e2e-asan: node-tools
+e2e-asan: node-tools test-image
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build-asan all test-tools
 	PIPELINE_BUILD=build-asan $(PYTHON) -m pytest -q $(E2E_PARALLEL) tests/e2e $(PYTEST_ARGS)
 

@@ -85,6 +85,8 @@ static const var_spec_t specs[] = {
     {"KUBE_TIMEOUT_SECONDS", VAR_SECONDS, F(kube_timeout_seconds), 0, "30", 1, 600, NULL, 0},
     /* EXECUTOR=nextflow */
     {"APP_IMAGE", VAR_STRING, S(app_image), "pipeline-orchestrator:latest", 0, 0, NULL, 0},
+    /* a VAR_STRING with `choices`: kept as the text (it goes into pod specs and nextflow.config as written) */
+    {"IMAGE_PULL_POLICY", VAR_STRING, S(image_pull_policy), "IfNotPresent", 0, 0, "IfNotPresent|Always|Never", 0},
     {"NEXTFLOW_IMAGE", VAR_STRING, S(nextflow_image), "nextflow/nextflow:24.10.0", 0, 0, NULL, 0},
     {"NEXTFLOW_SERVICE_ACCOUNT", VAR_STRING, S(nextflow_service_account), "nextflow-runner", 0, 0, NULL, 0},
     {"WORK_PVC", VAR_STRING, S(work_pvc), "nextflow-work-pvc", 0, 0, NULL, 0},
@@ -296,6 +298,11 @@ static int check_nextflow(const config_t *cfg, char *err, size_t errlen)
                      text[i + 1]);
             return -1;
         }
+    if (choice_index("IfNotPresent|Always|Never", cfg->image_pull_policy) < 0) {
+        snprintf(err, errlen, "IMAGE_PULL_POLICY=\"%s\" is invalid: expected IfNotPresent, Always or Never",
+                 cfg->image_pull_policy);
+        return -1;
+    }
     const char *names[] = {"NEXTFLOW_SERVICE_ACCOUNT", cfg->nextflow_service_account, "WORK_PVC", cfg->work_pvc};
     for (int i = 0; i < 4; i += 2)
         if (!text_is_dns_label(names[i + 1])) {
@@ -376,7 +383,7 @@ void config_print_variables(FILE *out)
         case VAR_CHOICE: snprintf(allowed, sizeof(allowed), "%s", v->choices); break;
         case VAR_CPU: snprintf(allowed, sizeof(allowed), "CPU quantity"); break;
         case VAR_MEMORY: snprintf(allowed, sizeof(allowed), "memory quantity"); break;
-        default: snprintf(allowed, sizeof(allowed), "text");
+        default: snprintf(allowed, sizeof(allowed), "%s", v->choices ? v->choices : "text");
         }
         fprintf(out, "  %-26s default \"%s\"  (%s)\n", v->name, v->defval, allowed);
     }

@@ -56,6 +56,9 @@ typedef struct config {
     double kube_timeout_seconds;
     /* EXECUTOR=nextflow: the Job of each run (src/exec/nextflow_job.c builds it) */
     char app_image[256], nextflow_image[256], nextflow_service_account[64], work_pvc[64];
+    /* imagePullPolicy of every container the service or Nextflow creates: "IfNotPresent" (default), "Always" or
+       "Never"; validated, so it can go into pod specs and nextflow.config (k8s.pullPolicy) as it is */
+    char image_pull_policy[16];
     char work_mount[1024]; /* where this service sees the work volume; empty: not mounted (no demo_metrics) */
     int job_active_deadline_seconds, job_ttl_seconds;
     double pod_start_timeout_seconds; /* a pod Pending longer than this fails the run */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "exec/nextflow_internal.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -325,6 +326,7 @@ static void on_job_created(void *data, const kube_response_t *res)
         return;
     }
     ex->job_created = 1;
+    ex->job_since_ms = clock_mono_ms();
     const char *uid = json_string_value(json_object_get(json_object_get(res->body, "metadata"), "uid"));
     snprintf(ex->job_uid, sizeof(ex->job_uid), "%s", uid ? uid : "");
     log_info("nextflow", "run %s: Job %s created in namespace %s", ex->run_id, ex->job_name, ex->ns);
@@ -398,6 +400,7 @@ static void reset(nextflow_exec_t *ex, const exec_spec_t *spec)
     ex->spec.work_dir = ex->spec.results_dir = NULL; /* on the cluster's volume, not here */
     snprintf(ex->job_name, sizeof(ex->job_name), NEXTFLOW_JOB_PREFIX "%s", ex->run_id);
     snprintf(ex->cm_name, sizeof(ex->cm_name), NEXTFLOW_CONFIGMAP_PREFIX "%s", ex->run_id);
+    ex->job_since_ms = 0;
     ex->job_uid[0] = ex->fail_detail[0] = ex->job_detail[0] = '\0';
     ex->stopping = ex->ending = ex->job_ended = ex->job_result = ex->job_seen = 0;
     ex->cm_created = ex->job_created = ex->cm_deleted = ex->job_deleted = 0;
@@ -446,6 +449,7 @@ static void on_job_found(void *data, const kube_response_t *res)
     snprintf(ex->job_name, sizeof(ex->job_name), "%s", name);
     log_info("nextflow", "run %s: following Job %s again, taken over from a replica that stopped", ex->run_id,
              ex->job_name);
+    ex->job_since_ms = clock_mono_ms();
     if (ex->stopping) {
         delete_next(ex);
         return;

@@ -208,6 +208,10 @@ void nextflow_follow_start(nextflow_exec_t *ex)
 
 void nextflow_follow_stop(nextflow_exec_t *ex)
 {
+    if (ex->events_req) {
+        kube_request_cancel(ex->events_req);
+        ex->events_req = NULL;
+    }
     kube_watch_t **watches[] = {&ex->job_watch, &ex->controller_watch, &ex->pod_watch};
     for (size_t i = 0; i < sizeof(watches) / sizeof(watches[0]); i++)
         if (*watches[i]) {
@@ -256,10 +260,47 @@ static int stuck(const nextflow_exec_t *ex, const nextflow_slot_t *s, char *out,
     return 1;
 }
 
+static void on_job_events(void *data, const kube_response_t *res)
+{
+    nextflow_exec_t *ex = data;
+    ex->events_req = NULL;
+    if (ex->ending || ex->stopping || ex->controller.name[0])
+        return;
+    char why[700] = "", msg[1000];
+    if (res->status == 200 && nextflow_job_events_why(res->body, why, sizeof(why)))
+        ;
+    else if (res->status == 200)
+        snprintf(why, sizeof(why), "no event of the Job says why");
+    else
+        snprintf(why, sizeof(why), "its events cannot be read: HTTP %ld: %s", res->status,
+                 res->message ? res->message : "no answer");
+    snprintf(msg, sizeof(msg), "Job %s has had no pod for %g s: %s", ex->job_name, ex->cfg->pod_start_timeout_seconds,
+             why);
+    nextflow_fail(ex, msg);
+}
+
+/* A Job whose pod is refused (quota, Pod Security admission, a missing service account) gets no condition, only
+ * FailedCreate events while the Job controller retries: without a pod for POD_START_TIMEOUT_SECONDS, the run
+ * fails with what the newest event says. */
+static void check_job_without_pod(nextflow_exec_t *ex)
+{
+    if (!ex->job_created || ex->job_since_ms == 0 || ex->controller.name[0] || ex->events_req || ex->job_ended)
+        return;
+    if ((double)(clock_mono_ms() - ex->job_since_ms) / 1000.0 < ex->cfg->pod_start_timeout_seconds)
+        return;
+    char path[600], selector[200];
+    snprintf(selector, sizeof(selector), "involvedObject.kind=Job,involvedObject.name=%s", ex->job_name);
+    if (kube_path(path, sizeof(path), "v1", ex->ns, "events", NULL, NULL) != 0 ||
+        kube_path_query(path, sizeof(path), "fieldSelector", selector) != 0)
+        return;
+    ex->events_req = kube_get(ex->kube, path, on_job_events, ex);
+}
+
 void nextflow_follow_check_pending(nextflow_exec_t *ex)
 {
     if (ex->ending || ex->stopping)
         return;
+    check_job_without_pod(ex);
     char why[800], msg[1000];
     if (stuck(ex, &ex->controller, why, sizeof(why))) {
         snprintf(msg, sizeof(msg), "the Nextflow controller's %s", why);

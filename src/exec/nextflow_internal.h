@@ -51,6 +51,8 @@ struct nextflow_exec {
     int cm_created, job_created, cm_deleted, job_deleted; /* what exists, what has been deleted */
     kube_request_t *req;                                  /* create, then delete: one at a time */
     kube_request_t *patch_req;                            /* the ConfigMap's owner */
+    kube_request_t *events_req;                           /* the Job's events, when it has had no pod too long */
+    int64_t job_since_ms;                                 /* monotonic ms the Job was created (or found again) */
     kube_watch_t *job_watch, *pod_watch, *controller_watch;
     wf_task_state_t states[WF_MAX_TASKS]; /* as reported to the listener */
     int started[WF_MAX_TASKS];            /* task_started reported */
@@ -73,7 +75,8 @@ void nextflow_follow_stop(nextflow_exec_t *ex);
 int nextflow_follow_quiet(const nextflow_exec_t *ex);
 /** 1 when the controller's log has been read to its end, and every worker's log stream started has ended. */
 int nextflow_follow_logs_ended(const nextflow_exec_t *ex);
-/** Fails the run when a pod has been Pending longer than POD_START_TIMEOUT_SECONDS. */
+/** Fails the run when a pod has been Pending longer than POD_START_TIMEOUT_SECONDS, or when the Job has had no pod
+ *  for that long (with the reason its events give: FailedCreate, the pod refused by quota or admission). */
 void nextflow_follow_check_pending(nextflow_exec_t *ex);
 
 /* executor_nextflow.c */

@@ -24,6 +24,8 @@
 #define NEXTFLOW_RUN_LABEL        "pipeline/run-id"     /* on the Job, its pod and the ConfigMap */
 #define NEXTFLOW_WORKER_LABEL     "nextflow.io/runName" /* on every worker pod Nextflow starts */
 #define NEXTFLOW_TASK_LABEL       "nextflow.io/taskName"
+/* the app image's USER: the controller and Nextflow's workers run as it (the Job's and k8s.securityContext) */
+#define NEXTFLOW_RUN_AS_UID 10001
 
 /** This run's nextflow.config (malloc'd text). */
 char *nextflow_job_config_text(const config_t *cfg, const char *ns, const exec_spec_t *spec);
@@ -39,6 +41,13 @@ json_t *nextflow_job_owner_patch(const char *job_name, const char *job_uid);
  * or FailureTarget before Complete or Failed): 1 Complete, -1 Failed (`detail` gets "reason: message"), 0 not yet.
  */
 int nextflow_job_finished(json_t *job, char *detail, size_t cap);
+
+/**
+ * Why a Job has no pod, from the list of its events (an EventList): the newest Warning, as the Job controller
+ * writes FailedCreate ("Error creating: pods \"...\" is forbidden: exceeded quota: ..."), as "reason: message".
+ * Returns 1 when there is one, 0 when not.
+ */
+int nextflow_job_events_why(json_t *list, char *out, size_t cap);
 
 typedef enum { POD_PENDING, POD_RUNNING, POD_SUCCEEDED, POD_FAILED, POD_UNKNOWN } nextflow_pod_phase_t;
 

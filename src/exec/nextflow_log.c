@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "model/workflow.h"
 #include "util/text.h"
 
@@ -104,6 +106,31 @@ static const struct {
     {"-- Check", NEXTFLOW_BLOCK_OTHER},
 };
 
+/* A Kubernetes Status that refused Nextflow's request is printed as pretty JSON below the first line of Caused by:
+ * ("Request POST /api/v1/namespaces/x/pods returned an error code=403"); its "message" line says why. */
+static void add_status_message(nextflow_log_t *p, const char *body)
+{
+    static const char key[] = "\"message\":";
+    if (p->cause_has_status || p->cause[0] == '\0' || !starts(body, key))
+        return;
+    char doc[NEXTFLOW_TEXT_MAX + 16];
+    size_t n = strlen(body);
+    if (n > 0 && body[n - 1] == ',')
+        n--;
+    if (n + 3 > sizeof(doc))
+        return;
+    snprintf(doc, sizeof(doc), "{%.*s}", (int)n, body);
+    json_t *obj = json_loads(doc, 0, NULL);
+    const char *msg = json_string_value(json_object_get(obj, "message"));
+    size_t len = strlen(p->cause);
+    if (msg && len + 3 < sizeof(p->cause)) {
+        snprintf(p->cause + len, sizeof(p->cause) - len, ": %s", msg);
+        text_trim_partial_utf8(p->cause);
+        p->cause_has_status = 1;
+    }
+    json_decref(obj);
+}
+
 /* A line of an error report, after its ERROR ~ line. */
 static nextflow_line_kind_t parse_report_line(nextflow_log_t *p, const char *s, nextflow_line_t *out)
 {
@@ -124,8 +151,10 @@ static nextflow_line_kind_t parse_report_line(nextflow_log_t *p, const char *s, 
     }
     switch (p->block) {
     case NEXTFLOW_BLOCK_CAUSE:
-        if (p->cause[0] != '\0')
+        if (p->cause[0] != '\0') {
+            add_status_message(p, body);
             break;
+        }
         copy(p->cause, sizeof(p->cause), body, strlen(body));
         copy(out->text, sizeof(out->text), body, strlen(body));
         between(body, '`', '`', out->task, sizeof(out->task));

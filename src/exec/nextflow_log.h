@@ -65,6 +65,7 @@ typedef struct nextflow_log {
     int has_error;                      /* an ERROR ~ line was seen */
     char error_task[NEXTFLOW_NAME_MAX]; /* the task it names, or "" */
     char cause[NEXTFLOW_TEXT_MAX];      /* the first line of Caused by:, or the ERROR line's own text */
+    int cause_has_status;               /* the "message" of a Kubernetes Status in Caused by: was added to it */
     int exit_status;                    /* from Command exit status:, -1 until seen */
     char stderr_lines[3][160];          /* the last lines of Command error: */
     int stderr_count;                   /* lines seen in Command error: */

@@ -36,7 +36,8 @@ json_t *pod_spec_owner(const char *ns, const exec_spec_t *spec)
     return cm;
 }
 
-/* The task's command line: pipeline-task and its arguments, with paths on the work volume. */
+/* The task's command line: pipeline-task and its arguments, with paths on the work volume. --mkdir: the task makes
+ * the run's folder itself, as its own user (see pod_spec_task). */
 static json_t *command(const exec_spec_t *s, int task)
 {
     char dir[128], buf[192];
@@ -47,6 +48,7 @@ static json_t *command(const exec_spec_t *s, int task)
     switch (wf_task_stage(s->batches, task)) {
     case STAGE_GENERATE:
         ARG("generate");
+        ARG("--mkdir");
         ARG("--batch=%d", batch);
         ARG("--rows=%d", s->rows_per_batch);
         ARG("--seed=%u", s->seed);
@@ -55,6 +57,7 @@ static json_t *command(const exec_spec_t *s, int task)
         break;
     case STAGE_ANALYZE:
         ARG("analyze");
+        ARG("--mkdir");
         ARG("--batch=%d", batch);
         ARG("--sleep=%g", s->analyze_seconds);
         ARG("--in=%s/batch_%d.csv", dir, batch);
@@ -62,6 +65,7 @@ static json_t *command(const exec_spec_t *s, int task)
         break;
     default:
         ARG("report");
+        ARG("--mkdir");
         ARG("--out=%s/report.json", dir);
         for (int b = 1; b <= s->batches; b++)
             ARG("%s/stats_batch_%d.json", dir, b);
@@ -90,17 +94,24 @@ void pod_spec_name(const exec_spec_t *spec, int task, char *name, size_t cap)
         *p = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
 }
 
+/*
+ * workingDir is the volume's mount point, which exists before the container starts. A run's folder
+ * (results/<run_id>) must not be the working directory: a runtime creates a missing working directory itself, as
+ * root with mode 0755, before it switches to the pod's user (runc does), and the task could not write in it. fsGroup
+ * is no help on ReadWriteMany volumes (the default CSI fsGroupPolicy skips them). So the task creates the folder,
+ * as uid RUN_AS_UID (--mkdir); every task of every run runs as that uid, and the volume's root must let it write.
+ */
 json_t *pod_spec_task(const config_t *cfg, const char *ns, const exec_spec_t *spec, int task, const char *owner_uid,
                       char *name, size_t cap)
 {
-    char label[32], owner[96], dir[128];
+    char label[32], owner[96];
     task_label(spec, task, label, sizeof(label));
     pod_spec_name(spec, task, name, cap);
     snprintf(owner, sizeof(owner), POD_RUN_PREFIX "%s", spec->run_id);
-    snprintf(dir, sizeof(dir), RESULTS_DIR "/%s", spec->run_id);
     json_t *res = json_pack("{s:s,s:s}", "cpu", cfg->worker_cpu_str, "memory", cfg->worker_memory_str);
-    json_t *container = json_pack("{s:s,s:s,s:o,s:s,s:{s:O,s:O},s:[{s:s,s:s}],s:{s:b,s:b,s:b,s:{s:[s]}}}", "name",
-                                  "task", "image", cfg->app_image, "command", command(spec, task), "workingDir", dir,
+    json_t *container = json_pack("{s:s,s:s,s:s,s:o,s:s,s:{s:O,s:O},s:[{s:s,s:s}],s:{s:b,s:b,s:b,s:{s:[s]}}}",
+                                  "name", "task", "image", cfg->app_image, "imagePullPolicy", cfg->image_pull_policy,
+                                  "command", command(spec, task), "workingDir", POD_WORK_DIR,
                                   "resources", "requests", res, "limits", res, "volumeMounts", "name", "work",
                                   "mountPath", POD_WORK_DIR, "securityContext", "allowPrivilegeEscalation", 0,
                                   "readOnlyRootFilesystem", 1, "runAsNonRoot", 1, "capabilities", "drop", "ALL");

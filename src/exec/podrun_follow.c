@@ -9,6 +9,7 @@
 #include "exec/nextflow_log.h"
 #include "exec/pod_log.h"
 #include "exec/pod_spec.h"
+#include "exec/pod_status.h"
 #include "exec/podrun_internal.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -118,6 +119,7 @@ void podrun_on_pod_event(void *data, kube_event_t type, json_t *obj)
     s->phase = pod.phase;
     s->exit_code = pod.exit_code;
     snprintf(s->reason, sizeof(s->reason), "%s", pod.reason);
+    pod_status_keep_pull_error(s->pull_error, sizeof(s->pull_error), s->reason, sizeof(s->reason));
     json_t *status = json_object_get(obj, "status");
     const char *pod_reason = json_string_value(json_object_get(status, "reason"));
     if (pod.phase == POD_FAILED && pod_reason) { /* the pod's own verdict (DeadlineExceeded, Evicted) comes first */

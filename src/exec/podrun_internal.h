@@ -29,6 +29,7 @@ typedef struct pod_slot {
     nextflow_pod_phase_t phase;
     int exit_code;
     char reason[512];
+    char pull_error[384]; /* the last ErrImagePull it showed (pod_status_keep_pull_error) */
     int64_t pending_since, ended_at; /* monotonic ms, 0: not so */
     kube_logs_t *logs;
     int64_t since_ms;     /* taken over: its output up to this time was sent (0: none) */

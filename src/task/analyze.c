@@ -15,7 +15,7 @@
 #define ANALYZE_LINE_MAX  64
 #define ANALYZE_BATCH_MAX 999999999
 
-enum { OPT_IN, OPT_BATCH, OPT_SLEEP, OPT_OUT, OPT_COUNT };
+enum { OPT_IN, OPT_BATCH, OPT_SLEEP, OPT_OUT, OPT_MKDIR, OPT_COUNT };
 
 typedef enum { LINE_OK, LINE_EOF, LINE_LONG, LINE_ERROR } analyze_line_t;
 
@@ -157,6 +157,7 @@ int task_analyze_main(int argc, char **argv)
         [OPT_BATCH] = {"--batch", NULL},
         [OPT_SLEEP] = {"--sleep", NULL},
         [OPT_OUT] = {"--out", NULL},
+        [OPT_MKDIR] = {"--mkdir", NULL, 1},
     };
     int exit_status = task_args_parse_options(argc, argv, opts, OPT_COUNT, "--in");
     if (exit_status >= 0)
@@ -261,7 +262,8 @@ int task_analyze_main(int argc, char **argv)
         task_error("the file name of %s is not valid UTF-8", in);
         goto out;
     }
-    if (task_file_write_json(out, stats, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0)
+    if ((opts[OPT_MKDIR].value && task_file_mkdirs(out) != 0) ||
+        task_file_write_json(out, stats, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0)
         goto out;
     task_log("Analyzed %s: %" PRId64 " lines, sum %" PRId64 ", average %.2f, written to %s", label, lines, sum, average,
              task_file_name(out));

@@ -47,6 +47,14 @@ task_args_result_t task_args_parse(int argc, char **argv, task_opt_t *opts, size
             task_usage_error("option %s given twice", opt->name);
             return TASK_ARGS_BAD;
         }
+        if (opt->flag) {
+            if (eq) {
+                task_usage_error("option %s takes no value", opt->name);
+                return TASK_ARGS_BAD;
+            }
+            opt->value = opt->name;
+            continue;
+        }
         const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!value || !*value) {
             task_usage_error("option %s needs a value", opt->name);

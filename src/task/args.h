@@ -9,6 +9,7 @@
 typedef struct {
     const char *name; /* with its dashes: "--batch" */
     const char *value;
+    int flag; /* takes no value ("--mkdir"); `value` then points at `name` when given */
 } task_opt_t;
 
 typedef enum {

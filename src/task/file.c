@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "task/task.h"
@@ -47,6 +48,35 @@ static void file_disarm(void)
     file_armed = 0;
     for (size_t i = 0; i < FILE_NSIGNALS; i++)
         sigaction(file_signals[i], &file_saved[i], NULL);
+}
+
+int task_file_mkdirs(const char *path)
+{
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof(dir)) {
+        task_error("output path too long: %s", path);
+        return -1;
+    }
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return 0; /* the current folder, or / */
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        int last = *p == '\0';
+        if (*p != '/' && !last)
+            continue;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(dir, 0777) != 0 && (errno != EEXIST || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            task_error("cannot create the folder %s: %s", dir, strerror(errno == EEXIST ? ENOTDIR : errno));
+            return -1;
+        }
+        if (last)
+            return 0;
+        *p = '/';
+    }
 }
 
 int task_file_open(task_file_t *f, const char *path)

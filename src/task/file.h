@@ -16,6 +16,13 @@ typedef struct {
     char *tmp;        /* the temporary name (owned) */
 } task_file_t;
 
+/**
+ * Creates the folders above `path` that are missing (like `mkdir -p "$(dirname path)"`, mode 0777 less the umask):
+ * `--mkdir`, for a task that is the first to write into a fresh folder on a shared volume, as its own user (a pod
+ * whose runtime would create a missing working directory as root). Returns 0, or reports and returns -1.
+ */
+int task_file_mkdirs(const char *path);
+
 /** Creates the temporary for `path`; `path` must outlive `f`. Returns 0, or reports and returns -1. */
 int task_file_open(task_file_t *f, const char *path);
 

@@ -13,7 +13,7 @@
 /* Progress lines are worth it only when a batch takes noticeable time. */
 #define GENERATE_PROGRESS_MIN_ROWS 100000
 
-enum { OPT_BATCH, OPT_ROWS, OPT_SEED, OPT_SLEEP, OPT_OUT, OPT_COUNT };
+enum { OPT_BATCH, OPT_ROWS, OPT_SEED, OPT_SLEEP, OPT_OUT, OPT_MKDIR, OPT_COUNT };
 
 /* Rows are formatted by hand into this buffer and written in few large calls: printf's parsing would cost more
  * than drawing the numbers. */
@@ -90,7 +90,7 @@ int task_generate_main(int argc, char **argv)
 {
     task_opt_t opts[OPT_COUNT] = {
         [OPT_BATCH] = {"--batch", NULL}, [OPT_ROWS] = {"--rows", NULL}, [OPT_SEED] = {"--seed", NULL},
-        [OPT_SLEEP] = {"--sleep", NULL}, [OPT_OUT] = {"--out", NULL},
+        [OPT_SLEEP] = {"--sleep", NULL}, [OPT_OUT] = {"--out", NULL}, [OPT_MKDIR] = {"--mkdir", NULL, 1},
     };
     int exit_status = task_args_parse_options(argc, argv, opts, OPT_COUNT, "--batch");
     if (exit_status >= 0)
@@ -114,7 +114,7 @@ int task_generate_main(int argc, char **argv)
     task_pause(pause);
 
     task_file_t f;
-    if (task_file_open(&f, out) != 0)
+    if ((opts[OPT_MKDIR].value && task_file_mkdirs(out) != 0) || task_file_open(&f, out) != 0)
         return TASK_EXIT_FAIL;
     if (generate_rows(&f, batch, rows, (uint64_t)seed) != 0) {
         task_file_abort(&f);

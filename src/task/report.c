@@ -13,7 +13,7 @@
 /* A stats file is about 100 bytes; the bound keeps a wrong argument (a CSV, a log) from being parsed whole. */
 #define REPORT_STATS_MAX (1024 * 1024)
 
-enum { OPT_SLEEP, OPT_OUT, OPT_COUNT };
+enum { OPT_SLEEP, OPT_OUT, OPT_MKDIR, OPT_COUNT };
 
 typedef struct {
     FILE *fp;
@@ -86,7 +86,8 @@ static json_t *report_load(const char *path)
 
 int task_report_main(int argc, char **argv)
 {
-    task_opt_t opts[OPT_COUNT] = {[OPT_SLEEP] = {"--sleep", NULL}, [OPT_OUT] = {"--out", NULL}};
+    task_opt_t opts[OPT_COUNT] = {[OPT_SLEEP] = {"--sleep", NULL}, [OPT_OUT] = {"--out", NULL},
+                                  [OPT_MKDIR] = {"--mkdir", NULL, 1}};
     int npos;
     task_args_result_t r = task_args_parse(argc, argv, opts, OPT_COUNT, &npos);
     if (r != TASK_ARGS_OK)
@@ -136,7 +137,7 @@ int task_report_main(int argc, char **argv)
         task_error("out of memory");
         goto out;
     }
-    if (task_file_write_json(out, report, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0)
+    if ((opts[OPT_MKDIR].value && task_file_mkdirs(out) != 0) || task_file_write_json(out, report, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0)
         goto out;
     task_log("Report: %d batches, %" PRId64 " records, total sum %" PRId64 ", average %.2f, written to %s", npos,
              total_records, total_sum, average, task_file_name(out));

@@ -4,6 +4,7 @@ import ipaddress
 import json
 import pathlib
 import re
+import subprocess
 import sys
 
 import yaml
@@ -27,6 +28,17 @@ def documented_settings():
 
 def load(name):
     return list(yaml.safe_load_all((DEPLOY / "k8s" / name).read_text()))
+
+
+def rendered():
+    """Every object `kubectl kustomize deploy/k8s` makes (the base with its components)."""
+    p = subprocess.run(["kubectl", "kustomize", str(DEPLOY / "k8s")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return [d for d in yaml.safe_load_all(p.stdout) if d]
+
+
+def rendered_one(kind, name):
+    return next(d for d in rendered() if d["kind"] == kind and d["metadata"]["name"] == name)
 
 
 def test_configmap_and_secret_only_set_known_settings():
@@ -82,8 +94,8 @@ def test_dockerfile_builds_both_binaries_and_runs_the_service():
 
 
 def test_every_manifest_validates_against_the_kubernetes_schemas(tmp_path):
-    objects = [doc for path in sorted((DEPLOY / "k8s").glob("*.yaml")) if path.name != "kustomization.yaml"
-               for doc in load(path.name) if doc]
+    objects = rendered()
+    assert {d["kind"] for d in objects} >= {"Deployment", "PersistentVolumeClaim", "ConfigMap", "Role"}
     out = tmp_path / "objects.json"
     out.write_text(json.dumps(objects))
     p = run_node("validate_k8s.mjs", out)
@@ -105,6 +117,7 @@ def test_rbac_grants_what_the_executor_needs_and_no_more():
         ("", "pods/log"): sorted(["get", "list", "watch"]),
         ("", "configmaps"): sorted(["create", "get", "delete", "patch"]),
         ("", "resourcequotas"): sorted(["get", "list"]),  # EXECUTOR=kubernetes: what is free before each start
+        ("", "events"): sorted(["get", "list", "watch"]),  # EXECUTOR=nextflow: why a Job gets no pod (FailedCreate)
     }
     runner = rules_of(docs[("Role", "nextflow-runner")])
     assert runner == {("", "pods"): sorted(["create", "get", "list", "watch", "delete"]),
@@ -118,16 +131,28 @@ def test_rbac_grants_what_the_executor_needs_and_no_more():
 
 
 def test_deployment_runs_as_the_service_account_and_sees_the_work_volume():
-    deployment = load("deployment.yaml")[0]
+    deployment = rendered_one("Deployment", "pipeline-orchestrator")
     config = load("configmap.yaml")[0]["data"]
     pod = deployment["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "pipeline-orchestrator"
     claim = next(v for v in pod["volumes"] if "persistentVolumeClaim" in v)
-    assert claim["persistentVolumeClaim"]["claimName"] == config["WORK_PVC"] == load("pvc.yaml")[0]["metadata"]["name"]
-    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == claim["name"])
-    assert mount["mountPath"] == config["WORK_MOUNT"] and mount["readOnly"] is True
-    assert "ReadWriteMany" in load("pvc.yaml")[0]["spec"]["accessModes"]
+    pvc = rendered_one("PersistentVolumeClaim", config["WORK_PVC"])
+    assert claim["persistentVolumeClaim"]["claimName"] == config["WORK_PVC"]
+    container = pod["containers"][0]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == claim["name"])
+    work_mount = next(e["value"] for e in container["env"] if e["name"] == "WORK_MOUNT")
+    assert mount["mountPath"] == work_mount and mount["readOnly"] is True
+    assert any(e["name"] == "DATA_DIR" for e in container["env"])  # the patch merged, not replaced
+    assert "ReadWriteMany" in pvc["spec"]["accessModes"]
+    assert pvc["spec"]["storageClassName"]  # a class that provides RWX, named (the default usually cannot)
     assert config["NEXTFLOW_SERVICE_ACCOUNT"] == "nextflow-runner"
+
+
+def test_without_the_work_volume_component_nothing_mounts_a_claim():
+    """EXECUTOR=local needs no claim: the base Deployment mounts none, so an unbound claim cannot keep it Pending."""
+    pod = load("deployment.yaml")[0]["spec"]["template"]["spec"]
+    assert not any("persistentVolumeClaim" in v for v in pod["volumes"])
+    assert "work-volume" in load("kustomization.yaml")[0]["components"]
 
 
 def test_image_ships_the_workflow():

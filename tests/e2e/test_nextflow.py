@@ -3,6 +3,7 @@ tests/kube/nextflow_sim.py plays Nextflow in the Job's controller pod and runs t
 worker pod on a simulated work volume (the service's WORK_MOUNT)."""
 import asyncio
 import json
+import os
 import sys
 import threading
 
@@ -13,7 +14,7 @@ from kube_fixtures import NS, Cluster, full_run_of_three, log_lines, run_with_st
 from wsutil import collect
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from nextflow_sim import NextflowSim  # noqa: E402
+from nextflow_sim import NextflowSim, worker_tasks  # noqa: E402
 
 
 @pytest.fixture
@@ -314,3 +315,77 @@ def test_an_orphan_ended_by_a_new_run_loses_its_job(cluster, start_service, redi
     assert wait_until(lambda: cluster.objects("pods", f"nextflow.io/runName={old}") == [], timeout=30)
     assert cluster.objects("configmaps", f"pipeline/run-id={old}") == []
     b.delete("/api/v1/demo/cancel", timeout=60)
+
+
+# ---- on a real cluster (issue 17): the worker pods Nextflow builds from the generated nextflow.config ----------
+
+APP_UID = 10001  # the app image's USER
+
+
+def test_worker_pods_are_built_by_nextflow_from_the_generated_config(cluster, start_service):
+    """Nextflow's workers run the launcher as the container's command (the image's ENTRYPOINT starts the HTTP
+    service), as the controller's uid (it makes each task directory 0755), with CPU limits and a pull policy."""
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", detail["message"]
+    pods = worker_tasks(cluster.nf)
+    assert sorted(pods) == ["ANALYZE_1", "GENERATE_1", "REPORT"]
+    pod = pods["GENERATE_1"]
+    c = pod["spec"]["containers"][0]
+    assert c["command"][:2] == ["/bin/bash", "-ue"] and c["command"][2].endswith("/.command.run")
+    assert "args" not in c and "workingDir" not in c
+    assert c["resources"] == {"requests": {"cpu": 1, "memory": "4096Mi"}, "limits": {"cpu": 1, "memory": "4096Mi"}}
+    assert c["imagePullPolicy"] == "IfNotPresent"
+    assert pod["spec"]["securityContext"] == {"runAsUser": APP_UID, "runAsGroup": APP_UID, "runAsNonRoot": True,
+                                              "seccompProfile": {"type": "RuntimeDefault"}}
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    assert pod["metadata"]["labels"]["nextflow.io/runName"] == run_id
+    # the task directory the controller made, and what the worker wrote into it, as one user
+    task_dir = cluster.volume / os.path.relpath(os.path.dirname(c["command"][2]), "/workspace")
+    st = task_dir.stat()
+    assert (st.st_uid, st.st_mode & 0o777) == (APP_UID, 0o755)
+    for name in (".command.run", ".command.begin", ".command.out", ".command.err", ".exitcode", "batch_1.csv"):
+        assert (task_dir / name).stat().st_uid == APP_UID, name
+    assert (task_dir / ".exitcode").read_text() == "0"
+    assert (cluster.volume / "results" / run_id / "report.json").stat().st_uid == APP_UID
+
+
+def test_a_quota_on_cpu_limits_admits_the_workers(cluster, start_service):
+    """A quota that sets limits.cpu refuses a pod without a CPU limit; Nextflow does not retry a 403."""
+    cluster.srv.store.create("resourcequotas", NS, {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "homelab", "namespace": NS},
+        "spec": {"hard": {"requests.cpu": "14", "requests.memory": "50Gi", "limits.cpu": "14",
+                          "limits.memory": "50Gi"}}})
+    svc = start_service(cluster.env())
+    run_id = svc.run(batch_count=2)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", detail["message"]
+
+
+def test_a_job_whose_pod_is_refused_fails_with_the_event_message(cluster, start_service):
+    """No room in the quota for the controller: the Job gets no pod and no condition, only FailedCreate events;
+    the run fails after POD_START_TIMEOUT_SECONDS with the event's message, not at the Job's deadline."""
+    cluster.quota(cpu="1", memory="50Gi")
+    svc = start_service(cluster.env(POD_START_TIMEOUT_SECONDS="2"))
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=30)
+    assert detail["status"] == "failed"
+    events = [e for e in cluster.objects("events") if e["involvedObject"]["name"] == f"nextflow-run-{run_id}"]
+    assert events and all(e["reason"] == "FailedCreate" for e in events)  # one per try (a new pod name each)
+    assert any(e["message"] in detail["message"] for e in events), detail["message"]
+    assert "exceeded quota: homelab" in detail["message"]
+    assert cluster.objects("jobs") == []  # the Job was deleted
+
+
+def test_a_restricted_namespace_admits_the_controller(cluster, start_service):
+    """Pod Security `restricted`: the Job's pod meets it; Nextflow's workers cannot (it sets no container
+    securityContext), so the run fails with Nextflow's report of the refusal, at once."""
+    cluster.srv.pod_security[NS] = "restricted"
+    svc = start_service(cluster.env(POD_START_TIMEOUT_SECONDS="30"))
+    run_id = svc.run(batch_count=1)["run_id"]
+    detail = svc.wait_finished(run_id, timeout=30)
+    assert detail["status"] == "failed"
+    assert cluster.nf.runs == [run_id]  # the controller ran
+    assert "GENERATE (1)" in detail["message"] and 'violates PodSecurity "restricted:latest"' in detail["message"]
+    assert "allowPrivilegeEscalation != false" in detail["message"]

@@ -528,3 +528,19 @@ def test_task_below_a_wrapper_runs_only_below_the_named_process(tmp_path):
         stranger.wait()
     assert aside.stdout.splitlines()[-1] == "exit 70", aside.stderr
     assert not (tmp_path / "b.csv").exists()
+
+
+def test_mkdir_creates_the_missing_folders_of_the_output(tmp_path):
+    """--mkdir (every command): the task makes its output's folders itself, as its own user (a task pod's runtime
+    would make a missing working directory as root)."""
+    out = tmp_path / "results" / "r1" / "batch_1.csv"
+    ok("generate", "--mkdir", "--batch", "1", "--rows", "3", "--out", out)
+    ok("analyze", "--mkdir", "--in", out, "--out", tmp_path / "s" / "stats_batch_1.json")
+    ok("report", "--mkdir", "--out", tmp_path / "r" / "report.json", tmp_path / "s" / "stats_batch_1.json")
+    assert (tmp_path / "r" / "report.json").exists()
+    ok("generate", "--mkdir", "--batch", "1", "--out", out)  # folders already there
+    (tmp_path / "file").write_text("x")
+    p = run("generate", "--mkdir", "--batch", "1", "--out", tmp_path / "file" / "x.csv")
+    assert p.returncode == 1 and "cannot create the folder" in p.stderr, p.stderr
+    p = run("generate", "--mkdir=yes", "--batch", "1")
+    assert p.returncode == 2 and "takes no value" in p.stderr, p.stderr

@@ -34,6 +34,7 @@ from kube_certs import make_certs  # noqa: E402
 from kube_discovery import discovery  # noqa: E402
 from kube_quota import QuotaController  # noqa: E402
 from kube_sim import ClusterSim  # noqa: E402
+from kube_podsecurity import PodSecurity  # noqa: E402
 from kube_store import GROUP_OF, RESOURCES, ApiError, Store  # noqa: E402
 
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
@@ -323,12 +324,13 @@ class Handler(BaseHTTPRequestHandler):
         store.check_namespace(ns)
         pod = store.get("pods", ns, name)
         containers = [c["name"] for c in pod["spec"].get("containers", [])]
+        inits = [c["name"] for c in pod["spec"].get("initContainers") or []]
         container = q.get("container")
         if container is None and len(containers) > 1:
             raise ApiError(400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: "
                                               f"[{' '.join(containers)}]")
         container = container or (containers[0] if containers else "main")
-        if containers and container not in containers:
+        if containers and container not in containers + inits:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
         phase = pod.get("status", {}).get("phase")
         if phase == "Pending":
@@ -344,7 +346,8 @@ class Handler(BaseHTTPRequestHandler):
         # the API server hands sinceTime to the kubelet as RFC 3339 without a fraction (LogLocation(): Format(
         # time.RFC3339)), and the kubelet skips only the lines before it: every line of that second comes again
         since = (q.get("sinceTime") or "")[:19]
-        log = srv.sim.logs.get((ns, name))
+        log = srv.sim.logs.get((ns, name)) if container == (containers[0] if containers else "main") \
+            else srv.sim.logs.get((ns, name, container))  # another container's lines (a real runtime's)
         gen = srv.drop_gen
 
         def fmt(ts, text):
@@ -426,6 +429,7 @@ class KubeApiServer:
         self.store = Store(namespaces)
         self.sim = ClusterSim(self.store)
         self.quota = QuotaController(self.store)
+        self.pod_security = PodSecurity(self.store).levels  # namespace -> "restricted"
         self.requests = []  # (method, path, status)
         self.injected = []
         self.drop_gen = 0

@@ -9,15 +9,19 @@ A pod's behaviour is a dict, chosen when the pod is created by the first hook in
      "start_delay": 0.05, "line_delay": 0.0, "run_seconds": 0.0, "hold": False,
      "start_gate": threading.Event()}   stays ContainerCreating until the gate is set
     {"script": fn(sim, pod) -> exit_code}   runs in the pod's thread once it is Running (Nextflow's controller)
+    {"runtime": kube_runtime.PodmanRuntime}   runs for real under podman (tests/kube/kube_runtime.py): status and
+                                              logs are podman's (`sim.runtime`, when set, is the default)
 "hold": True keeps the pod Running until sim.finish_pod(). Hooks on jobs (`job_hooks`, fn(job) -> True when the
 hook made the Job's pods itself) let another simulation (tests/kube/nextflow_sim.py) take a Job over.
 A list inside "logs" is one write of the container read in one go: its lines share one timestamp, as the container
 runtime stamps a whole read of the container's output (CRI-O's conmon does)."""
 import copy
+import json
 import threading
 import time
 import uuid
 
+import kube_events
 from kube_store import now_rfc3339
 
 
@@ -45,6 +49,8 @@ class ClusterSim:
         self.finish_codes = {}
         self.deleted = set()
         self.stopping = False
+        self.runtime = None  # a kube_runtime.PodmanRuntime: every pod no hook claims runs under it
+        self.runtime_pods = {}  # (ns, pod, uid) -> kube_runtime.RuntimePod
         store.listeners.append(self._on_change)
         store.defaulters["pods"] = pod_defaults
         store.defaulters["jobs"] = job_defaults
@@ -68,6 +74,10 @@ class ClusterSim:
             ev = self.held.get(key)
             if ev:
                 ev.set()
+            h = self.runtime_pods.pop((key[0], key[1], meta["uid"]), None)
+            if h is not None:  # the kubelet stops the containers: SIGTERM, then SIGKILL after the grace period
+                grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+                threading.Thread(target=h.delete, args=(grace,), daemon=True).start()
         elif resource == "pods" and etype == "MODIFIED":
             self._job_follow_pod(obj)
         elif resource == "jobs" and etype == "ADDED":
@@ -89,6 +99,14 @@ class ClusterSim:
             log.last_ns = ns_now
             for line in (text if isinstance(text, list) else [text]):
                 log.lines.append((ts, line))
+            self.store.changed.notify_all()
+
+    def log_at(self, ns, pod, ts, text, container=None):
+        """Appends one line with its own timestamp (the runtime's) to a pod's log (or to one container's)."""
+        with self.store.lock:
+            key = (ns, pod) if container is None else (ns, pod, container)
+            log = self.logs.setdefault(key, PodLog())
+            log.lines.append((ts, text))
             self.store.changed.notify_all()
 
     def create_pod(self, ns, manifest, owner=None):
@@ -115,7 +133,7 @@ class ClusterSim:
             b = hook(pod)
             if b is not None:
                 return b
-        return self.default_behaviour
+        return {"runtime": self.runtime} if self.runtime is not None else self.default_behaviour
 
     def _set(self, pod, fn):
         meta = pod["metadata"]
@@ -127,6 +145,8 @@ class ClusterSim:
         meta = pod["metadata"]
         ns, name = meta["namespace"], meta["name"]
         b = self._behaviour(pod)
+        if b.get("runtime") is not None:
+            return self._run_in_runtime(pod, b["runtime"])
         containers = [c["name"] for c in pod["spec"].get("containers", [])] or ["main"]
         time.sleep(b.get("start_delay", 0.02))
         pending = b.get("pending")
@@ -172,12 +192,46 @@ class ClusterSim:
             self.logs[(ns, name)].done = True
             self.store.changed.notify_all()
 
+    def _run_in_runtime(self, pod, runtime):
+        """The kubelet with a real runtime: podman runs the pod; its status and logs are copied into the API."""
+        meta = pod["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        containers = [c["name"] for c in pod["spec"].get("containers", [])]
+        h = runtime.start(pod)
+        self.runtime_pods[(ns, name, meta["uid"])] = h
+        if not self.pod_alive(pod):  # deleted while starting
+            self.runtime_pods.pop((ns, name, meta["uid"]), None)
+            h.delete(0)
+            return
+        self._set(pod, lambda o: schedule(o, containers, "ContainerCreating"))
+        alive = lambda: self.pod_alive(pod)  # noqa: E731
+        followers = [threading.Thread(target=h.follow, daemon=True, args=(
+            c, lambda ts, line, c=c: self.log_at(ns, name, ts, line, None if c == containers[0] else c), alive))
+            for c in [c["name"] for c in pod["spec"].get("initContainers") or []] + containers]
+        for t in followers:
+            t.start()
+        last = None
+        while self.pod_alive(pod):
+            st = h.status()
+            key = json.dumps(st, sort_keys=True)
+            if key != last:
+                last = key
+                self._set(pod, lambda o: runtime_status(o, st))
+            if st["phase"] in ("Succeeded", "Failed"):
+                break
+            time.sleep(runtime.poll)
+        for t in followers:
+            t.join(timeout=30)
+        with self.store.lock:
+            self.logs.setdefault((ns, name), PodLog()).done = True
+            self.store.changed.notify_all()
+
     # ---- the Job controller ----
     def _start_job(self, job):
         for hook in self.job_hooks:
             if hook(job):
                 return
-        self.create_job_pod(job)
+        kube_events.create_job_pod_retrying(self, job, self.create_job_pod)
 
     def create_job_pod(self, job, behaviour_labels=None):
         """The Job controller's pod for `job` (labels job-name and controller-uid, owned by the Job)."""
@@ -323,6 +377,36 @@ def run(o, containers):
     images = _images(o)
     st["containerStatuses"] = [_container_status(n, images.get(n, ""), {"running": {"startedAt": t}}, ready=True)
                                for n in containers]
+
+
+def runtime_status(o, st):
+    """A status read from a real runtime (kube_runtime.RuntimePod.status()) written into the pod as the kubelet
+    does: phase, container and init container statuses, and the conditions that follow from them."""
+    t = now_rfc3339()
+    status = o["status"]
+    status["phase"] = st["phase"]
+    status["containerStatuses"] = st["containerStatuses"]
+    if "initContainerStatuses" in st:
+        status["initContainerStatuses"] = st["initContainerStatuses"]
+    if st.get("message"):
+        status["message"] = st["message"]
+    ready = st["phase"] == "Running" and all(c["ready"] for c in st["containerStatuses"])
+    inits = st.get("initContainerStatuses") or []
+    initialized = all("terminated" in c["state"] and c["state"]["terminated"]["exitCode"] == 0 for c in inits)
+    if st["phase"] != "Pending" and "podIP" not in status:
+        status["podIP"] = "10.244.0.%d" % (abs(hash(o["metadata"]["name"])) % 250 + 2)
+        status["podIPs"] = [{"ip": status["podIP"]}]
+    for c in status.get("conditions", []):
+        want = {"Initialized": initialized, "Ready": ready, "ContainersReady": ready}.get(c["type"])
+        if want is None or (c["status"] == "True") == want:
+            continue
+        c.update({"status": "True" if want else "False", "lastTransitionTime": t})
+        if want:
+            c.pop("reason", None)
+            c.pop("message", None)
+        else:
+            c["reason"] = "PodCompleted" if st["phase"] in ("Succeeded", "Failed") else (
+                "ContainersNotReady" if c["type"] != "Initialized" else "ContainersNotInitialized")
 
 
 def terminate(o, exit_code, reason=None):

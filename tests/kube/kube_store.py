@@ -12,9 +12,10 @@ RESOURCES = {
     "pods": ("v1", "Pod"),
     "configmaps": ("v1", "ConfigMap"),
     "resourcequotas": ("v1", "ResourceQuota"),
+    "events": ("v1", "Event"),
     "jobs": ("batch/v1", "Job"),
 }
-GROUP_OF = {"v1": ["pods", "configmaps", "resourcequotas"], "batch/v1": ["jobs"]}
+GROUP_OF = {"v1": ["pods", "configmaps", "resourcequotas", "events"], "batch/v1": ["jobs"]}
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

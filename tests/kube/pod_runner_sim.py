@@ -10,6 +10,7 @@ creates the container's workingDir, as runc does. Its output becomes the pod's l
     {"hold": True}                                                                       pods run until deleted
     {"gate": threading.Event()}                                                          pods wait for it, then work
     {"start_gate": threading.Event()}                    pods stay Pending (ContainerCreating) until it is set
+With `runtime` (tests/kube/kube_runtime.py) the task pods run for real under podman instead.
 `max_active` is the most pods of any run that existed at once without having finished.
 """
 import os
@@ -21,8 +22,9 @@ RUN_LABEL, TASK_LABEL = "pipeline/run-id", "pipeline/task"
 
 
 class PodRunnerSim:
-    def __init__(self, cluster, store, volume, task_program):
+    def __init__(self, cluster, store, volume, task_program, runtime=None):
         self.cluster, self.store = cluster, store
+        self.runtime = runtime  # a kube_runtime.PodmanRuntime: task pods run under it (scenarios do not apply)
         self.volume, self.task_program = volume, task_program
         self.scenario = {}
         self.start_delay = 0.02  # seconds before a pod is scheduled, then before it runs (0: measurements)
@@ -48,6 +50,8 @@ class PodRunnerSim:
         if task is None:
             return None
         self.created.append(pod["metadata"]["name"])
+        if self.runtime is not None:
+            return {"runtime": self.runtime}
         pending = (self.scenario.get("pending") or {}).get(task)
         if pending:
             return {"pending": pending}

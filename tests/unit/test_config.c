@@ -63,6 +63,7 @@ static void test_parse_defaults(void **state)
     assert_string_equal(cfg.nextflow_service_account, "nextflow-runner");
     assert_string_equal(cfg.work_pvc, "nextflow-work-pvc");
     assert_string_equal(cfg.work_mount, "");
+    assert_string_equal(cfg.image_pull_policy, "IfNotPresent");
     assert_int_equal(cfg.job_active_deadline_seconds, 900);
     assert_int_equal(cfg.job_ttl_seconds, 900);
     assert_int_equal(cfg.default_batch_count, 5);
@@ -247,6 +248,8 @@ static const bad_case_t bad_cases[] = {
     {"APP_IMAGE", "my image", NULL, NULL, "APP_IMAGE"},
     {"APP_IMAGE", "", NULL, NULL, "APP_IMAGE"},
     {"NEXTFLOW_IMAGE", "nextflow'x", NULL, NULL, "NEXTFLOW_IMAGE"},
+    {"IMAGE_PULL_POLICY", "always", NULL, NULL, "IMAGE_PULL_POLICY"},
+    {"IMAGE_PULL_POLICY", "", NULL, NULL, "IMAGE_PULL_POLICY"},
     {"NEXTFLOW_SERVICE_ACCOUNT", "Runner", NULL, NULL, "NEXTFLOW_SERVICE_ACCOUNT"},
     {"WORK_PVC", "work_pvc", NULL, NULL, "WORK_PVC"},
     {"WORK_MOUNT", "workspace", NULL, NULL, "WORK_MOUNT"},

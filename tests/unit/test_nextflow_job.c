@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exec/nextflow_job.h"
@@ -50,6 +52,31 @@ static void configmap_holds_the_run_config(void **state)
     json_decref(cm);
 }
 
+static void config_makes_workers_that_run_on_a_real_cluster(void **state)
+{
+    (void)state;
+    char *text = nextflow_job_config_text(&cfg, "demo", &spec);
+    /* the launcher as the command: the image's ENTRYPOINT would start the HTTP service instead */
+    assert_non_null(strstr(text, "    entrypointOverride = true\n"));
+    /* a CPU limit too, for namespaces whose quota sets limits.cpu */
+    assert_non_null(strstr(text, "    cpuLimits = true\n"));
+    assert_non_null(strstr(text, "    pullPolicy = 'IfNotPresent'\n"));
+    /* the controller's uid, so the task directories it makes (0755) are theirs */
+    assert_non_null(strstr(text, "    securityContext = [runAsUser: 10001, runAsGroup: 10001, runAsNonRoot: true, "
+                                 "seccompProfile: [type: 'RuntimeDefault']]\n"));
+    assert_non_null(strstr(text, "    pod = [[automountServiceAccountToken: false]]\n"));
+    free(text);
+    config_t always;
+    kv_t env2[] = {{"EXECUTOR", "nextflow"}, {"IMAGE_PULL_POLICY", "Always"}, {NULL, NULL}};
+    assert_int_equal(kv_config(&always, env2, "/opt/x"), 0);
+    text = nextflow_job_config_text(&always, "demo", &spec);
+    assert_non_null(strstr(text, "    pullPolicy = 'Always'\n"));
+    free(text);
+    json_t *job = nextflow_job_object(&always, "demo", &spec);
+    assert_string_equal(str_at(job, "spec|template|spec|initContainers|0|imagePullPolicy"), "Always");
+    json_decref(job);
+}
+
 static void job_has_every_field(void **state)
 {
     (void)state;
@@ -71,6 +98,24 @@ static void job_has_every_field(void **state)
     assert_string_equal(str_at(pod, "containers|0|resources|requests|memory"), "4Gi");
     assert_string_equal(str_at(pod, "volumes|2|persistentVolumeClaim|claimName"), "nextflow-work-pvc");
     assert_string_equal(str_at(pod, "volumes|1|configMap|name"), "nextflow-config-r0123456789a");
+    /* the restricted Pod Security level, and the workers' uid */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(pod, "securityContext"), "runAsUser")), 10001);
+    assert_true(json_is_true(json_object_get(json_object_get(pod, "securityContext"), "runAsNonRoot")));
+    assert_string_equal(str_at(pod, "securityContext|seccompProfile|type"), "RuntimeDefault");
+    const char *containers[] = {"initContainers|0", "containers|0"};
+    for (int c = 0; c < 2; c++) {
+        char key[128];
+        snprintf(key, sizeof(key), "%s|securityContext|capabilities|drop|0", containers[c]);
+        assert_string_equal(str_at(pod, key), "ALL");
+        snprintf(key, sizeof(key), "%s|imagePullPolicy", containers[c]);
+        assert_string_equal(str_at(pod, key), "IfNotPresent");
+    }
+    json_t *sc = json_object_get(json_array_get(json_object_get(pod, "containers"), 0), "securityContext");
+    assert_true(json_is_false(json_object_get(sc, "allowPrivilegeEscalation")));
+    /* a writable Nextflow home beside the image's framework */
+    assert_string_equal(str_at(pod, "containers|0|env|2|name"), "NXF_HOME");
+    assert_string_equal(str_at(pod, "containers|0|env|3|value"), "/.nextflow/framework");
+    assert_string_equal(str_at(pod, "volumes|3|name"), "home");
     /* the command line: nextflow run /workflows/demo.nf -name <run_id> ... -ansi-log false --batches 3 ... */
     json_t *args = json_object_get(json_array_get(json_object_get(pod, "containers"), 0), "args");
     char line[512] = "";
@@ -157,10 +202,40 @@ static void pods_read(void **state)
     json_decref(noname);
 }
 
+static void job_events_say_why_there_is_no_pod(void **state)
+{
+    (void)state;
+    char why[512] = "";
+    json_t *none = json_loads("{\"kind\":\"EventList\",\"items\":[]}", 0, NULL);
+    assert_int_equal(nextflow_job_events_why(none, why, sizeof(why)), 0);
+    json_t *list = json_loads(
+        "{\"items\":[{\"type\":\"Warning\",\"reason\":\"FailedCreate\",\"lastTimestamp\":\"2026-01-01T10:00:05Z\","
+        "\"message\":\"Error creating: new\"},"
+        "{\"type\":\"Normal\",\"reason\":\"SuccessfulCreate\",\"lastTimestamp\":\"2026-01-01T10:00:09Z\","
+        "\"message\":\"Created pod: x\"},"
+        "{\"type\":\"Warning\",\"reason\":\"FailedCreate\",\"lastTimestamp\":\"2026-01-01T10:00:01Z\","
+        "\"message\":\"Error creating: old\"},"
+        "{\"type\":\"Warning\",\"reason\":\"Odd\"}]}",
+        0, NULL);
+    assert_int_equal(nextflow_job_events_why(list, why, sizeof(why)), 1);
+    assert_string_equal(why, "FailedCreate: Error creating: new");
+    /* events.k8s.io writes eventTime instead */
+    json_t *series = json_loads("{\"items\":[{\"type\":\"Warning\",\"reason\":\"FailedCreate\",\"eventTime\":"
+                                "\"2026-01-01T10:00:01.000000Z\",\"message\":\"Error creating: x\"}]}",
+                                0, NULL);
+    assert_int_equal(nextflow_job_events_why(series, why, sizeof(why)), 1);
+    assert_string_equal(why, "FailedCreate: Error creating: x");
+    json_decref(none);
+    json_decref(list);
+    json_decref(series);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(configmap_holds_the_run_config),
+        cmocka_unit_test(config_makes_workers_that_run_on_a_real_cluster),
+        cmocka_unit_test(job_events_say_why_there_is_no_pod),
         cmocka_unit_test(job_has_every_field),
         cmocka_unit_test(owner_patch),
         cmocka_unit_test(job_finished_by_condition_type),

@@ -176,6 +176,39 @@ static void error_without_exit_status_keeps_the_cause(void **state)
                              "expected by process `sayHello (1)`");
 }
 
+static void refused_submission_names_the_api_s_reason(void **state)
+{
+    (void)state;
+    /* K8sResponseException: the request, then the Status the API answered, pretty-printed */
+    static const char *const lines[] = {
+        "ERROR ~ Error executing process > 'GENERATE (1)'",
+        "",
+        "Caused by:",
+        "  Failed to submit K8s pod -- Cause: Request POST /api/v1/namespaces/demo/pods returned an error code=403",
+        "  ",
+        "    {",
+        "        \"kind\": \"Status\",",
+        "        \"status\": \"Failure\",",
+        "        \"message\": \"pods \\\"nf-1\\\" is forbidden: failed quota: homelab: must specify limits.cpu\",",
+        "        \"reason\": \"Forbidden\",",
+        "        \"code\": 403",
+        "    }",
+        "",
+        "Work dir:",
+        "  /workspace/work/ab/cdef",
+    };
+    nextflow_log_t p;
+    nextflow_line_t l;
+    nextflow_log_init(&p);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        parse(&p, lines[i], &l);
+    char msg[1024];
+    assert_int_equal(nextflow_log_failure(&p, msg, sizeof(msg)), 0);
+    assert_string_equal(msg, "GENERATE (1) failed: Failed to submit K8s pod -- Cause: Request POST "
+                             "/api/v1/namespaces/demo/pods returned an error code=403: pods \"nf-1\" is forbidden: "
+                             "failed quota: homelab: must specify limits.cpu");
+}
+
 static void error_not_about_a_process(void **state)
 {
     (void)state;
@@ -217,6 +250,7 @@ int main(void)
         cmocka_unit_test(executor_warn_note_and_other_text),
         cmocka_unit_test(error_report_names_task_and_cause),
         cmocka_unit_test(error_without_exit_status_keeps_the_cause),
+        cmocka_unit_test(refused_submission_names_the_api_s_reason),
         cmocka_unit_test(error_not_about_a_process),
         cmocka_unit_test(task_index_from_names_and_labels),
     };

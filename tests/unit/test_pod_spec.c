@@ -50,16 +50,19 @@ static void task_pods(void **state)
     assert_string_equal(str_at(pod, "metadata|ownerReferences|0|kind"), "ConfigMap");
     assert_string_equal(str_at(pod, "spec|restartPolicy"), "Never");
     assert_string_equal(str_at(pod, "spec|containers|0|image"), "registry.example/pipeline:1.2");
+    assert_string_equal(str_at(pod, "spec|containers|0|imagePullPolicy"), "IfNotPresent");
     assert_string_equal(str_at(pod, "spec|containers|0|command|0"), "pipeline-task");
     assert_string_equal(str_at(pod, "spec|containers|0|command|1"), "analyze");
-    assert_string_equal(str_at(pod, "spec|containers|0|command|4"), "--in=/workspace/results/r0123456789a/batch_2.csv");
+    assert_string_equal(str_at(pod, "spec|containers|0|command|2"), "--mkdir");
+    assert_string_equal(str_at(pod, "spec|containers|0|workingDir"), "/workspace");
+    assert_string_equal(str_at(pod, "spec|containers|0|command|5"), "--in=/workspace/results/r0123456789a/batch_2.csv");
     assert_string_equal(str_at(pod, "spec|containers|0|resources|limits|cpu"), "500m");
     assert_string_equal(str_at(pod, "spec|containers|0|resources|requests|memory"), "2Gi");
     assert_true(json_is_false(json_object_get(json_object_get(pod, "spec"), "automountServiceAccountToken")));
     json_decref(pod);
     pod = pod_spec_task(&cfg, "pipeline", &spec, 6, "uid-1", name, sizeof(name));
     assert_string_equal(name, "r0123456789a-report");
-    assert_string_equal(str_at(pod, "spec|containers|0|command|3"),
+    assert_string_equal(str_at(pod, "spec|containers|0|command|4"),
                         "/workspace/results/r0123456789a/stats_batch_1.json");
     json_decref(pod);
 }
