@@ -301,17 +301,31 @@ static void on_seq_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
         r->last_seq = (uint64_t)reply->integer;
 }
 
+static void seq_at_least(store_redis_t *r)
+{
+    char seq_key[128], at_least[24];
+    store_redis__key(r, seq_key, sizeof(seq_key), "seq", NULL);
+    snprintf(at_least, sizeof(at_least), "%llu", (unsigned long long)r->last_seq);
+    const char *keys[] = {seq_key}, *args[] = {at_least};
+    store_redis__eval(r, SCRIPT_SEQ_AT_LEAST, 1, keys, 1, args, on_seq_reply, r);
+}
+
+void store_redis_seq_at_least(store_t *store, uint64_t seq)
+{
+    store_redis_t *r = (store_redis_t *)store;
+    if (seq > r->last_seq)
+        r->last_seq = seq;
+    if (redis_conn_is_ready(r->cmd))
+        seq_at_least(r);
+}
+
 static void on_cmd_ready(void *data, redis_conn_t *conn)
 {
     (void)conn;
     store_redis_t *r = data;
     redis_eval_connection_new();
     /* the counter never goes back, even if Redis lost it, so seqs stay increasing for every client */
-    char seq_key[128], at_least[24];
-    store_redis__key(r, seq_key, sizeof(seq_key), "seq", NULL);
-    snprintf(at_least, sizeof(at_least), "%llu", (unsigned long long)r->last_seq);
-    const char *keys[] = {seq_key}, *args[] = {at_least};
-    store_redis__eval(r, SCRIPT_SEQ_AT_LEAST, 1, keys, 1, args, on_seq_reply, r);
+    seq_at_least(r);
     store_redis__migrate_history(r);
     flush_pending(r);
     if (r->cmd_was_ready && r->listener.on_reconnect)

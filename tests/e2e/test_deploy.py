@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from conftest import ROOT, Service, run_node
+from conftest import ROOT, Service, run_node, wait_until
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from kube_server import KubeApiServer  # noqa: E402
@@ -44,9 +44,14 @@ def test_configmap_values_are_accepted_by_the_service(tmp_path):
     env["REDIS_URL"] = "redis://127.0.0.1:1/0"
     with KubeApiServer(namespaces=("pipeline",)) as api:
         env.update(KUBE_API_URL=api.url, KUBE_NAMESPACE="pipeline", KUBECONFIG="/nonexistent")
-        svc = Service(tmp_path, env=env)
+        svc = Service(tmp_path, env=env, start=False)
         try:
-            assert svc.get("/healthz").json()["executor"] == env["EXECUTOR"]
+            svc.start(wait=False)
+            assert wait_until(svc.listening, timeout=30), svc.log()
+            # REDIS_REQUIRED=true: not ready without Redis, and says why
+            health = svc.get("/healthz")
+            assert health.status_code == 503 and "REDIS_REQUIRED" in health.json()["detail"], health.text
+            assert health.json()["executor"] == env["EXECUTOR"]
         finally:
             svc.stop()
 
@@ -58,7 +63,8 @@ def test_deployment_probes_ports_and_grace():
     port = container["ports"][0]
     assert port["containerPort"] == 8000  # the default PORT, also the image's
     assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    # liveness does not follow Redis (REDIS_REQUIRED=true makes /healthz 503 without it): the loop answering is enough
+    assert container["livenessProbe"]["httpGet"]["path"] == "/metrics"
     assert pod["terminationGracePeriodSeconds"] > 10  # the service exits within 10 s of SIGTERM
     assert service["spec"]["ports"][0]["targetPort"] == port["name"]
     assert deployment["spec"]["replicas"] >= 2
