@@ -96,7 +96,7 @@ static void on_orphan(void *data, const char *seen, run_t *claimed)
 static void on_orphan_tick(uv_timer_t *t)
 {
     orch_t *orch = t->data;
-    if (orch->store->ops->healthy(orch->store))
+    if (!orch->shutting_down && orch->store->ops->healthy(orch->store)) /* a replica going away takes no run */
         orch->store->ops->find_orphan(orch->store, orch->orphan_candidate[0] ? orch->orphan_candidate : NULL, on_orphan,
                                       orch);
 }
@@ -187,6 +187,11 @@ static void restore_history(orch_t *orch)
         orch->store->ops->restore_finished(orch->store, orch->history.items[i]);
 }
 
+static void on_store_release(void *data, const char *run_id)
+{
+    orch_handover_claim(data, run_id, on_orphan);
+}
+
 static void on_store_reconnect(void *data)
 {
     orch_t *orch = data;
@@ -204,7 +209,8 @@ static void listen_to_store(orch_t *orch)
     if (!shared(orch))
         return;
     store_listener_t listener = {
-        .data = orch, .on_event = on_store_event, .on_cancel = on_store_cancel, .on_reconnect = on_store_reconnect};
+        .data = orch, .on_event = on_store_event, .on_cancel = on_store_cancel, .on_release = on_store_release,
+        .on_reconnect = on_store_reconnect};
     orch->store->ops->set_listener(orch->store, &listener);
     uint64_t every = lease_ms(orch) / 2;
     uv_timer_start(&orch->orphan_timer, on_orphan_tick, every, every);
