@@ -239,6 +239,26 @@ def test_sigterm_hands_the_run_over_to_a_live_replica(cluster, start_service, re
     assert wait_until(lambda: cluster.objects("configmaps") == [] and cluster.objects("pods", label) == [], 20)
 
 
+def test_a_handover_is_clean_under_valgrind(cluster, start_service, redis_server):
+    """The owner that hands its run over and the replica that takes it over, both under valgrind."""
+    import shutil
+    import signal
+    from conftest import BUILD, VALGRIND
+    if BUILD.name != "build" or shutil.which("valgrind") is None:
+        pytest.skip("valgrind runs on the plain build only (ASan replaces it there)")
+    gate = threading.Event()
+    cluster.sim.scenario = {"gate": gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="hovg:", LOCK_LEASE_SECONDS="30")
+    a = start_service(env, name="a", prefix=VALGRIND)
+    b = start_service(env, name="b", prefix=VALGRIND)
+    run_id = a.run(batch_count=2)["run_id"]
+    label = f"pipeline/run-id={run_id}"
+    assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                                   if p["status"].get("phase") == "Running"]) == 2, timeout=60)
+    handed_over(a, b, gate, redis_server, "hovg:", run_id)
+    assert b.stop(signal.SIGTERM, timeout=60) == 0, b.log()[-5000:]
+
+
 def record_task_states(redis_server, run_id):
     """The task states of the run's record in Redis (numbers as the record keeps them), or None."""
     r = redis_server.client()
