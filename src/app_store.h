@@ -28,8 +28,8 @@ typedef struct app_store {
     char where[300]; /* "Redis at host:port" */
     char reason[400];
     uv_timer_t timer;
-    int (*can_move)(void *data);                     /* 1: no run is active, the move may happen now */
-    void (*moved)(void *data, store_t *redis);       /* the service uses `redis` from now on (the old store goes) */
+    int (*can_move)(void *data);               /* 1: no run is active, the move may happen now */
+    void (*moved)(void *data, store_t *redis); /* the service uses `redis` from now on (the old store goes) */
     void *data;
 } app_store_t;
 

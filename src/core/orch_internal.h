@@ -19,15 +19,15 @@ struct orch {
     char replica[64];
     history_t history; /* runs finished here (memory store: the history) */
     log_batch_t logs;
-    run_t *active;                 /* owned while queued, starting or running; then it moves to history */
-    int cancel_requested, failed;  /* of the active run */
-    int error_sent;                /* an error message went out for the active run */
-    int lock_lost;                 /* the shared lock went to someone else: end quietly */
-    int completing;                /* every task succeeded: the task runner was told to complete the run */
-    int releasing;                 /* handing the run over (shutdown): the executor's reports are ignored */
+    run_t *active;                    /* owned while queued, starting or running; then it moves to history */
+    int cancel_requested, failed;     /* of the active run */
+    int error_sent;                   /* an error message went out for the active run */
+    int lock_lost;                    /* the shared lock went to someone else: end quietly */
+    int completing;                   /* every task succeeded: the task runner was told to complete the run */
+    int releasing;                    /* handing the run over (shutdown): the executor's reports are ignored */
     char handed_over[RUN_ID_LEN + 1]; /* the run whose owner last handed it over (the take-over says so) */
-    orch_waiter_t *run_waiters;    /* requests waiting for the queued run's lock */
-    orch_waiter_t *cancel_waiters; /* cancels waiting for a run to end (here or on its owner) */
+    orch_waiter_t *run_waiters;       /* requests waiting for the queued run's lock */
+    orch_waiter_t *cancel_waiters;    /* cancels waiting for a run to end (here or on its owner) */
     char results_dir[1100], work_dir[1100];
     uv_timer_t lease_timer;  /* shared store: renews the lease of the active run */
     uv_timer_t orphan_timer; /* shared store: looks for runs whose replica died */

@@ -208,9 +208,11 @@ static void listen_to_store(orch_t *orch)
 {
     if (!shared(orch))
         return;
-    store_listener_t listener = {
-        .data = orch, .on_event = on_store_event, .on_cancel = on_store_cancel, .on_release = on_store_release,
-        .on_reconnect = on_store_reconnect};
+    store_listener_t listener = {.data = orch,
+                                 .on_event = on_store_event,
+                                 .on_cancel = on_store_cancel,
+                                 .on_release = on_store_release,
+                                 .on_reconnect = on_store_reconnect};
     orch->store->ops->set_listener(orch->store, &listener);
     uint64_t every = lease_ms(orch) / 2;
     uv_timer_start(&orch->orphan_timer, on_orphan_tick, every, every);

@@ -477,7 +477,7 @@ static void begin_run(orch_t *orch)
     orch_shared_run_started(orch);
     set_status(orch, RUN_STARTING);
     orch_say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
-        run->rows_per_batch, run->seed, orch->exec->ops->name);
+             run->rows_per_batch, run->seed, orch->exec->ops->name);
     /* the results may be on a volume this service mounts (read-only) or not at all: only local ones are made */
     const char *results = orch->exec->results_root || orch->exec->results_unseen ? orch->work_dir : orch->results_dir;
     int rc = fs_work_mkdirs(orch->loop, results, orch->work_dir, on_dirs_ready, orch);

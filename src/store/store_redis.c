@@ -265,8 +265,8 @@ static void on_release_reply(redis_conn_t *conn, redisReply *reply, void *privda
 {
     (void)conn;
     op_t *op = privdata;
-    int ok = !store_redis__error(reply, "handing the run over") && reply->type == REDIS_REPLY_INTEGER &&
-             reply->integer == 1;
+    int ok =
+        !store_redis__error(reply, "handing the run over") && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
     op->cb.release(op->data, ok);
     free(op);
 }
