@@ -105,30 +105,27 @@ static void name_replica(app_t *app)
     snprintf(app->replica, sizeof(app->replica), "%s-%d-%04x", host, (int)getpid(), rnd & 0xffff);
 }
 
-/* Redis when REDIS_URL is set and it answers now; else the memory store (health then says "memory"). */
-static store_t *open_store(app_t *app)
+/* ---- the store (app_store.c): the memory fallback moves to Redis once no run is active ---------------------- */
+
+static int can_move_store(void *data)
 {
-    const config_t *cfg = app->cfg;
-    if (cfg->redis_url[0] == '\0')
-        return store_memory_create();
-    redis_url_t url;
-    char err[256];
-    if (redis_url_parse(cfg->redis_url, &url, err, sizeof(err)) != 0 ||
-        store_redis_probe(&url, APP_REDIS_PROBE_MS, err, sizeof(err)) != 0) {
-        log_warn("app", "Redis at %s:%d is unreachable (%s): starting with the memory store", url.host, url.port, err);
-        return store_memory_create();
-    }
-    store_t *store = store_redis_create(app->loop, cfg, &url, app->replica);
-    /* give both connections a moment, so the first requests find the store ready */
-    uint64_t until = uv_now(app->loop) + APP_REDIS_PROBE_MS;
-    while (!store->ops->healthy(store) && uv_now(app->loop) < until) {
-        uv_run(app->loop, UV_RUN_NOWAIT);
-        uv_sleep(5);
-        uv_update_time(app->loop);
-    }
-    log_info("app", "state store: Redis at %s:%d/%d (prefix %s, replica %s)", url.host, url.port, url.db,
-             cfg->redis_prefix, app->replica);
-    return store;
+    app_t *app = data;
+    return !app->shutting_down && orch_active(app->orch) == NULL;
+}
+
+static void on_store_moved(void *data, store_t *redis)
+{
+    app_t *app = data;
+    app->store = redis;
+    store_redis_seq_at_least(redis, app->events.seq); /* the clients' next seq is higher than what they saw */
+    events_set_publisher(&app->events, publish_event, redis);
+    orch_set_store(app->orch, redis);
+    http_server_set_store(app->http, redis);
+}
+
+static int store_state(void *ctx, const char **reason)
+{
+    return (int)app_store_state(ctx, reason);
 }
 
 typedef struct access_check {
@@ -208,9 +205,9 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
 
     name_replica(app);
     events_init(&app->events);
-    app->store = open_store(app);
+    app->store = app_store_open(&app->stores, loop, cfg, app->replica, APP_REDIS_PROBE_MS);
     if (kube > 0 && !app->store->ops->shared) {
-        app->store->ops->destroy(app->store);
+        app_store_dispose(&app->stores);
         close_kube(app);
         return APP_START_UNUSABLE;
     }
@@ -240,7 +237,9 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
                         .exec = app->exec,
                         .hub = app->hub,
                         .bench = cfg->bench_events ? &app->bench : NULL,
-                        .metrics = &app->metrics};
+                        .metrics = &app->metrics,
+                        .store_state = store_state,
+                        .store_ctx = &app->stores};
     app->http = http_server_start(loop, &deps, err, errlen);
     if (app->http == NULL) {
         results_gc_dispose(&app->results_gc);
@@ -248,7 +247,7 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
         bench_source_close(&app->bench, NULL);
         ws_hub_destroy(app->hub);
         orch_destroy(app->orch);
-        app->store->ops->destroy(app->store);
+        app_store_dispose(&app->stores);
         close_kube(app);
         return -1;
     }
@@ -260,6 +259,7 @@ int app_start(app_t *app, uv_loop_t *loop, const config_t *cfg, char *err, size_
     app->sigterm.data = app->sigint.data = app->deadline.data = app->drain.data = app;
     uv_signal_start(&app->sigterm, on_signal, SIGTERM);
     uv_signal_start(&app->sigint, on_signal, SIGINT);
+    app_store_watch(&app->stores, can_move_store, on_store_moved, app);
     log_info("app", "listening on %s:%d (executor %s, store %s, data %s)", cfg->host, cfg->port, app->exec->ops->name,
              app->store->ops->name, cfg->data_dir);
     return 0;
@@ -276,7 +276,7 @@ void app_dispose(app_t *app)
     bench_source_close(&app->bench, NULL);
     ws_hub_destroy(app->hub);
     orch_destroy(app->orch);
-    app->store->ops->destroy(app->store);
+    app_store_dispose(&app->stores);
     http_server_destroy(app->http);
     close_kube(app);
     /* let the close callbacks run (timers, h2o's own handles) */

@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include "app_store.h"
 #include "config.h"
 #include "core/bench_source.h"
 #include "model/events.h"
@@ -17,14 +18,15 @@
 
 #define APP_SHUTDOWN_DEADLINE_MS 9000 /* SIGTERM to exit, whatever happens */
 #define APP_DRAIN_MS             1500 /* how long open connections get to finish after the run has ended */
-#define APP_REDIS_PROBE_MS       2000 /* Redis must answer this fast at start-up, or the memory store is used */
+#define APP_REDIS_PROBE_MS       2000 /* Redis must answer this fast at start-up (else app_store.h) */
 #define APP_START_UNUSABLE       (-2) /* app_start: the settings cannot work (no such executor, no cluster access) */
 
 typedef struct app {
     uv_loop_t *loop;
     const config_t *cfg;
     events_t events;
-    store_t *store;
+    app_store_t stores; /* which store, and the memory fallback's move to Redis */
+    store_t *store;     /* the one in use */
     executor_t *exec;
     struct kube_client *kube; /* EXECUTOR=nextflow: the Kubernetes API client */
     orch_t *orch;

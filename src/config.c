@@ -62,6 +62,7 @@ static const var_spec_t specs[] = {
     {"BENCH_EVENTS", VAR_INT, F(bench_events), 0, "0", 0, 1, NULL, 0},
     {"REDIS_URL", VAR_STRING, S(redis_url), "", 0, 0, NULL, 0},
     {"REDIS_PREFIX", VAR_STRING, S(redis_prefix), "pipeline:", 0, 0, NULL, 0},
+    {"REDIS_REQUIRED", VAR_CHOICE, F(redis_required), 0, "false", 0, 0, "false|true", 0},
     {"LOCK_LEASE_SECONDS", VAR_SECONDS, F(lock_lease_seconds), 0, "15", 1, 600, NULL, 0},
     {"WORKER_CPU", VAR_CPU, S(worker_cpu_str), "1", 0, 0, NULL, F(worker_cpu)},
     {"WORKER_MEMORY", VAR_MEMORY, S(worker_memory_str), "4Gi", 0, 0, NULL, F(worker_memory_gi)},

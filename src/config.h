@@ -42,6 +42,7 @@ typedef struct config {
     int bench_events;    /* POST /bench/burst (bench/ only) */
     char redis_url[512]; /* empty: memory store */
     char redis_prefix[64];
+    int redis_required;        /* REDIS_URL set: never serve from a private memory store (replicas) */
     double lock_lease_seconds; /* the run lock's lease in Redis; a dead owner blocks new runs this long at most */
     /* Resource model used by the preview (Kubernetes quantities, parsed). */
     double worker_cpu, worker_memory_gi, controller_cpu, controller_memory_gi, quota_cpu, quota_memory_gi;

@@ -19,13 +19,15 @@ struct orch {
     char replica[64];
     history_t history; /* runs finished here (memory store: the history) */
     log_batch_t logs;
-    run_t *active;                 /* owned while queued, starting or running; then it moves to history */
-    int cancel_requested, failed;  /* of the active run */
-    int error_sent;                /* an error message went out for the active run */
-    int lock_lost;                 /* the shared lock went to someone else: end quietly */
-    int completing;                /* every task succeeded: the task runner was told to complete the run */
-    orch_waiter_t *run_waiters;    /* requests waiting for the queued run's lock */
-    orch_waiter_t *cancel_waiters; /* cancels waiting for a run to end (here or on its owner) */
+    run_t *active;                    /* owned while queued, starting or running; then it moves to history */
+    int cancel_requested, failed;     /* of the active run */
+    int error_sent;                   /* an error message went out for the active run */
+    int lock_lost;                    /* the shared lock went to someone else: end quietly */
+    int completing;                   /* every task succeeded: the task runner was told to complete the run */
+    int releasing;                    /* handing the run over (shutdown): the executor's reports are ignored */
+    char handed_over[RUN_ID_LEN + 1]; /* the run whose owner last handed it over (the take-over says so) */
+    orch_waiter_t *run_waiters;       /* requests waiting for the queued run's lock */
+    orch_waiter_t *cancel_waiters;    /* cancels waiting for a run to end (here or on its owner) */
     char results_dir[1100], work_dir[1100];
     uv_timer_t lease_timer;  /* shared store: renews the lease of the active run */
     uv_timer_t orphan_timer; /* shared store: looks for runs whose replica died */
@@ -70,6 +72,20 @@ void orch_cancel_local(orch_t *orch);
 /** Answers the cancels that wait for `run_id`: it ended with `status` (here, or on its owner: its complete
  *  message), or (NULL) it never started. */
 void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status);
+
+/** A line of the orchestrator's own in the run's log. */
+void orch_say(orch_t *orch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Calls the shutdown's callback once no run is active. */
+void orch_maybe_shutdown_done(orch_t *orch);
+
+/* orch_handover.c */
+/** At shutdown, with a shared store and an executor whose work outlives this process: lets the run go to another
+ *  replica. 0: under way (the run ends here without a status change); -1: not possible (cancel it instead). */
+int orch_handover(orch_t *orch);
+/** The executor let go of the run: its record and lock are handed over in the store, then it is forgotten here. */
+void orch_handover_released(orch_t *orch);
+/** A replica handed `run_id` over: claims it now, unless this one is going away too. */
+void orch_handover_claim(orch_t *orch, const char *run_id, void (*on_orphan)(void *, const char *, run_t *));
 
 /* orch_sched.c */
 void orch_sched_init(orch_t *orch);

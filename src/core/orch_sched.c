@@ -29,7 +29,8 @@ static void on_round(uv_timer_t *timer)
     orch_t *orch = timer->data;
     run_t *run = orch->active;
     const executor_ops_t *ops = orch->exec->ops;
-    if (run == NULL || run->status != RUN_RUNNING || orch->failed || orch->cancel_requested || orch->completing)
+    if (run == NULL || run->status != RUN_RUNNING || orch->failed || orch->cancel_requested || orch->completing ||
+        orch->releasing)
         return;
     if (all_succeeded(run)) {
         orch->completing = 1;

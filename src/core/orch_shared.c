@@ -96,7 +96,7 @@ static void on_orphan(void *data, const char *seen, run_t *claimed)
 static void on_orphan_tick(uv_timer_t *t)
 {
     orch_t *orch = t->data;
-    if (orch->store->ops->healthy(orch->store))
+    if (!orch->shutting_down && orch->store->ops->healthy(orch->store)) /* a replica going away takes no run */
         orch->store->ops->find_orphan(orch->store, orch->orphan_candidate[0] ? orch->orphan_candidate : NULL, on_orphan,
                                       orch);
 }
@@ -179,6 +179,19 @@ static void on_store_cancel(void *data, const char *run_id)
     }
 }
 
+/* The runs that ended here go to the store, oldest first, where it has no record of them. */
+static void restore_history(orch_t *orch)
+{
+    history_expire(&orch->history, clock_now_ms());
+    for (int i = orch->history.count - 1; i >= 0 && orch->store->ops->restore_finished; i--)
+        orch->store->ops->restore_finished(orch->store, orch->history.items[i]);
+}
+
+static void on_store_release(void *data, const char *run_id)
+{
+    orch_handover_claim(data, run_id, on_orphan);
+}
+
 static void on_store_reconnect(void *data)
 {
     orch_t *orch = data;
@@ -186,14 +199,24 @@ static void on_store_reconnect(void *data)
     renew_now(orch);
     if (orch->active && orch->active->status != RUN_QUEUED)
         orch->store->ops->save_active(orch->store, orch->active);
-    /* Redis may have come back empty (no persistence): the runs that ended here go back, oldest first, where it
-     * has no record of them */
-    history_expire(&orch->history, clock_now_ms());
-    for (int i = orch->history.count - 1; i >= 0 && orch->store->ops->restore_finished; i--)
-        orch->store->ops->restore_finished(orch->store, orch->history.items[i]);
+    restore_history(orch); /* Redis may have come back empty (no persistence) */
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------------------------ */
+
+static void listen_to_store(orch_t *orch)
+{
+    if (!shared(orch))
+        return;
+    store_listener_t listener = {.data = orch,
+                                 .on_event = on_store_event,
+                                 .on_cancel = on_store_cancel,
+                                 .on_release = on_store_release,
+                                 .on_reconnect = on_store_reconnect};
+    orch->store->ops->set_listener(orch->store, &listener);
+    uint64_t every = lease_ms(orch) / 2;
+    uv_timer_start(&orch->orphan_timer, on_orphan_tick, every, every);
+}
 
 void orch_shared_init(orch_t *orch)
 {
@@ -202,13 +225,14 @@ void orch_shared_init(orch_t *orch)
         uv_timer_init(orch->loop, timers[i]);
         timers[i]->data = orch;
     }
-    if (!shared(orch))
-        return;
-    store_listener_t listener = {
-        .data = orch, .on_event = on_store_event, .on_cancel = on_store_cancel, .on_reconnect = on_store_reconnect};
-    orch->store->ops->set_listener(orch->store, &listener);
-    uint64_t every = lease_ms(orch) / 2;
-    uv_timer_start(&orch->orphan_timer, on_orphan_tick, every, every);
+    listen_to_store(orch);
+}
+
+void orch_set_store(orch_t *orch, store_t *store)
+{
+    orch->store = store;
+    listen_to_store(orch);
+    restore_history(orch); /* the runs that ended on the private store join the shared history */
 }
 
 int orch_shared_handles(orch_t *orch, uv_close_cb cb)

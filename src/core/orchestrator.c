@@ -82,8 +82,7 @@ static void add_log_line(orch_t *orch, const char *message, const char *source, 
     }
 }
 
-static void say(orch_t *orch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(orch_t *orch, const char *fmt, ...)
+void orch_say(orch_t *orch, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -159,7 +158,7 @@ static void mark_unfinished_tasks(run_t *run, run_status_t status)
 }
 
 /* A shutdown waits for the active run (or the queued one's lock attempt) to be over. */
-static void maybe_shutdown_done(orch_t *orch)
+void orch_maybe_shutdown_done(orch_t *orch)
 {
     if (orch->shutting_down && orch->shutdown_cb && orch->active == NULL) {
         void (*cb)(void *) = orch->shutdown_cb;
@@ -184,7 +183,7 @@ static void end_run(orch_t *orch, run_status_t status, const char *report)
     } else {
         if (status == RUN_FAILED && !orch->error_sent)
             emit_error(orch, "orchestrator", run->message ? run->message : "the run failed");
-        say(orch, "Run %s %s after %.1f s", run->id, run_status_name(status), run_duration_seconds(run, 0));
+        orch_say(orch, "Run %s %s after %.1f s", run->id, run_status_name(status), run_duration_seconds(run, 0));
         log_batch_flush(&orch->logs);
         set_status(orch, status);
         emit_complete(orch, run);
@@ -196,7 +195,7 @@ static void end_run(orch_t *orch, run_status_t status, const char *report)
     fs_work_remove_tree(orch->loop, orch->work_dir);
     orch_answer_cancels(orch, run->id, run_status_name(run->status));
     answer_run_waiters(orch, run);
-    maybe_shutdown_done(orch);
+    orch_maybe_shutdown_done(orch);
 }
 
 void orch_end_orphan(orch_t *orch, run_t *orphan, int ours)
@@ -257,6 +256,8 @@ static void on_task_started(void *data, int task)
 {
     orch_t *orch = data;
     run_t *run = orch->active;
+    if (orch->releasing)
+        return; /* handed over: what the executor says now is not the run's news */
     run->tasks[task] = TASK_RUNNING;
     run->task_started_ms[task] = clock_now_ms();
     run->tasks_spawned++;
@@ -267,6 +268,8 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
 {
     orch_t *orch = data;
     run_t *run = orch->active;
+    if (orch->releasing)
+        return;
     char label[32];
     wf_task_label(run->batch_count, task, label, sizeof(label));
     run->tasks[task] = state;
@@ -287,17 +290,21 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
 
 static void on_task_requeued(void *data, int task)
 {
-    orch_sched_requeue(data, task);
+    if (!((orch_t *)data)->releasing)
+        orch_sched_requeue(data, task);
 }
 
 static void on_room(void *data)
 {
-    orch_sched_soon(data);
+    if (!((orch_t *)data)->releasing)
+        orch_sched_soon(data);
 }
 
 static void on_task_log(void *data, int task, int is_stderr, const char *line, size_t len)
 {
     orch_t *orch = data;
+    if (orch->releasing)
+        return;
     char text[4200], label[32];
     size_t n = text_sanitize_utf8(text, sizeof(text), line, len);
     n = hide_data_dir(orch, text);
@@ -322,6 +329,10 @@ static void on_exec_done(void *data, int ok, const char *detail)
 {
     orch_t *orch = data;
     run_t *run = orch->active;
+    if (orch->releasing) {
+        orch_handover_released(orch); /* the executor let go of the run: the store hands it over */
+        return;
+    }
     run->finished_ms = clock_now_ms(); /* the same end for duration_seconds and execution_time_seconds */
     run_status_t status;
     if (orch->cancel_requested) {
@@ -411,10 +422,11 @@ int orch_adopt_orphan(orch_t *orch, run_t *run)
         orch->active = NULL;
         return -1;
     }
-    log_warn("orch", "run %s: its replica stopped renewing the lease; this replica takes it over", run->id);
+    int handed = strcmp(orch->handed_over, run->id) == 0;
+    const char *why = handed ? "its replica handed it over as it shut down" : "its replica stopped renewing the lease";
+    log_warn("orch", "run %s: %s; this replica takes it over", run->id, why);
     orch_shared_run_started(orch);
-    say(orch, "Run %s: taken over by replica %s (its replica stopped renewing the lease); following %s", run->id,
-        orch->replica, run->job_name);
+    orch_say(orch, "Run %s: taken over by replica %s (%s); following %s", run->id, orch->replica, why, run->job_name);
     orch->store->ops->save_active(orch->store, run);
     orch_sched_soon(orch);
     return 0;
@@ -473,8 +485,8 @@ static void begin_run(orch_t *orch)
     snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
     orch_shared_run_started(orch);
     set_status(orch, RUN_STARTING);
-    say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
-        run->rows_per_batch, run->seed, orch->exec->ops->name);
+    orch_say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
+             run->rows_per_batch, run->seed, orch->exec->ops->name);
     /* the results may be on a volume this service mounts (read-only) or not at all: only local ones are made */
     const char *results = orch->exec->results_root || orch->exec->results_unseen ? orch->work_dir : orch->results_dir;
     int rc = fs_work_mkdirs(orch->loop, results, orch->work_dir, on_dirs_ready, orch);
@@ -514,7 +526,7 @@ static void on_lock(void *data, store_acquire_result_t result, run_t *holder, ru
     orch_answer_cancels(orch, run->id, NULL);
     run_destroy(holder);
     run_destroy(run);
-    maybe_shutdown_done(orch);
+    orch_maybe_shutdown_done(orch);
 }
 
 void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w, orch_reply_cb cb)
@@ -550,7 +562,7 @@ void orch_cancel_local(orch_t *orch)
     run_set_message(run, orch->shutting_down ? "Cancelled: the service is shutting down" : "Cancelled on request");
     log_info("orch", "run %s: cancel requested", run->id);
     if (run->status == RUN_STARTING || run->status == RUN_RUNNING) {
-        say(orch, "Cancel requested: stopping every task");
+        orch_say(orch, "Cancel requested: stopping every task");
         orch->exec->ops->stop(orch->exec);
     }
 }
@@ -632,7 +644,8 @@ void orch_shutdown(orch_t *orch, void (*cb)(void *data), void *data)
     }
     orch->shutdown_cb = cb;
     orch->shutdown_data = data;
-    orch_cancel_local(orch);
+    if (orch_handover(orch) != 0) /* its pods or Job go on: another replica takes the run over */
+        orch_cancel_local(orch);
 }
 
 static void on_handle_closed(uv_handle_t *h)

@@ -64,6 +64,9 @@ void orch_metrics_summary(orch_t *orch, orch_waiter_t *w, orch_reply_cb cb);
 /** The requester went away: its callback will not fire. Safe on a waiter that is not waiting. */
 void orch_waiter_forget(orch_waiter_t *w);
 
+/** The store changed (the memory fallback moved to Redis): only while no run is active (orch_active() NULL). */
+void orch_set_store(orch_t *orch, store_t *store);
+
 /** The active run this replica owns, or NULL. */
 const run_t *orch_active(orch_t *orch);
 

@@ -79,6 +79,11 @@ typedef struct executor_ops {
     /** Best effort, no callback: stops what still runs for a run that was ended without this executor (an
      *  orphan ended as failed), e.g. deletes its Job. NULL: nothing outlives a replica. */
     void (*abandon)(executor_t *ex, const char *run_id);
+    /** Stops following the current run without stopping it: its pods (or Job) go on, for another replica to take
+     *  over (a handover at shutdown). 0: done() fires from the loop as after stop(); what the executor reports in
+     *  between is not the run's news. -1: the run cannot be left now (being created, stopped or completed).
+     *  NULL: not possible (local tasks die with their replica). */
+    int (*release)(executor_t *ex);
 
     /* Task runners only (NULL for a workflow engine). */
     /** How many more tasks of the current run may start now: n >= 0 (0: the room callback says when to ask again),

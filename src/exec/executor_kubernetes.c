@@ -470,6 +470,17 @@ static void kube_abandon(executor_t *super, const char *run_id)
         kube_delete(ex->kube, path, "Background", on_abandoned, NULL);
 }
 
+/* A handover: the run's pods and ConfigMap stay for the replica that takes it over; only following them ends. */
+static int kube_release(executor_t *super)
+{
+    kube_exec_t *ex = (kube_exec_t *)super;
+    if (!ex->active || ex->ending || ex->stopping || ex->completing || ex->owner_state != 2)
+        return -1;
+    log_info("kube-exec", "run %s: left to another replica; its pods stay", ex->run_id);
+    finish(ex, 0, "released");
+    return 0;
+}
+
 static const executor_ops_t kube_ops = {
     .name = "kubernetes",
     .start = kube_start,
@@ -477,6 +488,7 @@ static const executor_ops_t kube_ops = {
     .destroy = kube_destroy,
     .reattach = kube_reattach,
     .abandon = kube_abandon,
+    .release = kube_release,
     .room = podrun_room,
     .run_task = podrun_run_task,
     .complete = kube_complete,

@@ -554,6 +554,17 @@ static void nextflow_abandon(executor_t *super, const char *run_id)
         kube_delete(ex->kube, path, NULL, on_abandoned, NULL);
 }
 
+/* A handover: the run's Job stays for the replica that takes it over; only following it ends. */
+static int nextflow_release(executor_t *super)
+{
+    nextflow_exec_t *ex = (nextflow_exec_t *)super;
+    if (!ex->active || ex->ending || ex->stopping || ex->job_ended || !ex->job_created || ex->req)
+        return -1;
+    log_info("nextflow", "run %s: left to another replica; its Job stays", ex->run_id);
+    finish(ex, 0, "released");
+    return 0;
+}
+
 static const executor_ops_t nextflow_ops = {
     .name = "nextflow",
     .start = nextflow_start,
@@ -561,6 +572,7 @@ static const executor_ops_t nextflow_ops = {
     .destroy = nextflow_destroy,
     .reattach = nextflow_reattach,
     .abandon = nextflow_abandon,
+    .release = nextflow_release,
 };
 
 executor_t *executor_nextflow_create(uv_loop_t *loop, const config_t *cfg, struct kube_client *kube,

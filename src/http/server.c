@@ -232,6 +232,15 @@ void http_server_close_idle(http_server_t *srv)
     }
 }
 
+void http_server_set_store(http_server_t *srv, store_t *store)
+{
+    srv->deps.store = store;
+    for (int i = 0; i < 2; i++) { /* they name the store */
+        free(srv->health_text[i]);
+        srv->health_text[i] = NULL;
+    }
+}
+
 void http_server_destroy(http_server_t *srv)
 {
     free(srv->health_text[0]);

@@ -31,6 +31,10 @@ typedef struct http_deps {
     ws_hub_t *hub;
     struct bench_source *bench; /* NULL unless BENCH_EVENTS=1 */
     struct metrics *metrics;
+    /** The store's state beyond its own health (app_store.c): 0 ok, 1 degraded, 2 unavailable (health 503), with
+     *  `reason` (or NULL). NULL: the store's own health alone. */
+    int (*store_state)(void *ctx, const char **reason);
+    void *store_ctx;
 } http_deps_t;
 
 typedef struct http_server {
@@ -57,6 +61,8 @@ http_server_t *http_server_start(uv_loop_t *loop, const http_deps_t *deps, char 
 void http_server_stop_listening(http_server_t *srv);
 /** Makes h2o close its connections (idle keep-alive ones at once), after the last requests were answered. */
 void http_server_close_idle(http_server_t *srv);
+/** The store changed (the memory fallback moved to Redis): the routes use `store` from now on. */
+void http_server_set_store(http_server_t *srv, store_t *store);
 /** Frees the server; call once the loop has closed its connections (or is about to be discarded). */
 void http_server_destroy(http_server_t *srv);
 

@@ -152,6 +152,16 @@ static const char SCRIPT_SEQ_AT_LEAST[] =
     "if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1]) return tonumber(ARGV[1]) end\n"
     "return cur\n";
 
+/* KEYS: lock, active, run:<id>. ARGV: token, run id, record, control channel. A handover: while the lock is ours
+ * and the run is the active one, its record is written and its lock deleted (the run is then an orphan any replica
+ * may claim at once), and "release <id>" goes to every replica. 1 done, 0 not ours. */
+static const char SCRIPT_RELEASE[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end\n"
+    "redis.call('SET', KEYS[3], ARGV[3])\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('PUBLISH', ARGV[4], 'release ' .. ARGV[2])\n"
+    "return 1\n";
+
 /* KEYS: active, lock, run:<candidate> (any run key when there is none). ARGV: candidate id (or ""), token, lease ms.
  * An active run without a lock is an orphan: {id, ""} when it is not the candidate; when it is, it is claimed (its
  * lock taken with the token) and {id, record} returned. {"", ""} when there is no orphan. */

@@ -43,6 +43,8 @@ typedef struct store_listener {
     void (*on_event)(void *data, const event_t *ev);
     /** A replica asks the owner of `run_id` to cancel it. */
     void (*on_cancel)(void *data, const char *run_id);
+    /** The owner of `run_id` released it (a handover at shutdown): a live replica may claim it now. */
+    void (*on_release)(void *data, const char *run_id);
     /** The store is reachable again after an outage. */
     void (*on_reconnect)(void *data);
 } store_listener_t;
@@ -71,6 +73,10 @@ typedef struct store_ops {
     void (*load_history)(store_t *store, int limit, store_runs_cb cb, void *data);
     void (*load_run)(store_t *store, const char *run_id, store_runs_cb cb, void *data);
     void (*load_report)(store_t *store, const char *run_id, store_text_cb cb, void *data);
+    /** A handover: writes the run's record and gives up its lock while the run stays active, so that another
+     *  replica claims it at once (find_orphan), and tells every replica (on_release). `ok` 1 when done; 0 when the
+     *  lock was not ours or the store could not answer. NULL: not a shared store. */
+    void (*release)(store_t *store, const run_t *run, void (*cb)(void *data, int ok), void *data);
     /** Looks for an active run whose owner's lease has run out; claims it (takes its lock) if it is
      *  `candidate` (NULL: only look). */
     void (*find_orphan)(store_t *store, const char *candidate, store_orphan_cb cb, void *data);

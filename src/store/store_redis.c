@@ -261,6 +261,34 @@ static void redis_renew(store_t *store, const run_t *run, store_renew_cb cb, voi
     }
 }
 
+static void on_release_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
+{
+    (void)conn;
+    op_t *op = privdata;
+    int ok =
+        !store_redis__error(reply, "handing the run over") && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+    op->cb.release(op->data, ok);
+    free(op);
+}
+
+static void redis_release(store_t *store, const run_t *run, void (*cb)(void *data, int ok), void *data)
+{
+    store_redis_t *r = (store_redis_t *)store;
+    lock_args_t a;
+    lock_args(r, run->id, &a);
+    char channel[128];
+    store_redis__key(r, channel, sizeof(channel), "control", NULL);
+    char *record = run_record_dumps(run, r->replica);
+    const char *keys[] = {a.lock, a.active, a.run}, *args[] = {a.token, run->id, record ? record : "", channel};
+    op_t *op = store_redis__op(r, data);
+    op->cb.release = cb;
+    if (record == NULL || store_redis__eval(r, SCRIPT_RELEASE, 3, keys, 4, args, on_release_reply, op) != 0) {
+        free(op);
+        cb(data, 0);
+    }
+    free(record);
+}
+
 static void on_orphan_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
 {
     (void)conn;
@@ -301,17 +329,31 @@ static void on_seq_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
         r->last_seq = (uint64_t)reply->integer;
 }
 
+static void seq_at_least(store_redis_t *r)
+{
+    char seq_key[128], at_least[24];
+    store_redis__key(r, seq_key, sizeof(seq_key), "seq", NULL);
+    snprintf(at_least, sizeof(at_least), "%llu", (unsigned long long)r->last_seq);
+    const char *keys[] = {seq_key}, *args[] = {at_least};
+    store_redis__eval(r, SCRIPT_SEQ_AT_LEAST, 1, keys, 1, args, on_seq_reply, r);
+}
+
+void store_redis_seq_at_least(store_t *store, uint64_t seq)
+{
+    store_redis_t *r = (store_redis_t *)store;
+    if (seq > r->last_seq)
+        r->last_seq = seq;
+    if (redis_conn_is_ready(r->cmd))
+        seq_at_least(r);
+}
+
 static void on_cmd_ready(void *data, redis_conn_t *conn)
 {
     (void)conn;
     store_redis_t *r = data;
     redis_eval_connection_new();
     /* the counter never goes back, even if Redis lost it, so seqs stay increasing for every client */
-    char seq_key[128], at_least[24];
-    store_redis__key(r, seq_key, sizeof(seq_key), "seq", NULL);
-    snprintf(at_least, sizeof(at_least), "%llu", (unsigned long long)r->last_seq);
-    const char *keys[] = {seq_key}, *args[] = {at_least};
-    store_redis__eval(r, SCRIPT_SEQ_AT_LEAST, 1, keys, 1, args, on_seq_reply, r);
+    seq_at_least(r);
     store_redis__migrate_history(r);
     flush_pending(r);
     if (r->cmd_was_ready && r->listener.on_reconnect)
@@ -387,6 +429,7 @@ static const store_ops_t redis_ops = {
     .load_run = store_redis__load_run,
     .load_report = store_redis__load_report,
     .find_orphan = redis_find_orphan,
+    .release = redis_release,
     .healthy = redis_healthy,
     .busy = redis_busy,
     .error_count = redis_error_count,

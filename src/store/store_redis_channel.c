@@ -90,6 +90,9 @@ static void on_channel_message(redis_conn_t *conn, redisReply *reply, void *priv
     } else if (payload->len > 7 && strncmp(payload->str, "cancel ", 7) == 0 &&
                run_id_valid(payload->str + 7, payload->len - 7) && r->listener.on_cancel) {
         r->listener.on_cancel(r->listener.data, payload->str + 7);
+    } else if (payload->len > 8 && strncmp(payload->str, "release ", 8) == 0 &&
+               run_id_valid(payload->str + 8, payload->len - 8) && r->listener.on_release) {
+        r->listener.on_release(r->listener.data, payload->str + 8);
     }
 }
 

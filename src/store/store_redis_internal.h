@@ -57,6 +57,7 @@ typedef struct op {
         store_text_cb text;
         store_renew_cb renew;
         store_orphan_cb orphan;
+        void (*release)(void *data, int ok);
     } cb;
     char id[RUN_ID_LEN + 1];
     /* a script that reads run records by ids it finds in Redis: the ids whose keys the call declares, and the

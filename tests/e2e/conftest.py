@@ -257,13 +257,14 @@ def average2(total, count):
 class RedisServer:
     """A real redis-server on a free port, in the test's folder, without persistence unless asked."""
 
-    def __init__(self, workdir, persist=False):
+    def __init__(self, workdir, persist=False, start=True):
         self.workdir = pathlib.Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.persist = persist
         self.proc = None
-        self.start()
+        if start:  # else later (a Redis that comes up late: its port is known before)
+            self.start()
 
     @property
     def url(self):

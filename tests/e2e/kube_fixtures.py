@@ -119,3 +119,38 @@ def take_over(a, b, gate, run_id):
     assert detail["status"] == "succeeded", b.log()
     assert detail["demo_metrics"]["total_batches"] == 2
     return detail
+
+
+def handed_over(a, b, gate, redis_server, prefix, run_id):
+    """Redis, a cluster executor: SIGTERM to the run's owner `a` mid-run. `a` exits at once without cancelling; `b`
+    takes the run over because `a` handed it over (its log and the run's record say so), before `a`'s lease would
+    have run out (the lease left is read from Redis at the SIGTERM; timing alone decides nothing), and once `gate`
+    lets the pods go on, ends it succeeded. Returns b's detail of the run."""
+    import json
+    client = redis_server.client()
+    lock = "{" + prefix + "}lock"
+    assert run_id in (client.get(lock) or ""), client.get(lock)
+    lease_left = client.pttl(lock) / 1000
+    assert lease_left > 5, lease_left  # the test needs a lease that would outlast the take-over by far
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.proc.wait(timeout=30) == 0, a.log()
+    taken = "its replica handed it over as it shut down; this replica takes it over"
+    assert wait_until(lambda: taken in b.log(), timeout=lease_left), b.log()  # else it waited for the lease
+    assert "handed over (its lock is free" in a.log(), a.log()
+    assert "cancel requested" not in a.log(), a.log()
+
+    def record():
+        return json.loads(client.get("{" + prefix + "}run:" + run_id))
+
+    def adopted():  # the record is b's: its lock, and the run's log says why it took the run over
+        rec, holder = record(), client.get(lock) or ""
+        lines = [line[0] for line in rec["log"]]
+        return (rec["status"] == "running" and rec["owner"] and rec["owner"] in holder and
+                any("is shutting down; another replica takes the run over" in m for m in lines) and
+                any("taken over by replica" in m and "handed it over" in m for m in lines))
+    assert wait_until(adopted, timeout=10), (record(), client.get(lock))
+    gate.set()
+    detail = b.wait_finished(run_id, timeout=60)
+    assert detail["status"] == "succeeded", b.log()
+    assert detail["demo_metrics"]["total_batches"] == 2
+    return detail

@@ -9,7 +9,7 @@ import sys
 
 import yaml
 
-from conftest import ROOT, Service, run_node
+from conftest import ROOT, Service, run_node, wait_until
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from kube_server import KubeApiServer  # noqa: E402
@@ -30,11 +30,27 @@ def load(name):
     return list(yaml.safe_load_all((DEPLOY / "k8s" / name).read_text()))
 
 
+def settings():
+    """The replicas' settings: deploy/k8s/settings.env, the source of the generated ConfigMap."""
+    data = {}
+    for line in (DEPLOY / "k8s" / "settings.env").read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            data[key] = value
+    return data
+
+
+def render(folder):
+    """`kubectl kustomize folder`: the objects as kubectl apply -k would send them."""
+    import subprocess
+    out = subprocess.run(["kubectl", "kustomize", str(folder)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
 def rendered():
     """Every object `kubectl kustomize deploy/k8s` makes (the base with its components)."""
-    p = subprocess.run(["kubectl", "kustomize", str(DEPLOY / "k8s")], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    return [d for d in yaml.safe_load_all(p.stdout) if d]
+    return render(DEPLOY / "k8s")
 
 
 def rendered_one(kind, name):
@@ -44,22 +60,28 @@ def rendered_one(kind, name):
 def test_configmap_and_secret_only_set_known_settings():
     known = documented_settings()
     assert {"PORT", "REDIS_URL", "MAX_BATCH_COUNT"} <= known
-    for doc in load("configmap.yaml") + load("secret.yaml"):
-        data = doc.get("data") or doc.get("stringData")
+    for kind, data in [("settings.env", settings())] + [(d["kind"], d.get("data") or d.get("stringData"))
+                                                        for d in load("secret.yaml")]:
         unknown = set(data) - known
-        assert not unknown, f"{doc['kind']} sets settings the service does not know: {unknown}"
+        assert not unknown, f"{kind} sets settings the service does not know: {unknown}"
+    assert settings()["REDIS_REQUIRED"] == "true"  # replicas never serve from a private store
 
 
 def test_configmap_values_are_accepted_by_the_service(tmp_path):
     """The service starts with exactly the ConfigMap's values (Redis pointed at nothing: it falls back; the
     Kubernetes API is the test server, standing for the in-cluster API the pod would find)."""
-    env = dict(load("configmap.yaml")[0]["data"])
+    env = settings()
     env["REDIS_URL"] = "redis://127.0.0.1:1/0"
     with KubeApiServer(namespaces=("pipeline",)) as api:
         env.update(KUBE_API_URL=api.url, KUBE_NAMESPACE="pipeline", KUBECONFIG="/nonexistent")
-        svc = Service(tmp_path, env=env)
+        svc = Service(tmp_path, env=env, start=False)
         try:
-            assert svc.get("/healthz").json()["executor"] == env["EXECUTOR"]
+            svc.start(wait=False)
+            assert wait_until(svc.listening, timeout=30), svc.log()
+            # REDIS_REQUIRED=true: not ready without Redis, and says why
+            health = svc.get("/healthz")
+            assert health.status_code == 503 and "REDIS_REQUIRED" in health.json()["detail"], health.text
+            assert health.json()["executor"] == env["EXECUTOR"]
         finally:
             svc.stop()
 
@@ -71,7 +93,8 @@ def test_deployment_probes_ports_and_grace():
     port = container["ports"][0]
     assert port["containerPort"] == 8000  # the default PORT, also the image's
     assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    # liveness does not follow Redis (REDIS_REQUIRED=true makes /healthz 503 without it): the loop answering is enough
+    assert container["livenessProbe"]["httpGet"]["path"] == "/metrics"
     assert pod["terminationGracePeriodSeconds"] > 10  # the service exits within 10 s of SIGTERM
     assert service["spec"]["ports"][0]["targetPort"] == port["name"]
     assert deployment["spec"]["replicas"] >= 2
@@ -84,6 +107,41 @@ def test_kustomization_lists_every_manifest():
     listed = set(load("kustomization.yaml")[0]["resources"])
     present = {p.name for p in (DEPLOY / "k8s").glob("*.yaml")} - {"kustomization.yaml"}
     assert listed == present
+
+
+def test_a_settings_change_rolls_the_pods(tmp_path):
+    """The ConfigMap is generated with a hash of the settings in its name, and the Deployment refers to it: a changed
+    setting is a changed pod template, so kubectl apply -k rolls the pods (a ConfigMap edited in place would not)."""
+    import shutil
+
+    def config_names(objects):
+        cms = [o["metadata"]["name"] for o in objects if o["kind"] == "ConfigMap"
+               and o["metadata"]["name"].startswith("pipeline-orchestrator")]
+        deployment = next(o for o in objects if o["kind"] == "Deployment")
+        refs = [e["configMapRef"]["name"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+                if "configMapRef" in e]
+        assert len(cms) == 1 and refs == cms, (cms, refs)
+        return cms[0]
+    before = config_names(render(DEPLOY / "k8s"))
+    assert before.startswith("pipeline-orchestrator-") and before != "pipeline-orchestrator"
+    assert next(o for o in render(DEPLOY / "k8s") if o["kind"] == "ConfigMap" and o["metadata"]["name"] == before)[
+        "data"] == settings()
+    copy = tmp_path / "k8s"
+    shutil.copytree(DEPLOY / "k8s", copy)
+    env = copy / "settings.env"
+    env.write_text(env.read_text().replace("GENERATE_SECONDS=5", "GENERATE_SECONDS=6"))
+    assert config_names(render(copy)) != before
+
+
+def test_rolling_update_keeps_a_live_replica_to_take_the_run_over():
+    """An old pod stops only once its replacement is ready (maxUnavailable 0), one new pod at a time (maxSurge 1):
+    the run an old pod hands over at SIGTERM always finds a live replica; the choice is explained beside it."""
+    deployment = load("deployment.yaml")[0]
+    strategy = deployment["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+    text = (DEPLOY / "k8s" / "deployment.yaml").read_text()
+    assert "maxUnavailable 0" in text and "maxSurge 1" in text  # the comment that explains them
 
 
 def test_dockerfile_builds_both_binaries_and_runs_the_service():
@@ -132,7 +190,7 @@ def test_rbac_grants_what_the_executor_needs_and_no_more():
 
 def test_deployment_runs_as_the_service_account_and_sees_the_work_volume():
     deployment = rendered_one("Deployment", "pipeline-orchestrator")
-    config = load("configmap.yaml")[0]["data"]
+    config = settings()
     pod = deployment["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "pipeline-orchestrator"
     claim = next(v for v in pod["volumes"] if "persistentVolumeClaim" in v)
@@ -164,7 +222,7 @@ def test_image_ships_the_workflow():
 def test_configmap_trusts_the_ingress_pod_network():
     # ingress-nginx connects from its controller pod: without TRUSTED_PROXIES covering the pod network every
     # visitor would be one client for the rate limit and the stream's per-client cap
-    ranges = load("configmap.yaml")[0]["data"]["TRUSTED_PROXIES"].split(",")
+    ranges = settings()["TRUSTED_PROXIES"].split(",")
     trusted = [ipaddress.ip_network(r.strip()) for r in ranges]
     for pod_ip in ("10.42.0.17", "10.244.1.5", "192.168.12.3"):  # k3s, flannel, Calico
         assert any(ipaddress.ip_address(pod_ip) in net for net in trusted), pod_ip

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from kube_fixtures import NS, Cluster, full_run_of_three, run_with_stream, take_over
+from kube_fixtures import NS, Cluster, full_run_of_three, handed_over, run_with_stream, take_over
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from pod_runner_sim import PodRunnerSim  # noqa: E402
@@ -256,6 +256,49 @@ def test_a_replica_takes_over_the_pods_of_a_dead_owner(cluster, start_service, r
     assert wait_until(lambda: b.get(f"/api/v1/demo/runs/{run_id}").json()["progress_percent"] is not None, timeout=10)
     take_over(a, b, gate, run_id)
     each_task_created_once(cluster, run_id)
+
+
+@pytest.mark.parametrize("scenario", ["gate", "start_gate"])
+def test_sigterm_hands_the_run_over_to_a_live_replica(cluster, start_service, redis_server, scenario):
+    """Redis: an upgrade sends SIGTERM to the owner while its pods run (or still start). It does not cancel the run:
+    it hands it over, and the other replica adopts the pods at once (not after the lease of 30 s), runs the rest of
+    the DAG and ends the run succeeded; no pod is created twice, nothing is deleted by the owner that left."""
+    gate = threading.Event()
+    cluster.sim.scenario = {scenario: gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="ho:", LOCK_LEASE_SECONDS="30")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    run_id = a.run(batch_count=2)["run_id"]
+    label = f"pipeline/run-id={run_id}"
+    phase = "Running" if scenario == "gate" else "Pending"
+    assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                                   if p["status"].get("phase") == phase]) == 2, timeout=30)
+    handed_over(a, b, gate, redis_server, "ho:", run_id)
+    each_task_created_once(cluster, run_id)
+    refused = [p for m, p, s in cluster.srv.requests if m == "POST" and p.endswith("/pods") and s != 201]
+    assert refused == [], refused
+    deletes = [p for m, p, s in cluster.srv.requests if m == "DELETE" and "/pods/" in p]
+    assert deletes == [], deletes  # neither replica deleted a pod of the run: it ran to its end
+    assert wait_until(lambda: cluster.objects("configmaps") == [] and cluster.objects("pods", label) == [], 20)
+
+
+def test_a_handover_is_clean_under_valgrind(cluster, start_service, redis_server):
+    """The owner that hands its run over and the replica that takes it over, both under valgrind."""
+    import shutil
+    import signal
+    from conftest import BUILD, VALGRIND
+    if BUILD.name != "build" or shutil.which("valgrind") is None:
+        pytest.skip("valgrind runs on the plain build only (ASan replaces it there)")
+    gate = threading.Event()
+    cluster.sim.scenario = {"gate": gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="hovg:", LOCK_LEASE_SECONDS="30")
+    a = start_service(env, name="a", prefix=VALGRIND)
+    b = start_service(env, name="b", prefix=VALGRIND)
+    run_id = a.run(batch_count=2)["run_id"]
+    label = f"pipeline/run-id={run_id}"
+    assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                                   if p["status"].get("phase") == "Running"]) == 2, timeout=60)
+    handed_over(a, b, gate, redis_server, "hovg:", run_id)
+    assert b.stop(signal.SIGTERM, timeout=60) == 0, b.log()[-5000:]
 
 
 def record_task_states(redis_server, run_id):

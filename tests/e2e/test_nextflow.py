@@ -10,7 +10,8 @@ import threading
 import pytest
 
 from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from kube_fixtures import NS, Cluster, full_run_of_three, log_lines, run_with_stream, stream_url, take_over
+from kube_fixtures import (NS, Cluster, full_run_of_three, handed_over, log_lines, run_with_stream, stream_url,
+                           take_over)
 from wsutil import collect
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
@@ -289,6 +290,26 @@ def test_a_replica_takes_over_the_job_of_a_dead_owner(cluster, start_service, re
                  "Submitted process > REPORT"):
         assert len([m for m in controller if text in m]) == 1, (text, controller)
     assert [m["data"]["status"] for m in seen if m["type"] == "complete"] == ["succeeded"]
+
+
+def test_sigterm_hands_the_job_over_to_a_live_replica(cluster, start_service, redis_server):
+    """Redis: an upgrade sends SIGTERM to the owner mid-run. Its Job is not deleted: the run is handed over, the
+    other replica follows the same Job at once (not after the lease of 30 s) to its end; one Job, each worker pod
+    created once."""
+    gate = threading.Event()
+    cluster.nf.scenario = {"gate": gate}
+    env = cluster.env(REDIS_URL=redis_server.url, REDIS_PREFIX="nfho:", LOCK_LEASE_SECONDS="30")
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    run_id = a.run(batch_count=2)["run_id"]
+    label = f"nextflow.io/runName={run_id}"
+    assert wait_until(lambda: len([p for p in cluster.objects("pods", label)
+                                   if p["status"].get("phase") == "Running"]) == 2, timeout=30)
+    handed_over(a, b, gate, redis_server, "nfho:", run_id)
+    jobs = [p for m, p, s in cluster.srv.requests if m == "POST" and p.endswith("/jobs")]
+    assert len(jobs) == 1, jobs
+    assert [p for m, p, s in cluster.srv.requests if m == "DELETE" and "/jobs/" in p] == []
+    workers = [p["metadata"]["name"] for p in cluster.objects("pods", label)]
+    assert len(workers) == len(set(workers)) == 5, workers  # Nextflow went on alone: each task's pod once
 
 
 def test_an_orphan_ended_by_a_new_run_loses_its_job(cluster, start_service, redis_server):

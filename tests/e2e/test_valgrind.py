@@ -41,3 +41,29 @@ def test_redis_lifecycle_is_clean_under_valgrind(start_service, redis_server):
     peer.wait_finished(other["run_id"])
     redis_server.stop()  # an outage, then shutdown while Redis is away
     assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]
+
+
+def test_redis_late_is_clean_under_valgrind(start_service, tmp_path):
+    """Issue 21: REDIS_REQUIRED=true waiting for Redis, and the memory fallback moving to Redis, under valgrind."""
+    from conftest import RedisServer, wait_until
+    redis = RedisServer(tmp_path / "redis", start=False)
+    base = {"REDIS_URL": redis.url, "REDIS_PREFIX": "vgl:", "GENERATE_SECONDS": "0.5", "ANALYZE_SECONDS": "0.1"}
+    try:
+        required = start_service(dict(base, REDIS_REQUIRED="true"), prefix=VALGRIND, name="required", start=False)
+        required.start(wait=False)
+        fallback = start_service(base, prefix=VALGRIND, name="fallback")
+        assert wait_until(required.listening, timeout=60), required.log()
+        assert required.get("/health", timeout=30).status_code == 503
+        assert required.post("/api/v1/demo/run", json={}, timeout=30).status_code == 503
+        private = fallback.run(batch_count=1)
+        assert fallback.wait_finished(private["run_id"], timeout=120)["status"] == "succeeded"
+        redis.start()
+        for svc in (required, fallback):
+            assert wait_until(lambda: svc.get("/health", timeout=30).json().get("status") == "ok", 60), svc.log()
+        shared = required.run(batch_count=1)
+        assert fallback.run(batch_count=1)["run_id"] == shared["run_id"]
+        assert fallback.wait_finished(shared["run_id"], timeout=120)["status"] == "succeeded"
+        for svc in (required, fallback):
+            assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]
+    finally:
+        redis.stop()
