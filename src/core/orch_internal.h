@@ -71,12 +71,22 @@ void orch_cancel_local(orch_t *orch);
  *  message), or (NULL) it never started. */
 void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status);
 
+/** A line of the orchestrator's own in the run's log. */
+void orch_say(orch_t *orch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** A progress message for the active run (naming `task`), saved with the run. */
+void orch_emit_progress(orch_t *orch, int task);
+
 /* orch_sched.c */
 void orch_sched_init(orch_t *orch);
 /** A round of the scheduler from the loop soon (a task ended, the runner has room): task runners only. */
 void orch_sched_soon(orch_t *orch);
 /** The runner gave a task back: it is pending again, and a round follows. */
 void orch_sched_requeue(orch_t *orch, int task);
+/** A task ended for a reason outside its own code: 1 when it runs again (pending, a round follows), 0 when it
+ *  fails (retries used up, or the run is ending). `say` gets the line for the run's log ("" : none). */
+int orch_sched_lost(orch_t *orch, int task, const char *detail, char *say, size_t cap);
+/** The listener's task_lost: a retry, or the task fails with `detail`. */
+void orch_sched_on_task_lost(void *data, int task, const char *detail);
 
 /* orch_shared.c */
 void orch_shared_init(orch_t *orch);

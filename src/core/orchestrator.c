@@ -34,14 +34,15 @@ static void set_status(orch_t *orch, run_status_t status)
     orch->store->ops->save_active(orch->store, run);
 }
 
-static void emit_progress(orch_t *orch, int task)
+void orch_emit_progress(orch_t *orch, int task)
 {
     run_t *run = orch->active;
     json_t *data = run_progress_json(run);
     json_object_set_new(data, "task",
-                        json_pack("{s:s,s:i,s:s}", "name", wf_stage_name(wf_task_stage(run->batch_count, task)),
+                        json_pack("{s:s,s:i,s:s,s:i}", "name", wf_stage_name(wf_task_stage(run->batch_count, task)),
                                   "batch", wf_task_batch(run->batch_count, task), "state",
-                                  wf_task_state_name(run->tasks[task])));
+                                  wf_task_state_name(run->tasks[task]), "attempt",
+                                  run->attempts[task] > 0 ? run->attempts[task] : 1));
     json_object_set_new(data, "estimated_completion", orch_estimated_completion(orch, run));
     orch_emit(orch, run, EVENT_PROGRESS, data);
     orch->store->ops->save_active(orch->store, run);
@@ -82,8 +83,7 @@ static void add_log_line(orch_t *orch, const char *message, const char *source, 
     }
 }
 
-static void say(orch_t *orch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(orch_t *orch, const char *fmt, ...)
+void orch_say(orch_t *orch, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -184,7 +184,7 @@ static void end_run(orch_t *orch, run_status_t status, const char *report)
     } else {
         if (status == RUN_FAILED && !orch->error_sent)
             emit_error(orch, "orchestrator", run->message ? run->message : "the run failed");
-        say(orch, "Run %s %s after %.1f s", run->id, run_status_name(status), run_duration_seconds(run, 0));
+        orch_say(orch, "Run %s %s after %.1f s", run->id, run_status_name(status), run_duration_seconds(run, 0));
         log_batch_flush(&orch->logs);
         set_status(orch, status);
         emit_complete(orch, run);
@@ -260,7 +260,7 @@ static void on_task_started(void *data, int task)
     run->tasks[task] = TASK_RUNNING;
     run->task_started_ms[task] = clock_now_ms();
     run->tasks_spawned++;
-    emit_progress(orch, task);
+    orch_emit_progress(orch, task);
 }
 
 static void on_task_finished(void *data, int task, wf_task_state_t state, const char *detail)
@@ -281,7 +281,7 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
         emit_error(orch, label, run->message); /* repaired to UTF-8 */
         orch->exec->ops->stop(orch->exec);
     }
-    emit_progress(orch, task);
+    orch_emit_progress(orch, task);
     orch_sched_soon(orch);
 }
 
@@ -311,10 +311,17 @@ static void on_task_log(void *data, int task, int is_stderr, const char *line, s
     } else {
         ts = -1;
     }
-    if (task == EXEC_TASK_CONTROLLER)
+    if (task == EXEC_TASK_CONTROLLER) {
         snprintf(label, sizeof(label), "nextflow");
-    else
+    } else {
         wf_task_label(orch->active->batch_count, task, label, sizeof(label));
+        if (orch->active->attempts[task] > 1) { /* a retry's lines say which attempt they come from */
+            char tagged[sizeof(text) + 32];
+            snprintf(tagged, sizeof(tagged), "[attempt %d] %s", orch->active->attempts[task], msg);
+            add_log_line(orch, tagged, label, is_stderr, ts);
+            return;
+        }
+    }
     add_log_line(orch, msg, label, is_stderr, ts);
 }
 
@@ -404,7 +411,7 @@ int orch_adopt_orphan(orch_t *orch, run_t *run)
     }
     log_warn("orch", "run %s: its replica stopped renewing the lease; this replica takes it over", run->id);
     orch_shared_run_started(orch);
-    say(orch, "Run %s: taken over by replica %s (its replica stopped renewing the lease); following %s", run->id,
+    orch_say(orch, "Run %s: taken over by replica %s (its replica stopped renewing the lease); following %s", run->id,
         orch->replica, run->job_name);
     orch->store->ops->save_active(orch->store, run);
     orch_sched_soon(orch);
@@ -464,7 +471,7 @@ static void begin_run(orch_t *orch)
     snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
     orch_shared_run_started(orch);
     set_status(orch, RUN_STARTING);
-    say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
+    orch_say(orch, "Run %s: %d batches of %d rows, seed %u, on the %s executor", run->id, run->batch_count,
         run->rows_per_batch, run->seed, orch->exec->ops->name);
     /* the results may be on a volume this service mounts (read-only) or not at all: only local ones are made */
     const char *results = orch->exec->results_root || orch->exec->results_unseen ? orch->work_dir : orch->results_dir;
@@ -541,7 +548,7 @@ void orch_cancel_local(orch_t *orch)
     run_set_message(run, orch->shutting_down ? "Cancelled: the service is shutting down" : "Cancelled on request");
     log_info("orch", "run %s: cancel requested", run->id);
     if (run->status == RUN_STARTING || run->status == RUN_RUNNING) {
-        say(orch, "Cancel requested: stopping every task");
+        orch_say(orch, "Cancel requested: stopping every task");
         orch->exec->ops->stop(orch->exec);
     }
 }
@@ -590,6 +597,7 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
         .task_log = on_task_log,
         .done = on_exec_done,
         .task_requeued = on_task_requeued,
+        .task_lost = orch_sched_on_task_lost,
         .room = on_room,
     };
     events_subscribe(events, on_event, orch);
