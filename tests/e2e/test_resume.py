@@ -208,3 +208,35 @@ def test_stream_carries_resumed_from_and_cached(start_service, tmp_path):
     assert len(cached) == 4
     first = [m for m in messages if m["type"] == "progress"][-1]["data"]
     assert first["completed"] == 5 and first["total"] == 5
+
+
+def test_two_replicas_resume_on_one_cancel_from_the_other(start_service, redis_server, tmp_path):
+    """Both replicas share one DATA_DIR (as pods share a volume) and one Redis: a run resumed on A is seen on B,
+    with resumed_from, and B cancels it; while it runs, B refuses another resume with 409 naming it."""
+    from test_redis import replica_env
+    wrapper, _ = counting_wrapper(tmp_path, fail_report_once=True)
+    marker = tmp_path / "hold"
+    hold = write_wrapper(tmp_path / "hold.sh", f'if [ "$1" = report ] && [ -e "{marker}" ]; then sleep 30; fi\n'
+                                               f'exec "{wrapper}" "$@"\n')
+    data = tmp_path / "shared-data"
+    env = replica_env(redis_server, "resume:", TASK_PROGRAM=hold, DATA_DIR=data, CANCEL_GRACE_SECONDS="1")
+    a = start_service(env, name="a")
+    b = start_service(env, name="b")
+    old = a.run(batch_count=2, seed=4)["run_id"]
+    assert a.wait_finished(old)["status"] == "failed"
+    marker.touch()
+    r = resume(a, old)
+    assert r.status_code == 200, r.text
+    new = r.json()["run_id"]
+    seen = wait_until(lambda: b.get(f"/api/v1/demo/runs/{new}").json(), timeout=10)
+    assert seen["resumed_from"] == old
+    assert wait_until(lambda: b.get("/api/v1/demo/status").json()["run"]["run_id"] == new, timeout=10)
+    r = resume(b, old)
+    assert r.status_code == 409 and new in r.json()["detail"], r.text
+    answer = b.delete("/api/v1/demo/cancel", timeout=30).json()
+    assert answer["run_id"] == new and answer["status"] == "cancelled", answer
+    detail = a.wait_finished(new)
+    assert detail["status"] == "cancelled" and detail["resumed_from"] == old
+    hist = {h["run_id"]: h for h in b.get("/api/v1/demo/history").json()}
+    assert hist[new]["resumed_from"] == old
+    marker.unlink()
