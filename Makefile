@@ -56,9 +56,10 @@ $(BUILD)/pipeline-task: $(TASK_OBJ)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TASK_LIBS)
 
-# the version is compiled into main.c only: a new one rebuilds nothing else
-$(BUILD)/obj/src/main.o: VERSION
-$(BUILD)/obj/src/main.o: CPPFLAGS += -DPIPELINE_VERSION='"$(VERSION)"'
+# the version is compiled into main.c (--version): a new one rebuilds nothing else but
+# and into config.c, whose default APP_IMAGE is pipeline-orchestrator:<VERSION> (the tag `make image` gives)
+$(BUILD)/obj/src/main.o $(BUILD)/obj/src/config.o: VERSION
+$(BUILD)/obj/src/main.o $(BUILD)/obj/src/config.o: CPPFLAGS += -DPIPELINE_VERSION='"$(VERSION)"'
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -104,7 +105,8 @@ $(BUILD)/obj/web_assets_data.o: $(BUILD)/web_assets.S
 # (scripts/base_images.sh, mmdebstrap). The host's CA bundle goes to the npm step as the build secret `ca` (a
 # network whose TLS is intercepted by an authority only the host trusts); the layer cache makes a rebuild of
 # unchanged sources take seconds.
-IMAGE        ?= pipeline-orchestrator:dev
+# tagged with the VERSION file's number: the tag deploy/k8s/base/kustomization.yaml and APP_IMAGE's default name
+IMAGE        ?= pipeline-orchestrator:$(VERSION)
 HOST_CA      := $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt))
 export CONTAINERS_CONF ?= $(CURDIR)/tests/kube/containers.conf
 ENGINE       ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)

@@ -21,7 +21,8 @@ from conftest import Service  # noqa: E402
 from kube_fixtures import Cluster  # noqa: E402
 from kube_runtime import PodmanRuntime, _parse_time, podman, unavailable  # noqa: E402
 
-IMAGE = os.environ.get("PIPELINE_IMAGE", "pipeline-orchestrator:dev")
+# what `make image` (and `make test-image`) tags: the VERSION file's number
+IMAGE = os.environ.get("PIPELINE_IMAGE", "pipeline-orchestrator:" + (ROOT / "VERSION").read_text().strip())
 
 
 class Recorder(PodmanRuntime):

@@ -16,6 +16,10 @@
 #include "util/log.h"
 #include "util/text.h"
 
+#ifndef PIPELINE_VERSION /* the Makefile passes the VERSION file's number */
+#define PIPELINE_VERSION "unknown"
+#endif
+
 typedef enum { VAR_INT, VAR_SECONDS, VAR_STRING, VAR_CHOICE, VAR_CPU, VAR_MEMORY } var_type_t;
 
 /* One environment variable: where it lands in config_t, its default and what it allows. */
@@ -86,7 +90,8 @@ static const var_spec_t specs[] = {
     {"KUBERNETES_SERVICE_PORT", VAR_STRING, S(kubernetes_service_port), "443", 0, 0, NULL, 0},
     {"KUBE_TIMEOUT_SECONDS", VAR_SECONDS, F(kube_timeout_seconds), 0, "30", 1, 600, NULL, 0},
     /* EXECUTOR=nextflow */
-    {"APP_IMAGE", VAR_STRING, S(app_image), "pipeline-orchestrator:latest", 0, 0, NULL, 0},
+    /* the image `make image` builds of this very version (never :latest: a tag that moves pulls another build) */
+    {"APP_IMAGE", VAR_STRING, S(app_image), "pipeline-orchestrator:" PIPELINE_VERSION, 0, 0, NULL, 0},
     /* a VAR_STRING with `choices`: kept as the text (it goes into pod specs and nextflow.config as written) */
     {"IMAGE_PULL_POLICY", VAR_STRING, S(image_pull_policy), "IfNotPresent", 0, 0, "IfNotPresent|Always|Never", 0},
     {"NEXTFLOW_IMAGE", VAR_STRING, S(nextflow_image), "nextflow/nextflow:24.10.0", 0, 0, NULL, 0},

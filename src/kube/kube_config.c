@@ -206,10 +206,11 @@ static void kubeconfig_path(const config_t *cfg, char *buf, size_t cap)
 }
 
 /* The namespace to work in: KUBE_NAMESPACE, then the original system's NEXTFLOW_NAMESPACE, then the context's or
- * the service account's, else "nextflow". It must be a DNS-1123 label whatever its source. */
+ * the service account's, else "pipeline", the namespace of deploy/k8s. It must be a DNS-1123 label whatever its
+ * source. */
 static int choose_namespace(kube_config_t *kc, const config_t *cfg, const ns_found_t *found, char *err, size_t errlen)
 {
-    const char *ns = "nextflow", *from = "the default";
+    const char *ns = "pipeline", *from = "the default";
     if (cfg->kube_namespace[0])
         ns = cfg->kube_namespace, from = "KUBE_NAMESPACE";
     else if (cfg->nextflow_namespace[0])

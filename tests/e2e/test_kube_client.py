@@ -91,14 +91,14 @@ def last(lines, event):
 
 @pytest.fixture
 def kube():
-    srv = KubeApiServer(tls=False, token="s3cret", namespaces=(NS, "default", "team-a")).start()
+    srv = KubeApiServer(tls=False, token="s3cret", namespaces=(NS, "default", "team-a", "pipeline")).start()
     yield srv
     srv.stop()
 
 
 @pytest.fixture
 def kube_tls(tmp_path):
-    srv = KubeApiServer(tls=True, token="s3cret", namespaces=(NS, "default", "team-a"),
+    srv = KubeApiServer(tls=True, token="s3cret", namespaces=(NS, "default", "team-a", "pipeline"),
                         certs_dir=str(tmp_path / "certs")).start()
     yield srv
     srv.stop()
@@ -185,9 +185,9 @@ def test_kubeconfig_with_files_and_a_token_in_the_default_place(kube_tls, tmp_pa
     rc, out = probe({"HOME": str(home), "KUBE_NAMESPACE": "default"}, "access")
     assert rc == 0, out
     assert last(out, "config")["namespace"] == "default"
-    # no namespace anywhere: "nextflow"; NEXTFLOW_NAMESPACE is read too
+    # no namespace anywhere: "pipeline" (deploy/k8s's); NEXTFLOW_NAMESPACE is read too
     rc, out = probe({"HOME": str(home)}, "access")
-    assert rc == 0 and last(out, "config")["namespace"] == "nextflow"
+    assert rc == 0 and last(out, "config")["namespace"] == "pipeline"
     rc, out = probe({"HOME": str(home), "NEXTFLOW_NAMESPACE": "team-a"}, "access")
     assert rc == 0 and last(out, "config")["namespace"] == "team-a"
 

@@ -65,7 +65,7 @@ static void test_api_url_with_token_and_ca_file(void **state)
     assert_int_equal(resolve(env, &kc, err, sizeof(err)), 0);
     assert_string_equal(kc.server, "https://k8s.example:6443");
     assert_string_equal(kc.token, "abc");
-    assert_string_equal(kc.namespace_, "nextflow");
+    assert_string_equal(kc.namespace_, "pipeline");
     assert_int_equal(kc.ca.len, strlen("-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n"));
     assert_int_equal(kc.insecure, 0);
     assert_int_equal((int)kc.timeout_seconds, 30);
