@@ -153,11 +153,11 @@ static int analyze_batch_from_name(const char *base, int64_t *batch)
 int task_analyze_main(int argc, char **argv)
 {
     task_opt_t opts[OPT_COUNT] = {
-        [OPT_IN] = {"--in", NULL},
-        [OPT_BATCH] = {"--batch", NULL},
-        [OPT_SLEEP] = {"--sleep", NULL},
-        [OPT_OUT] = {"--out", NULL},
-        [OPT_MKDIR] = {"--mkdir", NULL, 1},
+        [OPT_IN] = {.name = "--in"},
+        [OPT_BATCH] = {.name = "--batch"},
+        [OPT_SLEEP] = {.name = "--sleep"},
+        [OPT_OUT] = {.name = "--out"},
+        [OPT_MKDIR] = {.name = "--mkdir", .flag = 1},
     };
     int exit_status = task_args_parse_options(argc, argv, opts, OPT_COUNT, "--in");
     if (exit_status >= 0)

@@ -86,8 +86,8 @@ static json_t *report_load(const char *path)
 
 int task_report_main(int argc, char **argv)
 {
-    task_opt_t opts[OPT_COUNT] = {[OPT_SLEEP] = {"--sleep", NULL}, [OPT_OUT] = {"--out", NULL},
-                                  [OPT_MKDIR] = {"--mkdir", NULL, 1}};
+    task_opt_t opts[OPT_COUNT] = {[OPT_SLEEP] = {.name = "--sleep"}, [OPT_OUT] = {.name = "--out"},
+                                  [OPT_MKDIR] = {.name = "--mkdir", .flag = 1}};
     int npos;
     task_args_result_t r = task_args_parse(argc, argv, opts, OPT_COUNT, &npos);
     if (r != TASK_ARGS_OK)
