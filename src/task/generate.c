@@ -89,8 +89,9 @@ static int generate_rows(task_file_t *f, int64_t batch, int64_t rows, uint64_t s
 int task_generate_main(int argc, char **argv)
 {
     task_opt_t opts[OPT_COUNT] = {
-        [OPT_BATCH] = {.name = "--batch"}, [OPT_ROWS] = {.name = "--rows"}, [OPT_SEED] = {.name = "--seed"},
-        [OPT_SLEEP] = {.name = "--sleep"}, [OPT_OUT] = {.name = "--out"}, [OPT_MKDIR] = {.name = "--mkdir", .flag = 1},
+        [OPT_BATCH] = {.name = "--batch"}, [OPT_ROWS] = {.name = "--rows"},
+        [OPT_SEED] = {.name = "--seed"},   [OPT_SLEEP] = {.name = "--sleep"},
+        [OPT_OUT] = {.name = "--out"},     [OPT_MKDIR] = {.name = "--mkdir", .flag = 1},
     };
     int exit_status = task_args_parse_options(argc, argv, opts, OPT_COUNT, "--batch");
     if (exit_status >= 0)

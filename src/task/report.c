@@ -86,8 +86,8 @@ static json_t *report_load(const char *path)
 
 int task_report_main(int argc, char **argv)
 {
-    task_opt_t opts[OPT_COUNT] = {[OPT_SLEEP] = {.name = "--sleep"}, [OPT_OUT] = {.name = "--out"},
-                                  [OPT_MKDIR] = {.name = "--mkdir", .flag = 1}};
+    task_opt_t opts[OPT_COUNT] = {
+        [OPT_SLEEP] = {.name = "--sleep"}, [OPT_OUT] = {.name = "--out"}, [OPT_MKDIR] = {.name = "--mkdir", .flag = 1}};
     int npos;
     task_args_result_t r = task_args_parse(argc, argv, opts, OPT_COUNT, &npos);
     if (r != TASK_ARGS_OK)
@@ -137,7 +137,8 @@ int task_report_main(int argc, char **argv)
         task_error("out of memory");
         goto out;
     }
-    if ((opts[OPT_MKDIR].value && task_file_mkdirs(out) != 0) || task_file_write_json(out, report, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0)
+    if ((opts[OPT_MKDIR].value && task_file_mkdirs(out) != 0) ||
+        task_file_write_json(out, report, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0)
         goto out;
     task_log("Report: %d batches, %" PRId64 " records, total sum %" PRId64 ", average %.2f, written to %s", npos,
              total_records, total_sum, average, task_file_name(out));
