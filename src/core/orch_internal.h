@@ -108,6 +108,9 @@ void orch_sched_on_task_lost(void *data, int task, const char *detail);
 /* orchestrator.c */
 /** Queues a resume of `old` (owned from here) for `w`: refused with 409 while a run is active. */
 void orch_resume_start(orch_t *orch, run_t *old, orch_waiter_t *w);
+/** orch_resume.c: a resumed run on a workflow engine (Nextflow), whose own cache decides what reruns: the run
+ *  takes the session of the run it resumes (the executor starts it with `-resume <session>`); resume_src goes. */
+void orch_resume_engine(orch_t *orch);
 /** A 409 naming the active run `run_id`. */
 json_t *orch_active_conflict(const char *run_id);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/orch_internal.h"
 #include "core/output_digest.h"
@@ -87,6 +88,7 @@ typedef struct prep_job {
     orch_t *orch;
     void (*cb)(orch_t *orch);
     int batches;
+    int on_volume; /* the results are on the cluster's work volume (EXECUTOR=kubernetes, WORK_MOUNT) */
     char old_dir[1100], new_dir[1100];
     wf_task_state_t states[WF_MAX_TASKS];
     run_output_t outputs[WF_MAX_TASKS];
@@ -117,6 +119,11 @@ static void prep_work(uv_work_t *req)
     for (int t = 0; t < n; t++)
         if (wf_task_done(j->states[t]) && j->outputs[t].size >= 0)
             check_one(j, t);
+    /* on the work volume the run's folder is the tasks' to make (their uid, not this service's): made here for the
+     * verified files, it must let them write too, as the volume's root does. A read-only mount fails each link
+     * (EROFS), and those tasks run again. */
+    if (j->on_volume && mkdir(j->new_dir, 0777) == 0)
+        chmod(j->new_dir, 0777);
     /* in the DAG's order: a task is reused only when what it read is reused too, and its file reached the new run */
     static const wf_stage_t order[] = {STAGE_GENERATE, STAGE_ANALYZE, STAGE_REPORT};
     for (int o = 0; o < 3; o++)
@@ -184,6 +191,7 @@ int orch_outputs_prepare(orch_t *orch, void (*cb)(orch_t *orch))
     j->orch = orch;
     j->cb = cb;
     j->batches = old->batch_count;
+    j->on_volume = orch->exec->results_root != NULL;
     orch_results_dir(orch, old->id, j->old_dir, sizeof(j->old_dir));
     snprintf(j->new_dir, sizeof(j->new_dir), "%s", orch->results_dir);
     memcpy(j->states, old->tasks, sizeof(j->states));

@@ -282,6 +282,14 @@ static void not_found(orch_waiter_t *w)
     w->reply(w, 404, json_pack("{s:s}", "detail", "Run not found"));
 }
 
+/* RunDetail, with the run's Nextflow session (kept for `-resume`; null when not known or not a nextflow run). */
+static json_t *detail_json(const run_t *run)
+{
+    json_t *detail = run_detail_json(run, clock_now_ms());
+    json_object_set_new(detail, "nf_session", run->nf_session[0] ? json_string(run->nf_session) : json_null());
+    return detail;
+}
+
 static void on_run_loaded(void *data, int ok, run_t **runs, int count)
 {
     orch_waiter_t *w = orch_call_done(data);
@@ -290,7 +298,7 @@ static void on_run_loaded(void *data, int ok, run_t **runs, int count)
     else if (w && count == 0)
         not_found(w);
     else if (w)
-        w->reply(w, 200, run_detail_json(runs[0], clock_now_ms()));
+        w->reply(w, 200, detail_json(runs[0]));
     for (int i = 0; i < count; i++)
         run_destroy(runs[i]);
 }
@@ -300,7 +308,7 @@ void orch_run_detail(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_re
     w->reply = cb;
     const run_t *active = orch_active(orch);
     if (active && strcmp(active->id, run_id) == 0) {
-        cb(w, 200, run_detail_json(active, clock_now_ms()));
+        cb(w, 200, detail_json(active));
         return;
     }
     if (orch->store->ops->shared) {
@@ -310,7 +318,7 @@ void orch_run_detail(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_re
     history_expire(&orch->history, clock_now_ms());
     const run_t *run = history_find(&orch->history, run_id);
     if (run)
-        cb(w, 200, run_detail_json(run, clock_now_ms()));
+        cb(w, 200, detail_json(run));
     else
         not_found(w);
 }

@@ -28,6 +28,23 @@ static void refuse(orch_waiter_t *w, int status, const char *id, const char *wha
     w->reply(w, status, json_pack("{s:s}", "detail", detail));
 }
 
+void orch_resume_engine(orch_t *orch)
+{
+    run_t *run = orch->active, *old = orch->resume_src;
+    orch->resume_src = NULL;
+    if (old->nf_session[0]) {
+        snprintf(run->nf_session, sizeof(run->nf_session), "%s", old->nf_session);
+        orch_say(orch, "Resuming run %s: %s resumes its session %s; its cache decides which tasks run again",
+                 old->id, orch->exec->ops->name, old->nf_session);
+    } else {
+        orch_say(orch, "Resuming run %s: its %s session is not known (no task of it started): every task runs",
+                 old->id, orch->exec->ops->name);
+    }
+    log_info("orch", "run %s resumes run %s (session %s)", run->id, old->id,
+             old->nf_session[0] ? old->nf_session : "none");
+    run_destroy(old);
+}
+
 static void on_results_stat(uv_fs_t *fs)
 {
     resume_req_t *r = fs->data;
@@ -61,9 +78,10 @@ static void check_old(orch_t *orch, run_t *old, orch_waiter_t *w)
     int recorded = 0;
     for (int t = 0; t < wf_task_count(old->batch_count); t++)
         recorded |= old->outputs[t].size >= 0;
-    /* nothing recorded (a run cancelled before any task ended: its empty folder went at once), or a cluster
-     * volume this service does not mount (Nextflow's cache decides): every task runs, nothing to look for */
-    if (!recorded || orch->exec->results_unseen) {
+    /* nothing recorded (a run cancelled before any task ended: its empty folder went at once), a cluster volume
+     * this service does not mount, or a workflow engine (Nextflow: its cache, in its work directory, decides):
+     * nothing to look for here */
+    if (!recorded || orch->exec->results_unseen || orch->exec->ops->run_task == NULL) {
         orch_resume_start(orch, old, w);
         return;
     }

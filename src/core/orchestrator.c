@@ -8,6 +8,7 @@
 
 #include "core/fs_work.h"
 #include "core/orch_internal.h"
+#include "core/output_digest.h"
 #include "core/report.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -293,6 +294,17 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
     orch_sched_soon(orch);
 }
 
+/* A workflow engine named the run's session (Nextflow's): kept in the run's record, for a resume of it. */
+static void on_session(void *data, const char *id)
+{
+    orch_t *orch = data;
+    run_t *run = orch->active;
+    if (orch->releasing || run == NULL || strcmp(run->nf_session, id) == 0 || strlen(id) >= sizeof(run->nf_session))
+        return;
+    snprintf(run->nf_session, sizeof(run->nf_session), "%s", id);
+    orch->store->ops->save_active(orch->store, run);
+}
+
 static void on_task_requeued(void *data, int task)
 {
     if (!((orch_t *)data)->releasing)
@@ -400,7 +412,9 @@ static void on_dirs_ready(void *data, int err)
         start_failed(orch, "cannot create the run's folders", err);
         return;
     }
-    if (orch->resume_src) { /* a resumed run: its cached tasks first */
+    if (orch->resume_src && orch->exec->ops->run_task == NULL) { /* a workflow engine's cache decides */
+        orch_resume_engine(orch);
+    } else if (orch->resume_src) { /* a resumed run: its cached tasks first */
         int rc = orch_outputs_prepare(orch, start_executor);
         if (rc != 0)
             start_failed(orch, "cannot check the outputs of the resumed run", rc);
@@ -425,6 +439,7 @@ static void start_executor(orch_t *orch)
         .analyze_seconds = orch->cfg->analyze_seconds,
         .work_dir = orch->work_dir,
         .results_dir = orch->results_dir,
+        .resume_session = run->nf_session, /* a resumed run starts with the session of the run it resumes */
     };
     int rc = orch->exec->ops->start(orch->exec, &spec);
     if (rc != 0) {
@@ -600,6 +615,7 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
         abort();
     orch->loop = loop;
     orch->cfg = cfg;
+    output_digest_init(); /* libcrypto set up on the loop's thread, before any digest in the pool */
     orch->events = events;
     orch->store = store;
     snprintf(orch->replica, sizeof(orch->replica), "%s", replica);
@@ -614,6 +630,7 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
         .task_requeued = on_task_requeued,
         .task_lost = orch_sched_on_task_lost,
         .room = on_room,
+        .session = on_session,
     };
     events_subscribe(events, on_event, orch);
     orch_shared_init(orch);

@@ -2,11 +2,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+void output_digest_init(void)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new(); /* and the SHA-256 implementation fetched once, here too */
+    if (ctx)
+        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_MD_CTX_free(ctx);
+}
 
 int output_digest(const char *path, int64_t *size, char hex[65])
 {

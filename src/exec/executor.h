@@ -28,6 +28,9 @@ typedef struct exec_spec {
     double generate_seconds, analyze_seconds;
     const char *work_dir;    /* scratch folder of the run (the tasks' working directory) */
     const char *results_dir; /* where the CSVs, stats and report.json land */
+    /* a workflow engine's session to resume (Nextflow: `-resume <uuid>`, its own cache decides what reruns);
+     * NULL or "": a fresh session */
+    const char *resume_session;
 } exec_spec_t;
 
 /** What was already reported of a run another replica started (a takeover): the executor reports only what
@@ -45,7 +48,8 @@ typedef struct exec_listener {
     /** A task's process (or pod) started. */
     void (*task_started)(void *data, int task);
     /** A task ended: TASK_SUCCEEDED, TASK_FAILED (with `detail`: exit status and the tail of stderr) or
-     *  TASK_CANCELLED (stopped by stop()). */
+     *  TASK_CANCELLED (stopped by stop()); a workflow engine also TASK_CACHED (its own cache reused the task's
+     *  earlier result: it never started). */
     void (*task_finished)(void *data, int task, wf_task_state_t state, const char *detail);
     /** One line of a task's output, without its newline (not NUL-terminated, untrusted bytes). A line that starts
      *  with an ISO 8601 time (a kubelet timestamp) has it as its time. `task` EXEC_TASK_CONTROLLER: a line of the
@@ -64,6 +68,8 @@ typedef struct exec_listener {
     void (*task_requeued)(void *data, int task);
     /** Task runners: room() is worth asking again (the quota answered, a wait is over). */
     void (*room)(void *data);
+    /** A workflow engine: the run's session id, once known (Nextflow's UUID, which `-resume` takes). NULL-safe. */
+    void (*session)(void *data, const char *id);
 } exec_listener_t;
 
 typedef struct executor executor_t;

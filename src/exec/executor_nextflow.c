@@ -35,11 +35,31 @@ void nextflow_report_started(nextflow_exec_t *ex, int task)
 void nextflow_report_finished(nextflow_exec_t *ex, int task, wf_task_state_t state, const char *detail)
 {
     wf_task_state_t now = ex->states[task];
-    if (now == TASK_SUCCEEDED || now == TASK_FAILED || now == TASK_CANCELLED)
+    if (now == TASK_SUCCEEDED || now == TASK_FAILED || now == TASK_CANCELLED || now == TASK_CACHED)
         return;
     nextflow_report_started(ex, task);
     ex->states[task] = state;
     ex->super.listener.task_finished(ex->super.listener.data, task, state, detail);
+}
+
+void nextflow_report_cached(nextflow_exec_t *ex, int task)
+{
+    if (ex->started[task] || ex->ending)
+        return; /* a task that ran in this run is not cached in it */
+    ex->started[task] = 1;
+    ex->states[task] = TASK_CACHED;
+    ex->super.listener.task_finished(ex->super.listener.data, task, TASK_CACHED, NULL);
+}
+
+void nextflow_report_session(nextflow_exec_t *ex, const char *id)
+{
+    if (ex->session_reported || ex->ending)
+        return;
+    ex->session_reported = 1;
+    if (strcmp(id, ex->resume_session) != 0)
+        log_info("nextflow", "run %s: Nextflow session %s", ex->run_id, id);
+    if (ex->super.listener.session)
+        ex->super.listener.session(ex->super.listener.data, id);
 }
 
 static void fire_done(uv_timer_t *t)
@@ -241,7 +261,7 @@ static int settled(const nextflow_exec_t *ex)
         return 0;
     if (ex->job_result > 0)
         for (int t = 0; t < wf_task_count(ex->spec.batches); t++)
-            if (ex->states[t] != TASK_SUCCEEDED)
+            if (ex->states[t] != TASK_SUCCEEDED && ex->states[t] != TASK_CACHED)
                 return 0;
     return 1;
 }
@@ -398,6 +418,10 @@ static void reset(nextflow_exec_t *ex, const exec_spec_t *spec)
     snprintf(ex->run_id, sizeof(ex->run_id), "%s", spec->run_id);
     ex->spec.run_id = ex->run_id;
     ex->spec.work_dir = ex->spec.results_dir = NULL; /* on the cluster's volume, not here */
+    snprintf(ex->resume_session, sizeof(ex->resume_session), "%s",
+             nextflow_session_valid(spec->resume_session) ? spec->resume_session : "");
+    ex->spec.resume_session = ex->resume_session;
+    ex->session_reported = 0;
     snprintf(ex->job_name, sizeof(ex->job_name), NEXTFLOW_JOB_PREFIX "%s", ex->run_id);
     snprintf(ex->cm_name, sizeof(ex->cm_name), NEXTFLOW_CONFIGMAP_PREFIX "%s", ex->run_id);
     ex->job_since_ms = 0;

@@ -31,6 +31,11 @@ static void on_log_line(void *data, const char *ts, const char *line, size_t len
                      parsed.task);
         else if (kind == NEXTFLOW_LINE_SUBMITTED)
             log_debug("nextflow", "run %s: Nextflow submitted %s", ex->run_id, parsed.task);
+        else if (kind == NEXTFLOW_LINE_CACHED) {
+            int task = nextflow_task_index(ex->spec.batches, parsed.task);
+            if (task >= 0)
+                nextflow_report_cached(ex, task);
+        }
     } else {
         pod_log_drop_own_time(&line, &len);
         log_tail_add(&s->tail, line, len);
@@ -101,6 +106,9 @@ static void on_worker_event(void *data, kube_event_t type, json_t *obj)
     int task = nextflow_task_index(ex->spec.batches, pod.task_name);
     if (task < 0)
         return;
+    char session[NEXTFLOW_SESSION_LEN + 1];
+    if (nextflow_session_from_label(pod.session, session, sizeof(session)) == 0)
+        nextflow_report_session(ex, session);
     nextflow_slot_t *s = &ex->workers[task];
     if (track(s, type, &pod) != 0)
         return;

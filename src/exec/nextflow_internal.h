@@ -48,6 +48,8 @@ struct nextflow_exec {
     int job_seen; /* the Job's watch has reported it at least once */
     exec_spec_t spec;
     char run_id[32], job_name[96], cm_name[96], job_uid[128];
+    char resume_session[NEXTFLOW_SESSION_LEN + 1]; /* `-resume` of this run, "" for a fresh session */
+    int session_reported;                          /* the listener has the run's session id */
     int cm_created, job_created, cm_deleted, job_deleted; /* what exists, what has been deleted */
     kube_request_t *req;                                  /* create, then delete: one at a time */
     kube_request_t *patch_req;                            /* the ConfigMap's owner */
@@ -82,6 +84,10 @@ void nextflow_follow_check_pending(nextflow_exec_t *ex);
 /* executor_nextflow.c */
 void nextflow_report_started(nextflow_exec_t *ex, int task);
 void nextflow_report_finished(nextflow_exec_t *ex, int task, wf_task_state_t state, const char *detail);
+/** Nextflow's cache reused the task (`Cached process > TASK`): it ends cached, without a start or a pod. */
+void nextflow_report_cached(nextflow_exec_t *ex, int task);
+/** The run's Nextflow session id (from a worker pod's label), reported once. */
+void nextflow_report_session(nextflow_exec_t *ex, const char *id);
 /** A worker pod failed: Nextflow's verdict (its error report, the Job's Failed condition) is awaited, bounded. */
 void nextflow_worker_failed(nextflow_exec_t *ex, int task);
 /** The Job finished (1 Complete, -1 Failed with `detail`), or went away (0). */

@@ -14,6 +14,27 @@
 /* where nextflow/nextflow images keep the framework they were built with (their NXF_HOME, /.nextflow) */
 #define NEXTFLOW_IMAGE_DIST "/.nextflow/framework"
 
+int nextflow_session_valid(const char *id)
+{
+    if (id == NULL || strlen(id) != NEXTFLOW_SESSION_LEN)
+        return 0;
+    for (int i = 0; i < NEXTFLOW_SESSION_LEN; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? id[i] != '-' : !((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+int nextflow_session_from_label(const char *label, char *out, size_t cap)
+{
+    if (label == NULL || strncmp(label, "uuid-", 5) != 0 || !nextflow_session_valid(label + 5) ||
+        cap <= NEXTFLOW_SESSION_LEN)
+        return -1;
+    memcpy(out, label + 5, NEXTFLOW_SESSION_LEN + 1);
+    return 0;
+}
+
 /* IMAGE_PULL_POLICY, for the Job's containers and (k8s.pullPolicy) Nextflow's workers */
 static const char *nextflow_pull_policy(const config_t *cfg)
 {
@@ -95,9 +116,16 @@ static json_t *controller_args(const exec_spec_t *spec)
     snprintf(batches, sizeof(batches), "%d", spec->batches);
     snprintf(rows, sizeof(rows), "%d", spec->rows_per_batch);
     snprintf(seed, sizeof(seed), "%u", spec->seed);
-    return json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "run", WORKFLOWS_DIR "/demo.nf", "-name", spec->run_id, "-c",
-                     CONFIG_DIR "/nextflow.config", "-ansi-log", "false", "--batches", batches, "--rows", rows,
-                     "--seed", seed);
+    json_t *args = json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "run", WORKFLOWS_DIR "/demo.nf", "-name", spec->run_id,
+                             "-c", CONFIG_DIR "/nextflow.config", "-ansi-log", "false", "--batches", batches, "--rows",
+                             rows, "--seed", seed);
+    /* the same session on the same work directory: Nextflow's cache decides which tasks run again (a value that
+     * is not a UUID would make Nextflow's launcher take `-resume last` and read the value as the script) */
+    if (args && nextflow_session_valid(spec->resume_session)) { /* before the workflow's --params */
+        json_array_insert_new(args, 8, json_string("-resume"));
+        json_array_insert_new(args, 9, json_string(spec->resume_session));
+    }
+    return args;
 }
 
 /* What the `restricted` Pod Security level asks of each container. */
@@ -231,7 +259,9 @@ int nextflow_pod_read(json_t *pod, nextflow_pod_t *out)
     out->name = json_string_value(json_object_get(meta, "name"));
     if (out->name == NULL)
         return -1;
-    out->task_name = json_string_value(json_object_get(json_object_get(meta, "labels"), NEXTFLOW_TASK_LABEL));
+    json_t *labels = json_object_get(meta, "labels");
+    out->task_name = json_string_value(json_object_get(labels, NEXTFLOW_TASK_LABEL));
+    out->session = json_string_value(json_object_get(labels, NEXTFLOW_SESSION_LABEL));
     static const char *const phases[] = {"Pending", "Running", "Succeeded", "Failed"};
     const char *phase = json_string_value(json_object_get(status, "phase"));
     out->phase = POD_UNKNOWN;

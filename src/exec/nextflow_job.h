@@ -5,7 +5,8 @@
  *                                        the work PVC, worker resources, the demo's pauses)
  *   Job nextflow-run-<run_id>            one controller pod: an init container copies /workflows out of
  *                                        APP_IMAGE into an emptyDir; NEXTFLOW_IMAGE runs
- *                                        `nextflow run /workflows/demo.nf -name <run_id> ... -ansi-log false`
+ *                                        `nextflow run /workflows/demo.nf -name <run_id> ... -ansi-log false`,
+ *                                        plus `-resume <session>` when the run resumes an earlier one
  *
  * Nextflow's k8s executor then starts one worker pod per task, labelled nextflow.io/runName=<run_id> and
  * nextflow.io/taskName=GENERATE_1 (its task name "GENERATE (1)" made a valid label value).
@@ -24,8 +25,16 @@
 #define NEXTFLOW_RUN_LABEL        "pipeline/run-id"     /* on the Job, its pod and the ConfigMap */
 #define NEXTFLOW_WORKER_LABEL     "nextflow.io/runName" /* on every worker pod Nextflow starts */
 #define NEXTFLOW_TASK_LABEL       "nextflow.io/taskName"
+#define NEXTFLOW_SESSION_LABEL    "nextflow.io/sessionId" /* "uuid-<session>" on every worker pod */
+#define NEXTFLOW_SESSION_LEN      36                      /* a UUID: 8-4-4-4-12 lowercase hex digits */
 /* the app image's USER: the controller and Nextflow's workers run as it (the Job's and k8s.securityContext) */
 #define NEXTFLOW_RUN_AS_UID 10001
+
+/** 1 when `id` is a session id as Nextflow prints and `-resume` takes it (a lowercase UUID), else 0. */
+int nextflow_session_valid(const char *id);
+/** The session id of a worker pod's nextflow.io/sessionId label ("uuid-<session>") into `out` (at least
+ *  NEXTFLOW_SESSION_LEN + 1 bytes): 0, or -1 when the label is not one. */
+int nextflow_session_from_label(const char *label, char *out, size_t cap);
 
 /** This run's nextflow.config (malloc'd text). */
 char *nextflow_job_config_text(const config_t *cfg, const char *ns, const exec_spec_t *spec);
@@ -55,6 +64,7 @@ typedef struct nextflow_pod {
     nextflow_pod_phase_t phase;
     const char *name;      /* borrowed from the object */
     const char *task_name; /* the nextflow.io/taskName label, or NULL */
+    const char *session;   /* the nextflow.io/sessionId label ("uuid-..."), or NULL */
     int exit_code;         /* the first container's, -1 when it has not terminated */
     char reason[512];      /* why it waits (ImagePullBackOff, Unschedulable) or why it ended: "Reason: message" */
 } nextflow_pod_t;

@@ -412,3 +412,65 @@ def test_a_restricted_namespace_admits_the_controller(cluster, start_service):
     assert cluster.nf.runs == [run_id]  # the controller ran
     assert "GENERATE (1)" in detail["message"] and 'violates PodSecurity "restricted:latest"' in detail["message"]
     assert "allowPrivilegeEscalation != false" in detail["message"]
+
+
+# ---- resume: Nextflow's own cache (-resume <session>) ----
+
+def resume_with_stream(svc, old, timeout=90):
+    """POST /runs/{old}/resume while collecting the stream; returns (answer, messages up to complete)."""
+    async def go():
+        task = asyncio.ensure_future(collect(stream_url(svc), until_type="complete", timeout=timeout))
+        await asyncio.sleep(0.3)
+        r = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: svc.post(f"/api/v1/demo/runs/{old}/resume"))
+        assert r.status_code == 200, r.text
+        return r.json(), await task
+    return asyncio.run(go())
+
+
+def workers_of(cluster, run_id):
+    """Task names of the worker pods Nextflow created for `run_id`, in creation order."""
+    return [m["metadata"]["labels"]["nextflow.io/taskName"] for m in cluster.nf.workers
+            if m["metadata"]["labels"]["nextflow.io/runName"] == run_id]
+
+
+def test_resume_after_report_failed_lets_nextflows_cache_decide(cluster, start_service, redis_server):
+    """A run failed at REPORT keeps its Nextflow session (from the workers' nextflow.io/sessionId label) in its
+    record, in Redis too; its resume starts Nextflow with `-resume <session>`: GENERATE and ANALYZE come from
+    Nextflow's cache (`Cached process >` lines, cached tasks, no pods), only REPORT runs, the run succeeds."""
+    from test_redis import replica_env
+    cluster.nf.scenario = {"fail": {"task": "REPORT", "exit_code": 3, "stderr": ["report: boom"]}}
+    svc = start_service(cluster.env(**replica_env(redis_server, "nfresume:")))
+    old = svc.run(batch_count=2, rows_per_batch=30, seed=5)["run_id"]
+    detail = svc.wait_finished(old, timeout=60)
+    assert detail["status"] == "failed" and detail["message"].startswith("REPORT failed"), detail["message"]
+    session = detail["nf_session"]
+    labels = [m["metadata"]["labels"] for m in cluster.nf.workers]
+    assert session and {lb["nextflow.io/sessionId"] for lb in labels} == {f"uuid-{session}"}
+    rec = json.loads(redis_server.client().get("{nfresume:}run:" + old))
+    assert rec["nf_session"] == session
+    assert sorted(workers_of(cluster, old)) == ["ANALYZE_1", "ANALYZE_2", "GENERATE_1", "GENERATE_2", "REPORT"]
+
+    cluster.nf.scenario = {}
+    answer, messages = resume_with_stream(svc, old)
+    new = answer["run_id"]
+    assert answer["resumed_from"] == old and new != old
+    complete = [m for m in messages if m["type"] == "complete"][0]
+    assert complete["data"]["status"] == "succeeded", svc.log()
+    # Nextflow was started on the old session, and its cache decided: only REPORT got a pod
+    args = cluster.srv.store.get("jobs", NS, f"nextflow-run-{new}")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("-resume") + 1] == session
+    assert workers_of(cluster, new) == ["REPORT"]
+    console = [line["message"] for line in log_lines(messages) if line["source"] == "nextflow"]
+    for task in ("GENERATE (1)", "GENERATE (2)", "ANALYZE (1)", "ANALYZE (2)"):
+        assert any(msg.endswith(f"Cached process > {task}") for msg in console), console
+    assert any(msg.endswith("Submitted process > REPORT") for msg in console), console
+    states = {(t["name"], t["batch"]): t["state"] for t in complete["data"]["tasks"]}
+    assert states.pop(("REPORT", 0)) == "succeeded"
+    assert set(states.values()) == {"cached"}, states
+    detail = svc.wait_finished(new)
+    assert detail["resumed_from"] == old and detail["nf_session"] == session
+    assert detail["progress_percent"] == 100
+    assert detail["demo_metrics"]["worker_pods_spawned"] == 1 and detail["demo_metrics"]["total_records"] == 60
+    assert svc.get(f"/api/v1/demo/runs/{new}/report").json()["total_records"] == 60
+    assert json.loads(redis_server.client().get("{nfresume:}run:" + new))["nf_session"] == session

@@ -240,3 +240,37 @@ def test_two_replicas_resume_on_one_cancel_from_the_other(start_service, redis_s
     hist = {h["run_id"]: h for h in b.get("/api/v1/demo/history").json()}
     assert hist[new]["resumed_from"] == old
     marker.unlink()
+
+
+def test_kubernetes_failed_at_report_resumed_creates_only_the_report_pod(start_service, tmp_path):
+    """EXECUTOR=kubernetes on the Kubernetes API test server: the outputs are on the work volume the service mounts
+    (WORK_MOUNT), recorded and checked as the local executor's; the resume creates one pod, REPORT's."""
+    import sys
+    from kube_fixtures import Cluster
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "tests" / "kube"))
+    from pod_runner_sim import PodRunnerSim
+    with Cluster(tmp_path, "kubernetes", GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2") as cluster:
+        sim = PodRunnerSim(cluster.srv.sim, cluster.srv.store, str(cluster.volume), str(TASK_BIN))
+        sim.scenario = {"fail": {"REPORT": {"exit_code": 3, "logs": ["report: boom"]}}}
+        svc = start_service(cluster.env())
+        old = svc.run(batch_count=2, rows_per_batch=25, seed=8)["run_id"]
+        detail = svc.wait_finished(old, timeout=60)
+        assert detail["status"] == "failed" and "REPORT" in detail["message"], detail["message"]
+        assert sorted(sim.created) == sorted([f"{old}-generate-1", f"{old}-generate-2", f"{old}-analyze-1",
+                                              f"{old}-analyze-2", f"{old}-report"])
+        sim.scenario = {}
+        sim.created.clear()
+        r = resume(svc, old)
+        assert r.status_code == 200, r.text
+        new = r.json()["run_id"]
+        detail = svc.wait_finished(new, timeout=60)
+        assert detail["status"] == "succeeded", detail["message"]
+        assert sim.created == [f"{new}-report"]
+        st = states(detail)
+        assert st.pop(("REPORT", 0)) == "succeeded" and set(st.values()) == {"cached"}
+        assert detail["resumed_from"] == old and detail["nf_session"] is None
+        assert detail["demo_metrics"]["worker_pods_spawned"] == 1 and detail["demo_metrics"]["total_records"] == 50
+        results = cluster.volume / "results"
+        assert (results / old / "batch_2.csv").read_bytes() == (results / new / "batch_2.csv").read_bytes()
+        assert svc.get(f"/api/v1/demo/runs/{new}/report").json()["total_records"] == 50

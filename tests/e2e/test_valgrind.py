@@ -67,3 +67,53 @@ def test_redis_late_is_clean_under_valgrind(start_service, tmp_path):
             assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]
     finally:
         redis.stop()
+
+
+def test_resume_and_retry_lifecycle_is_clean_under_valgrind(start_service, tmp_path):
+    """A task SIGKILLed once (retried: attempt 2), REPORT failing once (the run fails), then its resume (only REPORT
+    runs, the rest cached), and the refusals of a resume: under valgrind, no leak, no error."""
+    from conftest import TASK_BIN, write_wrapper
+    killed, failed = tmp_path / "killed", tmp_path / "report-failed"
+    wrapper = write_wrapper(tmp_path / "wrap.sh",
+                            f'if [ "$1" = analyze ] && [ ! -e "{killed}" ]; then touch "{killed}"; kill -9 $$; fi\n'
+                            f'if [ "$1" = report ] && [ ! -e "{failed}" ]; then touch "{failed}"; exit 7; fi\n'
+                            f'exec "{TASK_BIN}" "$@"\n')
+    svc = start_service({"TASK_PROGRAM": wrapper, "GENERATE_SECONDS": "0.2", "ANALYZE_SECONDS": "0.1"},
+                        prefix=VALGRIND)
+    old = svc.run(batch_count=2, rows_per_batch=50)["run_id"]
+    detail = svc.wait_finished(old, timeout=120)
+    assert detail["status"] == "failed" and "REPORT" in detail["message"], detail["message"]
+    assert sorted(t["attempt"] for t in detail["tasks"]) == [1, 1, 1, 1, 2]
+    r = svc.post(f"/api/v1/demo/runs/{old}/resume", timeout=30)
+    assert r.status_code == 200, r.text
+    new = svc.wait_finished(r.json()["run_id"], timeout=120)
+    assert new["status"] == "succeeded", new["message"]
+    assert sorted(t["state"] for t in new["tasks"]) == ["cached"] * 4 + ["succeeded"]
+    assert svc.post(f"/api/v1/demo/runs/{new['run_id']}/resume", timeout=30).status_code == 409
+    assert svc.post("/api/v1/demo/runs/r0123456789a/resume", timeout=30).status_code == 404
+    assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]
+
+
+def test_nextflow_resume_is_clean_under_valgrind(start_service, tmp_path):
+    """EXECUTOR=nextflow on the Kubernetes API test server: a run failed at REPORT and its resume with Nextflow's
+    cache (the session from the worker pods' label, `Cached process >` lines), under valgrind."""
+    import sys
+    from conftest import ROOT, TASK_BIN
+    from kube_fixtures import Cluster
+    sys.path.insert(0, str(ROOT / "tests" / "kube"))
+    from nextflow_sim import NextflowSim
+    with Cluster(tmp_path, "nextflow") as cluster:
+        nf = NextflowSim(cluster.srv.sim, cluster.srv.store, str(cluster.volume), str(TASK_BIN))
+        nf.scenario = {"fail": {"task": "REPORT", "exit_code": 3, "stderr": ["report: boom"]}}
+        svc = start_service(cluster.env(GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.1"), prefix=VALGRIND)
+        old = svc.run(batch_count=2)["run_id"]
+        detail = svc.wait_finished(old, timeout=120)
+        assert detail["status"] == "failed" and detail["nf_session"], detail
+        nf.scenario = {}
+        r = svc.post(f"/api/v1/demo/runs/{old}/resume", timeout=30)
+        assert r.status_code == 200, r.text
+        new = svc.wait_finished(r.json()["run_id"], timeout=120)
+        assert new["status"] == "succeeded", new["message"]
+        assert new["nf_session"] == detail["nf_session"]
+        assert sorted(t["state"] for t in new["tasks"]) == ["cached"] * 4 + ["succeeded"]
+        assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]

@@ -12,7 +12,15 @@ The controller is simulated (Nextflow's image cannot be had here); what it hands
 - it creates each worker pod through the API (quota and admission apply) exactly as Nextflow's K8sTaskHandler and
   PodSpecBuilder build it from that config (nextflow_pod.py), in the DAG's order;
 - a worker's end is read from its task directory's .exitcode (none: "terminated for an unknown reason"), its
-  outputs are checked and published (copied) to results/<run>/, and a succeeded worker pod is deleted.
+  outputs are checked and published (copied) to results/<run>/, and a succeeded worker pod is deleted;
+- `-resume <session>` as Nextflow 24.10 does it (Session, TaskProcessor.checkCachedOrLaunchTask): the run keeps
+  that session id (worker pods labelled nextflow.io/sessionId=uuid-<session>), a task's directory is
+  workDir/<hash of the session, the task and the try>, and a task whose directory of the first try holds a
+  successful .exitcode and its declared outputs is cached (the hash also covers the task's script and the
+  directories of its inputs, so a task after one that runs again runs again too): `[ab/123456] Cached process > TASK`, no pod, its outputs
+  published to the new run's results; a directory that exists but is not a cached result moves the task to its
+  next try's (a fresh directory), where it runs. (Nextflow also asks its cache DB for the task's completed entry;
+  the task directory stands for it here.)
 
 A worker pod runs `.command.run` for real: under the test server's container runtime when it has one, else on
 this machine through pod_host.py (the user, the volume at its mount path, command against the image's
@@ -152,7 +160,9 @@ class _Run:
         for k in ("batches", "rows", "seed"):
             self.params[k] = int(opt[f"--{k}"])
         self.scripts = nextflow_task.workflow_scripts(wf)
-        self.session = str(uuid.uuid4())
+        # -resume <uuid>: the old session (Launcher takes only a UUID or `last` after -resume)
+        self.resume = opt.get("-resume")
+        self.session = self.resume or str(uuid.uuid4())
         self.results = f"{self.params['results']}/{self.run}"
         launch = self.container.get("workingDir") or "/"
         code, out = self.sh(f"mkdir -p {launch}/.nextflow && touch {launch}/.nextflow.log && mkdir -p {self.work}")
@@ -199,11 +209,49 @@ class _Run:
         b = b.rstrip(")")
         return {"GENERATE": [f"batch_{b}.csv"], "ANALYZE": [f"stats_batch_{b}.json"]}.get(stage, ["report.json"])
 
-    def submit(self, task):
-        digest = hashlib.md5(f"{self.session}/{task}".encode()).hexdigest()
+    def task_hash(self, task, script, inputs, tries):
+        """As Nextflow's: the session, the process and task, its script and its input files, then the try."""
+        key = json.dumps([self.session, task, script, sorted(inputs.items()), tries])
+        return hashlib.md5(key.encode()).hexdigest()
+
+    def cached(self, task, task_dir):
+        """TaskProcessor.checkCachedOutput: a successful .exitcode and every declared output in the directory."""
+        d = shlex.quote(task_dir)
+        checks = " && ".join(f"test -e {d}/{shlex.quote(n)}" for n in self.outputs_of(task))
+        code, out = self.sh(f"test \"$(cat {d}/.exitcode 2>/dev/null)\" = 0 && {checks}")
+        return code == 0
+
+    def launch(self, task):
+        """checkCachedOrLaunchTask: the task is cached (None, and what follows it is launched), or submitted
+        (None), or cannot be (the controller's exit status)."""
+        script, inputs = self.script_of(task)
+        tries = 1
+        while True:
+            digest = self.task_hash(task, script, inputs, tries)
+            task_dir = f"{self.work}/{digest[:2]}/{digest[2:]}"
+            exists = self.sh(f"test -d {shlex.quote(task_dir)}")[0] == 0
+            if exists and self.resume and self.cached(task, task_dir):
+                self.dirs[task] = task_dir
+                self.say(f"[{digest[:2]}/{digest[2:8]}] Cached process > {task}")
+                err = self.publish(task)
+                if err:
+                    return self.task_error(task, [err])
+                self.done.add(task)
+                return self.launch_next(task)
+            if not exists:
+                return self.submit(task, digest, script, inputs)
+            tries += 1
+
+    def launch_next(self, task):
+        nxt = self.next_of(task)
+        if nxt == "END":
+            self.finished = True
+            return None
+        return self.launch(nxt) if nxt else None
+
+    def submit(self, task, digest, script, inputs):
         task_dir = f"{self.work}/{digest[:2]}/{digest[2:]}"
         self.dirs[task] = task_dir
-        script, inputs = self.script_of(task)
         q = shlex.quote
         code, out = self.sh(f"mkdir -p {q(task_dir)} && cat > {q(task_dir)}/.command.sh && "
                             f"printf %s {q(nextflow_task.launcher(task_dir, inputs))} > {q(task_dir)}/.command.run",
@@ -248,10 +296,13 @@ class _Run:
 
     def schedule(self):
         gate = self.sim.scenario.get("gate")
+        self.finished = False
         for b in range(1, self.params["batches"] + 1):
-            if self.submit(f"GENERATE ({b})") is not None:
+            if self.launch(f"GENERATE ({b})") is not None:
                 return 1
         while True:
+            if self.finished:  # every task cached, or the last one cached
+                return 0
             if self.stopped():
                 return 143
             if gate is not None and gate.is_set():
@@ -270,11 +321,10 @@ class _Run:
                         return self.task_error(task, [err])
                     self.done.add(task)
                     threading.Timer(POD_DELETE_DELAY, self.delete_pod, args=(self.pods[task],)).start()
-                    nxt = self.next_of(task)
-                    if nxt == "END":
-                        return 0
-                    if nxt and self.submit(nxt) is not None:
+                    if self.launch_next(task) is not None:
                         return 1
+                    if self.finished:
+                        return 0
                 else:
                     if self.sim.scenario.get("silent"):  # a controller that hangs instead of reporting
                         while not self.stopped():

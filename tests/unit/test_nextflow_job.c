@@ -132,6 +132,44 @@ static void job_has_every_field(void **state)
     json_decref(job);
 }
 
+static json_t *pod_of(json_t *job)
+{
+    return json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec");
+}
+
+/* A resume: `-resume <session>` before the workflow's params; a session that is not a UUID is never passed (Nextflow's
+ * launcher would take `-resume last` and read it as the script). The label of a worker pod gives the session. */
+static void resume_session_in_args_and_labels(void **state)
+{
+    (void)state;
+    exec_spec_t s = spec;
+    s.resume_session = "4f8d0d3e-3b7a-4f5e-9a55-2a1f0b8e7c11";
+    json_t *job = nextflow_job_object(&cfg, "pipeline", &s);
+    json_t *args = json_object_get(json_array_get(json_object_get(pod_of(job), "containers"), 0), "args");
+    assert_string_equal(json_string_value(json_array_get(args, 8)), "-resume");
+    assert_string_equal(json_string_value(json_array_get(args, 9)), s.resume_session);
+    assert_string_equal(json_string_value(json_array_get(args, 10)), "--batches");
+    json_decref(job);
+    const char *bad[] = {"", "last", "4F8D0D3E-3B7A-4F5E-9A55-2A1F0B8E7C11", "4f8d0d3e-3b7a-4f5e-9a55-2a1f0b8e7c1",
+                         "4f8d0d3e-3b7a-4f5e-9a55-2a1f0b8e7c11 --x", "4f8d0d3e_3b7a-4f5e-9a55-2a1f0b8e7c11"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(nextflow_session_valid(bad[i]));
+        s.resume_session = bad[i];
+        job = nextflow_job_object(&cfg, "pipeline", &s);
+        args = json_object_get(json_array_get(json_object_get(pod_of(job), "containers"), 0), "args");
+        assert_int_equal(json_array_size(args), 14);
+        json_decref(job);
+    }
+    assert_false(nextflow_session_valid(NULL));
+    char out[NEXTFLOW_SESSION_LEN + 1];
+    assert_int_equal(nextflow_session_from_label("uuid-4f8d0d3e-3b7a-4f5e-9a55-2a1f0b8e7c11", out, sizeof(out)), 0);
+    assert_string_equal(out, "4f8d0d3e-3b7a-4f5e-9a55-2a1f0b8e7c11");
+    assert_int_equal(nextflow_session_from_label("4f8d0d3e-3b7a-4f5e-9a55-2a1f0b8e7c11", out, sizeof(out)), -1);
+    assert_int_equal(nextflow_session_from_label("uuid-nope", out, sizeof(out)), -1);
+    assert_int_equal(nextflow_session_from_label(NULL, out, sizeof(out)), -1);
+    assert_int_equal(nextflow_session_from_label("uuid-4f8d0d3e-3b7a-4f5e-9a55-2a1f0b8e7c11", out, 10), -1);
+}
+
 static void owner_patch(void **state)
 {
     (void)state;
@@ -238,6 +276,7 @@ int main(void)
         cmocka_unit_test(config_makes_workers_that_run_on_a_real_cluster),
         cmocka_unit_test(job_events_say_why_there_is_no_pod),
         cmocka_unit_test(job_has_every_field),
+        cmocka_unit_test(resume_session_in_args_and_labels),
         cmocka_unit_test(owner_patch),
         cmocka_unit_test(job_finished_by_condition_type),
         cmocka_unit_test(pods_read),
