@@ -73,6 +73,15 @@ static void check_data(json_t *data, const char *run_id, int64_t ts_ms, uint64_t
     json_decref(data);
 }
 
+/* JSON text that must parse. */
+static json_t *loads(const char *text, size_t flags, json_error_t *unused)
+{
+    (void)unused;
+    json_t *j = json_loads(text, flags, NULL);
+    assert_non_null(j);
+    return j;
+}
+
 static char *repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);
@@ -112,7 +121,23 @@ static void test_corpus(void **state)
                1, 4);
     check_data(json_pack("{s:s}", "m", "utf-8: \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \x7f"), "none", 1, 5);
     check_data(json_pack("{s:s#}", "nul", "a\0b", (int)3), "none", 1, 6);
-    check_data(json_loads("{\"deep\":[[],{},[1,[2,[3.25]]],{\"x\":{\"y\":{}}}]}", 0, NULL), "none", 1, 7);
+    check_data(loads("{\"deep\":[[],{},[1,[2,[3.25]]],{\"x\":{\"y\":{}}}]}", 0, NULL), "none", 1, 7);
+    check_data(loads("{\"k\\\"q\":1,\"\u00e9t\u00e9\":2,\"\":[]}", 0, NULL), "none", 1, 13);
+    /* a key holding a NUL (jansson 2.14 parses none, but json_object_setn_nocheck makes one) */
+    json_t *nul_key = json_object();
+    json_object_setn_new_nocheck(nul_key, "n\0ul", 4, json_integer(3));
+    check_data(nul_key, "none", 1, 15);
+    /* deeper than the direct writer goes: jansson takes over below */
+    json_t *deep = json_object(), *at = deep;
+    for (int i = 0; i < 300; i++) {
+        json_t *next = i % 2 ? json_object() : json_array();
+        if (json_is_object(at))
+            json_object_set_new(at, "d", next);
+        else
+            json_array_append_new(at, next);
+        at = next;
+    }
+    check_data(deep, "none", 1, 14);
     /* data that is not an object: the jansson path accepted any value */
     check_data(json_pack("[i,s,n,b,f]", 1, "two", 1, 4.5), "none", 1, 8);
     check_data(json_string("just a string"), "none", 1, 9);
@@ -154,6 +179,31 @@ static void test_corpus_reaches_header_steps(void **state)
     assert_true(small > 0 && medium > 0 && large > 0);
 }
 
+/* A byte of every class at every position of strings of 1..24 bytes (the writer looks at 8 bytes at a time). */
+static void test_every_byte_position(void **state)
+{
+    (void)state;
+    const unsigned char bytes[] = {'"', '\\', '\n', 0x01, 0x1f, 0x20, 0x21, 0x22, 0x5b, 0x5c, 0x5d,
+                                   0x7e, 0x7f, '/', 'x', 0xc3 /* with 0xa9 after it: é */};
+    for (size_t len = 1; len <= 24; len++)
+        for (size_t pos = 0; pos < len; pos++)
+            for (size_t b = 0; b < sizeof(bytes); b++) {
+                char text[32];
+                memset(text, 'a', len);
+                text[len] = '\0';
+                text[pos] = (char)bytes[b];
+                if (bytes[b] == 0xc3) {
+                    if (pos + 1 == len)
+                        continue;
+                    text[pos + 1] = (char)0xa9;
+                }
+                json_t *data = json_object();
+                json_object_set_new(data, "m", json_string(text));
+                json_object_set_new(data, text, json_true()); /* as a key too */
+                check_data(data, pos % 2 ? text : "none", 1, len);
+            }
+}
+
 /* Encoding failures: the jansson path gave nothing, so does this one. */
 static void test_failures(void **state)
 {
@@ -174,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_corpus_reaches_header_steps),
+        cmocka_unit_test(test_every_byte_position),
         cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests_name("event_wire", tests, NULL, NULL);
