@@ -8,7 +8,7 @@ mkdir -p "$OUT"
 start=$(date +%s)
 {
     echo "make bench, $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    for area in http task dag stream; do
+    for area in http task dag stream stream_replicas; do
         bash "$REPO/bench/run_$area.sh"
     done
     echo

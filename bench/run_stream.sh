@@ -36,7 +36,8 @@ start_server() { # kind port: sets SRV_PID
     local kind=$1 port=$2
     case $kind in
     service)
-        start_service "$port" BENCH_EVENTS=1 MAX_WEBSOCKET_CONNECTIONS=100000 WS_KEEPALIVE_SECONDS=3600
+        start_service "$port" BENCH_EVENTS=1 MAX_WEBSOCKET_CONNECTIONS=100000 MAX_WEBSOCKET_CONNECTIONS_PER_IP=100000 \
+            WS_KEEPALIVE_SECONDS=3600
         SRV_PID=$SERVICE_PID
         ;;
     writer)

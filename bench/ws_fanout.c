@@ -55,7 +55,8 @@ enum { OP_CONT = 0x0, OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 
 
 typedef struct options {
     const char *host, *label;
-    int port, clients, per_tick, pid, no_snapshot;
+    int port, clients, per_tick, pid, no_snapshot, no_burst;
+    const char *ready_file, *wait_file;
     long messages, size;
     double timeout;
 } options_t;
@@ -90,6 +91,7 @@ typedef struct bench {
     uint64_t delivered, out_of_order, seq_gaps, stale;
     int64_t burst_wall_us;   /* when the burst was asked for: events stamped before are not ours */
     int64_t last_delivery_mono_us;
+    int64_t first_t_us; /* emit stamp of the first event counted (with --no-burst: when the burst began) */
     uint32_t *hist;          /* HIST_MAX_US + 1 buckets */
     uint64_t hist_count;
     int64_t hist_max_us;
@@ -459,6 +461,8 @@ static void client_on_message(bench_t *b, client_t *c, const uint8_t *p, size_t 
         b->out_of_order++;
     c->next_i = f.i + 1;
     b->delivered++;
+    if (b->delivered == 1 && b->first_t_us == 0)
+        b->first_t_us = f.t_us;
     b->last_delivery_mono_us = now->mono_us;
     if (++c->messages == b->opt.messages)
         b->done++;
@@ -691,7 +695,10 @@ static void usage(void)
 {
     fprintf(stderr, "usage: ws_fanout --port P [--host 127.0.0.1] [--clients N] [--messages M] [--size S]\n"
                     "                 [--per-tick T] [--pid SERVER_PID] [--timeout SECONDS] [--label NAME]\n"
-                    "                 [--no-snapshot]\n");
+                    "                 [--no-snapshot] [--no-burst] [--ready-file PATH] [--wait-file PATH]\n"
+                    "  --no-burst: another process asks a server for the burst (replicas: clients of one, events\n"
+                    "  emitted on another); --ready-file: created once every client is ready; --wait-file: the burst\n"
+                    "  is asked for only once this file exists\n");
     exit(2);
 }
 
@@ -715,6 +722,8 @@ static options_t parse_options(int argc, char **argv)
         {"size", required_argument, 0, 's'},     {"per-tick", required_argument, 0, 't'},
         {"pid", required_argument, 0, 'P'},      {"timeout", required_argument, 0, 'T'},
         {"label", required_argument, 0, 'l'},    {"no-snapshot", no_argument, 0, 'n'},
+        {"no-burst", no_argument, 0, 'B'},       {"ready-file", required_argument, 0, 'R'},
+        {"wait-file", required_argument, 0, 'W'},
         {0, 0, 0, 0},
     };
     int ch;
@@ -730,6 +739,9 @@ static options_t parse_options(int argc, char **argv)
         case 'T': o.timeout = (double)parse_num(optarg, "--timeout", 1, 86400); break;
         case 'l': o.label = optarg; break;
         case 'n': o.no_snapshot = 1; break;
+        case 'B': o.no_burst = 1; break;
+        case 'R': o.ready_file = optarg; break;
+        case 'W': o.wait_file = optarg; break;
         default: usage();
         }
     }
@@ -765,10 +777,24 @@ int main(int argc, char **argv)
         die("timed out connecting: %d of %d upgraded, %d snapshots", b.upgraded, o->clients, b.snapshots);
     double rss_connected = read_rss_mb(o->pid);
 
+    if (o->ready_file) {
+        FILE *rf = fopen(o->ready_file, "w");
+        if (rf == NULL)
+            die("cannot create %s: %s", o->ready_file, strerror(errno));
+        fclose(rf);
+    }
+    for (int64_t until = mono_us() + timeout_us; o->wait_file && access(o->wait_file, F_OK) != 0;) {
+        if (mono_us() > until)
+            die("timed out waiting for %s", o->wait_file);
+        usleep(10000);
+    }
     int64_t t0 = mono_us();
     b.burst_wall_us = wall_us();
-    trigger_burst(o, &addr);
+    if (!o->no_burst)
+        trigger_burst(o, &addr);
     int finished = run_until(&b, all_done, t0 + timeout_us, NULL);
+    if (o->no_burst && b.first_t_us > 0) /* the burst began elsewhere: count from its first event's emit time */
+        t0 += b.first_t_us > b.burst_wall_us ? b.first_t_us - b.burst_wall_us : 0;
     if (!finished)
         fprintf(stderr, "ws_fanout: timed out after %.0f s: %d of %d clients have every message\n", o->timeout,
                 b.done, o->clients);

@@ -94,6 +94,40 @@ static int fill_bufs(const ws_client_t *c, uv_buf_t *bufs, size_t *total)
     return n;
 }
 
+/* ---- wslay's context: only while the client is saying something ----------------------------------------------- */
+
+static ssize_t wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *data);
+static ssize_t wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user);
+static void wslay_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *data);
+
+/* wslay's context holds 12 KB of buffers; an idle viewer needs none of it, so it exists only from the moment the
+ * client sends bytes (or a close begins) until they are dealt with (see wslay_release). */
+static wslay_event_context_ptr wslay_of(ws_client_t *c)
+{
+    if (c->wslay == NULL) {
+        static const struct wslay_event_callbacks callbacks = {
+            .recv_callback = wslay_recv,
+            .send_callback = wslay_send,
+            .on_msg_recv_callback = wslay_on_msg,
+        };
+        if (wslay_event_context_server_init(&c->wslay, &callbacks, c) != 0)
+            abort();
+        wslay_event_config_set_max_recv_msg_length(c->wslay, WS_MAX_CLIENT_MESSAGE);
+    }
+    return c->wslay;
+}
+
+/* Frees the context once it knows nothing the next bytes need: between frames, outside a fragmented message,
+ * nothing of ours waiting in it, no close under way (a fresh context then reads the next frame the same way). */
+static void wslay_release(ws_client_t *c)
+{
+    if (c->wslay && !c->closing && ws_rx_idle(&c->frames) && wslay_event_want_read(c->wslay) &&
+        !wslay_event_want_write(c->wslay)) {
+        wslay_event_context_free(c->wslay);
+        c->wslay = NULL;
+    }
+}
+
 /* ---- closing --------------------------------------------------------------------------------------------------- */
 
 static void on_handle_closed(uv_handle_t *h)
@@ -104,7 +138,8 @@ static void on_handle_closed(uv_handle_t *h)
     while (c->count > 0)
         queue_pop(c);
     free(c->queue);
-    wslay_event_context_free(c->wslay);
+    if (c->wslay)
+        wslay_event_context_free(c->wslay);
     ws_hub__client_gone(c->hub, c);
     free(c);
 }
@@ -130,8 +165,8 @@ static void maybe_finish(ws_client_t *c)
 {
     /* `closing` first: it is set whenever a close frame is queued, and the common case (not closing) then never
      * touches wslay's context, a cache miss per client per flush */
-    if (c->closing && !c->closed && c->count == 0 && !c->writing && wslay_event_get_close_sent(c->wslay) &&
-        wslay_event_get_close_received(c->wslay))
+    if (c->closing && !c->closed && c->count == 0 && !c->writing && c->wslay &&
+        wslay_event_get_close_sent(c->wslay) && wslay_event_get_close_received(c->wslay))
         ws_client_abort(c);
 }
 
@@ -160,7 +195,7 @@ void ws_client_close(ws_client_t *c, uint16_t code, const char *reason, uint64_t
         ws_frame_unref(f);
         c->count--;
     }
-    wslay_event_queue_close(c->wslay, code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
+    wslay_event_queue_close(wslay_of(c), code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
     wslay_event_send(c->wslay);
     uv_timer_start(&c->close_timer, on_close_timeout, timeout_ms, 0);
     ws_hub__client_dirty(c->hub, c);
@@ -306,7 +341,7 @@ static void feed(ws_client_t *c, const uint8_t *bytes, size_t len)
     }
     c->rx = bytes;
     c->rx_len = len;
-    int rc = wslay_event_recv(c->wslay);
+    int rc = wslay_event_recv(wslay_of(c));
     c->rx_len = 0;
     if (rc != 0) {
         ws_client_abort(c);
@@ -323,6 +358,9 @@ static void feed(ws_client_t *c, const uint8_t *bytes, size_t len)
         uv_timer_start(&c->close_timer, on_close_timeout, WS_CLOSE_REPLY_MS, 0);
     }
     ws_client_flush(c);
+    if (c->closed)
+        return;
+    wslay_release(c);
     /* what it asks of us (pongs) is not going out: read nothing more from it until its backlog drains */
     if (!c->closed && !c->read_paused && c->queued_bytes > ws_hub__queue_limit(c->hub)) {
         c->read_paused = 1;
@@ -352,13 +390,6 @@ ws_client_t *ws_client_start(ws_hub_t *hub, uv_loop_t *loop, int fd, const void 
     if (c == NULL)
         abort();
     c->hub = hub;
-    static const struct wslay_event_callbacks callbacks = {
-        .recv_callback = wslay_recv,
-        .send_callback = wslay_send,
-        .on_msg_recv_callback = wslay_on_msg,
-    };
-    wslay_event_context_server_init(&c->wslay, &callbacks, c);
-    wslay_event_config_set_max_recv_msg_length(c->wslay, WS_MAX_CLIENT_MESSAGE);
     uv_tcp_init(loop, &c->tcp);
     uv_timer_init(loop, &c->close_timer);
     c->tcp.data = c->close_timer.data = c;

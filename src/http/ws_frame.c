@@ -47,6 +47,61 @@ ws_frame_t *ws_frame_new(int opcode, const void *payload, size_t len, uint64_t s
     return f;
 }
 
+/* The header room left before a payload being built: that of a 126..65535-byte payload, most events'. */
+#define BUILD_HEADER_ROOM 4
+
+typedef struct frame_builder {
+    ws_frame_t *f;
+    size_t cap; /* bytes of f->data allocated */
+    size_t len; /* bytes of f->data used, the header room included */
+} frame_builder_t;
+
+static int builder_sink(const char *bytes, size_t n, void *ctx)
+{
+    frame_builder_t *b = ctx;
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap * 2;
+        while (cap - b->len < n)
+            cap *= 2;
+        ws_frame_t *f = realloc(b->f, sizeof(*f) + cap);
+        if (f == NULL)
+            abort();
+        b->f = f;
+        b->cap = cap;
+    }
+    memcpy(b->f->data + b->len, bytes, n);
+    b->len += n;
+    return 0;
+}
+
+ws_frame_t *ws_frame_build(int opcode, ws_frame_producer_fn produce, const void *src, size_t size_hint, uint64_t seq)
+{
+    frame_builder_t b = {.cap = BUILD_HEADER_ROOM + (size_hint < 64 ? 64 : size_hint), .len = BUILD_HEADER_ROOM};
+    b.f = frame_alloc(b.cap);
+    if (produce(src, builder_sink, &b) != 0) {
+        free(b.f);
+        return NULL;
+    }
+    size_t payload = b.len - BUILD_HEADER_ROOM;
+    uint8_t header[10];
+    size_t hlen = ws_frame_header(header, opcode, payload);
+    if (hlen > BUILD_HEADER_ROOM) { /* a payload over 65535 bytes: rare enough for a move */
+        char zero[10 - BUILD_HEADER_ROOM] = {0};
+        builder_sink(zero, hlen - BUILD_HEADER_ROOM, &b);
+    }
+    if (hlen != BUILD_HEADER_ROOM)
+        memmove(b.f->data + hlen, b.f->data + BUILD_HEADER_ROOM, payload);
+    memcpy(b.f->data, header, hlen);
+    b.f->len = hlen + payload;
+    b.f->seq = seq;
+    if (b.cap - b.f->len > 64) { /* what the hint overshot goes back (glibc shrinks in place) */
+        ws_frame_t *f = realloc(b.f, sizeof(*f) + b.f->len);
+        if (f != NULL)
+            b.f = f;
+    }
+    return b.f;
+}
+
 ws_frame_t *ws_frame_raw(const void *bytes, size_t len)
 {
     ws_frame_t *f = frame_alloc(len);

@@ -19,6 +19,17 @@ typedef struct ws_frame {
 
 /** A final frame of `opcode` carrying `payload`, with one reference. */
 ws_frame_t *ws_frame_new(int opcode, const void *payload, size_t len, uint64_t seq);
+/** Receives the next `len` bytes of a payload being built; returns 0, or -1 to stop. */
+typedef int (*ws_frame_sink_fn)(const char *bytes, size_t len, void *ctx);
+/** Produces a payload through `sink`; returns 0, or -1 when it cannot. */
+typedef int (*ws_frame_producer_fn)(const void *src, ws_frame_sink_fn sink, void *sink_ctx);
+
+/**
+ * A final frame of `opcode` whose payload `produce` writes straight into the frame, behind room left for the
+ * header: one allocation (when `size_hint` is at least the payload's size) and no copy of the payload. NULL when
+ * `produce` fails.
+ */
+ws_frame_t *ws_frame_build(int opcode, ws_frame_producer_fn produce, const void *src, size_t size_hint, uint64_t seq);
 /** A frame made of bytes that are already framed (wslay's control replies), with one reference. */
 ws_frame_t *ws_frame_raw(const void *bytes, size_t len);
 

@@ -9,6 +9,7 @@
 #include "http/client_addr.h"
 #include "http/ws_client.h"
 #include "http/ws_hub_internal.h"
+#include "model/event_wire.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -27,6 +28,7 @@ struct ws_hub {
     uint32_t ring_head, ring_count;
     size_t ring_bytes;
     uint64_t last_seq;
+    size_t size_hint[EVENT_TYPE_COUNT]; /* the last frame of each type: the next one is likely alike */
     ws_hub_stats_t stats;
     int shutting_down, destroying;
     void (*shutdown_cb)(void *);
@@ -173,17 +175,29 @@ static void ring_push(ws_hub_t *hub, ws_frame_t *f)
 
 /* ---- broadcasting ---------------------------------------------------------------------------------------------- */
 
+static int produce_event(const void *src, ws_frame_sink_fn sink, void *sink_ctx)
+{
+    return event_wire_write(src, sink, sink_ctx);
+}
+
+/* The event's envelope serialised once, straight into the frame every client shares. */
+static ws_frame_t *event_frame(ws_hub_t *hub, const event_t *ev, uint64_t frame_seq)
+{
+    size_t *hint = &hub->size_hint[ev->type < EVENT_TYPE_COUNT ? ev->type : 0];
+    ws_frame_t *f = ws_frame_build(WS_OP_TEXT, produce_event, ev, *hint + *hint / 8, frame_seq);
+    if (f != NULL)
+        *hint = f->len;
+    return f;
+}
+
 static void on_event(void *ctx, const event_t *ev)
 {
     ws_hub_t *hub = ctx;
-    size_t len;
-    char *text = event_to_json(ev, &len);
-    if (text == NULL) {
+    ws_frame_t *f = event_frame(hub, ev, ev->seq);
+    if (f == NULL) {
         log_error("ws", "cannot encode event %llu", (unsigned long long)ev->seq);
         return;
     }
-    ws_frame_t *f = ws_frame_new(WS_OP_TEXT, text, len, ev->seq);
-    free(text);
     hub->last_seq = ev->seq;
     hub->stats.broadcasts++;
     for (ws_client_t *c = hub->clients, *next; c; c = next) {
@@ -205,13 +219,8 @@ static ws_frame_t *private_status(ws_hub_t *hub, json_t *data, uint64_t seq)
         run_id = active->id;
     event_t ev = {.type = EVENT_STATUS, .seq = seq, .ts_ms = clock_now_ms(), .data = data};
     snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id ? run_id : "none");
-    size_t len;
-    char *text = event_to_json(&ev, &len);
+    ws_frame_t *f = event_frame(hub, &ev, 0);
     json_decref(data);
-    if (text == NULL)
-        return NULL;
-    ws_frame_t *f = ws_frame_new(WS_OP_TEXT, text, len, 0);
-    free(text);
     return f;
 }
 

@@ -38,6 +38,8 @@ ws_rx_result_t ws_rx_feed(ws_rx_t *rx, const uint8_t *bytes, size_t len)
         uint64_t n = payload_len(rx->head);
         if ((opcode & 0x08) && (!fin || n > 125))
             return WS_RX_BAD_CONTROL;
+        if (opcode == 0x1 || opcode == 0x2 || opcode == 0x0) /* control frames may come between fragments */
+            rx->in_message = !fin;
         rx->remaining = n;
         rx->head_len = 0;
     }

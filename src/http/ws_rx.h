@@ -13,6 +13,7 @@ typedef struct ws_rx {
     uint8_t head[14];   /* the header being read */
     size_t head_len;    /* bytes of it so far */
     uint64_t remaining; /* payload bytes of the current frame still to come */
+    int in_message;     /* a data frame without FIN came, and the continuation with FIN has not */
 } ws_rx_t;
 
 typedef enum { WS_RX_OK, WS_RX_BAD_CONTROL } ws_rx_result_t;
@@ -24,6 +25,13 @@ ws_rx_result_t ws_rx_feed(ws_rx_t *rx, const uint8_t *bytes, size_t len);
 static inline int ws_rx_partial(const ws_rx_t *rx)
 {
     return rx->head_len > 0 || rx->remaining > 0;
+}
+
+/** 1 while nothing is under way: no frame half received, no fragmented message begun (a reader of the stream
+ *  may then forget everything it knew of it). */
+static inline int ws_rx_idle(const ws_rx_t *rx)
+{
+    return !ws_rx_partial(rx) && !rx->in_message;
 }
 
 #endif

@@ -1,9 +1,10 @@
 #include "model/events.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "model/run.h"
+#include "model/event_wire.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -74,13 +75,39 @@ const char *event_type_name(event_type_t type)
     return type < EVENT_TYPE_COUNT ? type_names[type] : "unknown";
 }
 
+/* A growing string for event_to_json. */
+typedef struct text_buf {
+    char *p;
+    size_t len, cap;
+} text_buf_t;
+
+static int text_append(const char *bytes, size_t n, void *ctx)
+{
+    text_buf_t *t = ctx;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *p = realloc(t->p, cap);
+        if (p == NULL)
+            return -1;
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, bytes, n);
+    t->len += n;
+    return 0;
+}
+
 char *event_to_json(const event_t *ev, size_t *len)
 {
-    json_t *o = json_pack("{s:s,s:O,s:o,s:s,s:I}", "type", event_type_name(ev->type), "data", ev->data, "timestamp",
-                          run_time_json(ev->ts_ms), "run_id", ev->run_id, "seq", (json_int_t)ev->seq);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(o);
-    if (s && len)
-        *len = strlen(s);
-    return s;
+    text_buf_t t = {0};
+    if (event_wire_write(ev, text_append, &t) != 0 || text_append("", 0, &t) != 0) {
+        free(t.p);
+        return NULL;
+    }
+    t.p[t.len] = '\0';
+    if (len)
+        *len = t.len;
+    return t.p;
 }

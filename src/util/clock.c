@@ -1,6 +1,7 @@
 #include "util/clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int64_t clock_now_ms(void)
@@ -17,6 +18,13 @@ int64_t clock_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" of the second formatted last: events come many to a second (one thread per process) */
+static struct {
+    time_t secs;
+    int valid;
+    char text[20];
+} last_second;
+
 void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN + 1])
 {
     time_t secs = (time_t)(ms / 1000);
@@ -25,12 +33,23 @@ void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN + 1])
         milli += 1000;
         secs -= 1;
     }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    /* every field is bounded so that the text is exactly CLOCK_RFC3339_LEN characters */
-    snprintf(out, CLOCK_RFC3339_LEN + 1, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
-             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
-             (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, (unsigned)milli % 1000u);
+    if (!last_second.valid || last_second.secs != secs) {
+        struct tm tm = {0};
+        gmtime_r(&secs, &tm);
+        /* every field is bounded so that the text is exactly CLOCK_RFC3339_LEN characters */
+        snprintf(last_second.text, sizeof(last_second.text), "%04u-%02u-%02uT%02u:%02u:%02u",
+                 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+                 (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+        last_second.secs = secs;
+        last_second.valid = 1;
+    }
+    memcpy(out, last_second.text, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + milli / 100);
+    out[21] = (char)('0' + milli / 10 % 10);
+    out[22] = (char)('0' + milli % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 /* Reads exactly `n` decimal digits at s[*pos]. */

@@ -238,3 +238,57 @@ def test_invalid_control_frames_get_1002(start_service, frame):
     texts, code = c.messages_until_close()
     assert code == 1002
     assert svc.get("/health").status_code == 200
+
+
+def _raw_frame(opcode, payload, fin=True):
+    """A masked client frame (payload under 126 bytes), FIN as asked."""
+    mask = os.urandom(4)
+    return (bytes([(0x80 if fin else 0) | opcode, 0x80 | len(payload)]) + mask
+            + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def _pong(c, payload):
+    """Reads frames until the pong for `payload` (texts may come first); fails on a close."""
+    while True:
+        op, data = c.frame()
+        assert op != 0x8, f"closed: {data!r}"
+        if op == 0xA:
+            assert data == payload
+            return
+
+
+def test_client_frames_across_idle_pauses(start_service):
+    """What a client says is read the same whether it comes at once or with pauses between frames, inside a
+    fragmented message or inside a frame (the reader keeps its state only while something is under way)."""
+    svc = start_service()
+    c = RawClient(svc.port)
+    c.frame()  # the snapshot
+    for i in range(3):  # pings with idle pauses between them
+        c.send(0x9, b"p%d" % i)
+        _pong(c, b"p%d" % i)
+        time.sleep(0.2)
+    # a fragmented text message, with pauses and a ping between its fragments
+    c.sock.sendall(_raw_frame(0x1, b"abc", fin=False))
+    time.sleep(0.2)
+    c.sock.sendall(_raw_frame(0x9, b"mid"))
+    _pong(c, b"mid")
+    time.sleep(0.2)
+    c.sock.sendall(_raw_frame(0x0, b"def", fin=False))
+    time.sleep(0.2)
+    c.sock.sendall(_raw_frame(0x0, b"ghi", fin=True))
+    # a ping cut in two writes with a pause
+    ping = _raw_frame(0x9, b"split")
+    c.sock.sendall(ping[:3])
+    time.sleep(0.3)
+    c.sock.sendall(ping[3:])
+    _pong(c, b"split")
+    # still a viewer: it gets the next broadcast
+    assert svc.post("/api/v1/demo/run", json={"batch_count": 1}).status_code == 200
+    c.sock.settimeout(20)
+    while True:
+        op, data = c.frame()
+        assert op != 0x8
+        if op == 0x1 and json.loads(data)["type"] in ("status", "progress"):
+            break
+    c.close()
+    assert svc.get("/health").status_code == 200

@@ -6,7 +6,9 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/clock.h"
 
@@ -232,6 +234,31 @@ static void test_round_trip(void **state)
     }
 }
 
+/* The formatter keeps the last second it wrote: going back and forth between seconds, and within one, each text
+ * is still that of its own time (checked against strftime). */
+static void test_format_repeats(void **state)
+{
+    (void)state;
+    static const int64_t seq[] = {T_2026_11_29_120000_123, T_2026_11_29_120000_123 + 1, T_2026_11_29_120000_123 + 876,
+                                  T_2026_11_29_120000_123 + 877, T_2026_11_29_120000_123 - 124, T_1969_07_20_201740,
+                                  T_2026_11_29_120000_123, -1, 0, -1, 999, 1000, T_2026_11_29_120000_123};
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        char out[CLOCK_RFC3339_LEN + 1], want[64];
+        clock_format_rfc3339(seq[i], out);
+        int64_t secs = seq[i] / 1000, milli = seq[i] % 1000;
+        if (milli < 0) {
+            milli += 1000;
+            secs--;
+        }
+        time_t t = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(want + n, sizeof(want) - n, ".%03dZ", (int)milli);
+        assert_string_equal(out, want);
+    }
+}
+
 static void test_now(void **state)
 {
     (void)state;
@@ -254,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_parse_rejects_impossible_days),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_format_repeats),
         cmocka_unit_test(test_now),
     };
     return cmocka_run_group_tests_name("clock", tests, NULL, NULL);

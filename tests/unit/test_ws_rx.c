@@ -53,6 +53,36 @@ static void test_whole_and_split_frames(void **state)
     assert_true(ws_rx_partial(&rx));
 }
 
+/* A fragmented message: not idle from its first frame to the continuation with FIN, pings between fragments
+ * included; whole messages leave it idle. */
+static void test_fragmented_message(void **state)
+{
+    (void)state;
+    static uint8_t buf[4096];
+    ws_rx_t rx = {0};
+    size_t n = frame(buf, 0x1, 1, 3);
+    assert_int_equal(ws_rx_feed(&rx, buf, n), WS_RX_OK);
+    assert_true(ws_rx_idle(&rx));
+    n = frame(buf, 0x1, 0, 3); /* text, no FIN */
+    assert_int_equal(ws_rx_feed(&rx, buf, n), WS_RX_OK);
+    assert_false(ws_rx_partial(&rx));
+    assert_false(ws_rx_idle(&rx));
+    n = frame(buf, 0x9, 1, 4); /* a ping between fragments */
+    assert_int_equal(ws_rx_feed(&rx, buf, n), WS_RX_OK);
+    assert_false(ws_rx_idle(&rx));
+    n = frame(buf, 0x0, 0, 3); /* a continuation, no FIN */
+    assert_int_equal(ws_rx_feed(&rx, buf, n), WS_RX_OK);
+    assert_false(ws_rx_idle(&rx));
+    n = frame(buf, 0x0, 1, 3); /* the last one */
+    assert_int_equal(ws_rx_feed(&rx, buf, n - 1), WS_RX_OK);
+    assert_false(ws_rx_idle(&rx)); /* its last byte is still to come */
+    assert_int_equal(ws_rx_feed(&rx, buf + n - 1, 1), WS_RX_OK);
+    assert_true(ws_rx_idle(&rx));
+    n = frame(buf, 0x2, 0, 0); /* binary, no FIN */
+    assert_int_equal(ws_rx_feed(&rx, buf, n), WS_RX_OK);
+    assert_false(ws_rx_idle(&rx));
+}
+
 static void test_bad_control_frames(void **state)
 {
     (void)state;
@@ -77,6 +107,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_and_split_frames),
+        cmocka_unit_test(test_fragmented_message),
         cmocka_unit_test(test_bad_control_frames),
     };
     return cmocka_run_group_tests_name("ws_rx", tests, NULL, NULL);
