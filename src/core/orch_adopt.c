@@ -57,14 +57,7 @@ int orch_adopt_orphan(orch_t *orch, run_t *run)
     orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = orch->completing = 0;
     orch_results_dir(orch, run->id, orch->results_dir, sizeof(orch->results_dir));
     snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
-    exec_spec_t spec = {.run_id = run->id,
-                        .batches = run->batch_count,
-                        .rows_per_batch = run->rows_per_batch,
-                        .seed = run->seed,
-                        .generate_seconds = orch->cfg->generate_seconds,
-                        .analyze_seconds = orch->cfg->analyze_seconds,
-                        .work_dir = orch->work_dir,
-                        .results_dir = orch->results_dir};
+    exec_spec_t spec = orch_exec_spec(orch, run);
     if (orch->exec->ops->reattach(orch->exec, &spec, &resume) != 0) {
         orch->active = NULL;
         return -1;

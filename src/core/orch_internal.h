@@ -77,6 +77,9 @@ void orch_cancel_local(orch_t *orch);
  *  message), or (NULL) it never started. */
 void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status);
 
+/** What the executor is given to run (or follow) `run`, with the folders of orch->work_dir and results_dir. */
+exec_spec_t orch_exec_spec(const orch_t *orch, const run_t *run);
+
 /** A line of the orchestrator's own in the run's log. */
 void orch_say(orch_t *orch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Calls the shutdown's callback once no run is active. */

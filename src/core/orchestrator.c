@@ -423,6 +423,18 @@ static void on_dirs_ready(void *data, int err)
     start_executor(orch);
 }
 
+exec_spec_t orch_exec_spec(const orch_t *orch, const run_t *run)
+{
+    return (exec_spec_t){.run_id = run->id,
+                         .batches = run->batch_count,
+                         .rows_per_batch = run->rows_per_batch,
+                         .seed = run->seed,
+                         .generate_seconds = orch->cfg->generate_seconds,
+                         .analyze_seconds = orch->cfg->analyze_seconds,
+                         .work_dir = orch->work_dir,
+                         .results_dir = orch->results_dir};
+}
+
 static void start_executor(orch_t *orch)
 {
     run_t *run = orch->active;
@@ -430,17 +442,8 @@ static void start_executor(orch_t *orch)
         end_run(orch, RUN_CANCELLED, NULL);
         return;
     }
-    exec_spec_t spec = {
-        .run_id = run->id,
-        .batches = run->batch_count,
-        .rows_per_batch = run->rows_per_batch,
-        .seed = run->seed,
-        .generate_seconds = orch->cfg->generate_seconds,
-        .analyze_seconds = orch->cfg->analyze_seconds,
-        .work_dir = orch->work_dir,
-        .results_dir = orch->results_dir,
-        .resume_session = run->nf_session, /* a resumed run starts with the session of the run it resumes */
-    };
+    exec_spec_t spec = orch_exec_spec(orch, run);
+    spec.resume_session = run->nf_session; /* a resumed run starts with the session of the run it resumes */
     int rc = orch->exec->ops->start(orch->exec, &spec);
     if (rc != 0) {
         start_failed(orch, "the executor could not start", rc);

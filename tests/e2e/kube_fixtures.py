@@ -2,6 +2,7 @@
 Kubernetes API test server (tests/kube/kube_server.py) with a work volume and the service's settings for it, and
 a run followed over the WebSocket stream."""
 import asyncio
+import os
 import signal
 import sys
 
@@ -10,6 +11,9 @@ from wsutil import collect
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from kube_server import KubeApiServer  # noqa: E402
+
+# the image the real-container tests run: what `make image` (and `make test-image`) tags, the VERSION file's number
+APP_IMAGE = os.environ.get("PIPELINE_IMAGE", "pipeline-orchestrator:" + (ROOT / "VERSION").read_text().strip())
 
 NS = "pipeline"
 TASKS3 = ["GENERATE (1)", "GENERATE (2)", "GENERATE (3)", "ANALYZE (1)", "ANALYZE (2)", "ANALYZE (3)", "REPORT"]

@@ -4,21 +4,19 @@ directory, pull policy and libraries are what a cluster would see. Skipped, with
 run or the image is not built."""
 import os
 import re
-import subprocess
 import sys
 import uuid
 
 import pytest
 
 from conftest import ROOT, TASK_BIN
-from kube_fixtures import Cluster, full_run_of_three
+from kube_fixtures import APP_IMAGE, Cluster, full_run_of_three
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from kube_runtime import PodmanRuntime, podman, unavailable  # noqa: E402
 from pod_runner_sim import PodRunnerSim  # noqa: E402
 
-# what `make image` (and `make test-image`) tags: the VERSION file's number
-IMAGE = os.environ.get("PIPELINE_IMAGE", "pipeline-orchestrator:" + (ROOT / "VERSION").read_text().strip())
+IMAGE = APP_IMAGE
 WHY_NOT = unavailable(IMAGE)
 pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=f"no container runtime: {WHY_NOT}")
 

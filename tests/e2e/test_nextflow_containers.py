@@ -9,14 +9,13 @@ import sys
 import pytest
 
 from conftest import ROOT, TASK_BIN
-from kube_fixtures import Cluster
+from kube_fixtures import APP_IMAGE, Cluster
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from kube_runtime import PodmanRuntime, unavailable  # noqa: E402
 from nextflow_sim import NextflowSim, worker_tasks  # noqa: E402
 
-# what `make image` (and `make test-image`) tags: the VERSION file's number
-IMAGE = os.environ.get("PIPELINE_IMAGE", "pipeline-orchestrator:" + (ROOT / "VERSION").read_text().strip())
+IMAGE = APP_IMAGE
 WHY_NOT = unavailable(IMAGE)
 pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=f"no container runtime: {WHY_NOT}")
 

@@ -3,10 +3,8 @@
 active, a run that succeeded), 410 (results gone); resumed_from in the run, the history and the stream; two
 replicas sharing Redis."""
 import asyncio
-import os
 import re
 import shutil
-import time
 
 from conftest import TASK_BIN, wait_until, write_wrapper
 from test_faults import task_pids

@@ -1,5 +1,4 @@
 """A whole life of the service under valgrind: runs, a cancel, bad requests, shutdown. No leak, no error."""
-import os
 import shutil
 import signal
 
