@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "tests" / "kube"))
 from kube_server import KubeApiServer  # noqa: E402
 
 PROBE = BUILD / "tests" / "kube_probe"
-NS = "nextflow"
+NS = "pipeline"
 
 
 class Probe:
@@ -137,11 +137,11 @@ def test_unreachable_api_and_forbidden_namespace_are_said_clearly(kube):
     port = free_port()
     rc, out = probe({"KUBE_API_URL": f"http://127.0.0.1:{port}"}, "access")
     assert rc == 1 and last(out, "access")["detail"].startswith(f"cannot reach the Kubernetes API at http://127.0.0.1:{port}")
-    kube.inject("GET", "pods", 403, message='pods is forbidden: User "system:serviceaccount:nextflow:x" cannot list '
-                                            'resource "pods" in API group "" in the namespace "nextflow"')
+    kube.inject("GET", "pods", 403, message='pods is forbidden: User "system:serviceaccount:pipeline:x" cannot list '
+                                            'resource "pods" in API group "" in the namespace "pipeline"')
     rc, out = probe(url_env(kube), "access")
     detail = last(out, "access")["detail"]
-    assert rc == 1 and "refused to list pods in namespace \"nextflow\"" in detail and "HTTP 403 Forbidden" in detail
+    assert rc == 1 and "refused to list pods in namespace \"pipeline\"" in detail and "HTTP 403 Forbidden" in detail
     assert "cannot list resource" in detail
 
 
