@@ -45,6 +45,7 @@ static const var_spec_t specs[] = {
     {"ROWS_PER_BATCH", VAR_INT, F(rows_per_batch), 0, "100", 1, 1000000, NULL, 0},
     {"LOCAL_PARALLELISM", VAR_INT, F(local_parallelism), 0, "12", 1, 64, NULL, 0},
     {"TASK_PROGRAM", VAR_STRING, S(task_program), "", 0, 0, NULL, 0},
+    {"TASK_RETRIES", VAR_INT, F(task_retries), 0, "1", 0, 5, NULL, 0},
     {"CANCEL_GRACE_SECONDS", VAR_SECONDS, F(cancel_grace_seconds), 0, "3", 0, 60, NULL, 0},
     {"RUN_HISTORY_LIMIT", VAR_INT, F(run_history_limit), 0, "5", 1, 100, NULL, 0},
     {"RUN_TTL_MINUTES", VAR_INT, F(run_ttl_minutes), 0, "30", 1, 525600, NULL, 0},

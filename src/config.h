@@ -22,6 +22,7 @@ typedef struct config {
     double analyze_seconds;
     int rows_per_batch;
     int local_parallelism;
+    int task_retries; /* TASK_RETRIES: more starts of a task that ended for a reason outside its own code */
     char task_program[1024];
     char task_launcher[1024]; /* pipeline-task beside the service binary (not configurable) */
     double cancel_grace_seconds;

@@ -205,6 +205,32 @@ function applyRunAnswer(answer) {
   requestStatus(0);
 }
 
+/* ---- Resume: a failed or cancelled run again, its verified tasks cached ------------------------------------- */
+
+export async function resumeRun(runId) {
+  if (state.busy.run || typeof runId !== "string" || Date.now() < state.retryUntil) return;
+  state.busy.run = true;
+  state.notice = null;
+  scheduleRender();
+  try {
+    const answer = await api(`${API}/runs/${encodeURIComponent(runId)}/resume`, { method: "POST" });
+    if (isObject(answer) && typeof answer.run_id === "string") {
+      state.following = { runId: answer.run_id, attached: false };
+      adoptRun({ run_id: answer.run_id, status: answer.status, job_name: answer.job_name, resumed_from: runId });
+      if (!isRunFinal()) state.active = true;
+      showNotice("info", `Resumed run ${runId} as run ${answer.run_id}: its finished tasks are reused.`);
+      requestStatus(0);
+    }
+  } catch (err) {
+    noteRateLimit(err);
+    showNotice("error", err.message);
+    if (err.status === 401) $("token-box").open = true;
+  } finally {
+    state.busy.run = false;
+    scheduleRender();
+  }
+}
+
 export async function cancelRun() {
   if (state.busy.cancel || !state.active) return;
   state.busy.cancel = true;

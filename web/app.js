@@ -6,7 +6,7 @@
 // log. Changes ask for a render (state.js batches them into one animation frame), and render() below draws
 // the page from `state`. Text from the server is always set with textContent, never parsed as HTML.
 import {
-  API, cancelRun, fetchPreview, refreshHealth, refreshHistory, requestStatus, schedulePreview, startRun,
+  API, cancelRun, resumeRun, fetchPreview, refreshHealth, refreshHistory, requestStatus, schedulePreview, startRun,
 } from "./api.js";
 import { $, setAttr, setText } from "./dom.js";
 import {
@@ -132,6 +132,9 @@ function renderRun() {
   renderProgress();
 
   const ended = status === "failed" || status === "cancelled";
+  const resumeBtn = $("resume-btn");
+  resumeBtn.hidden = !ended || state.active;
+  resumeBtn.disabled = state.busy.run;
   const message = (ended && run?.message) || state.runError;
   const box = $("run-message");
   box.hidden = !message;
@@ -251,12 +254,31 @@ function historyRow(r) {
     { text: m ? formatNumber(m.total_records) : "–", cls: "num" },
     { text: m ? formatNumber(m.average_value) : "–", cls: "num" },
     { text: typeof r.triggered_by === "string" ? r.triggered_by : "–" },
+    { resume: r.status === "failed" || r.status === "cancelled" },
   ];
   cells.forEach((c, i) => {
     const td = document.createElement(i === 0 ? "th" : "td");
     if (i === 0) td.scope = "row";
     if (c.cls) td.className = c.cls;
-    if (c.badge) {
+    if (i === 0 && typeof r.resumed_from === "string") {
+      td.append(String(r.run_id ?? "–"), document.createElement("br"));
+      const from = document.createElement("a"); // the run it resumed, its detail in the API
+      from.href = `${API}/runs/${encodeURIComponent(r.resumed_from)}`;
+      from.textContent = `↺ from ${r.resumed_from}`;
+      from.className = "hint";
+      td.appendChild(from);
+    } else if (c.resume !== undefined) {
+      if (c.resume) {
+        const btn = document.createElement("button");
+        btn.type = "button";
+        btn.className = "btn history-resume";
+        btn.textContent = "Resume";
+        btn.disabled = state.active || state.busy.run;
+        btn.setAttribute("aria-label", `Resume run ${r.run_id}`);
+        btn.addEventListener("click", () => resumeRun(String(r.run_id)));
+        td.appendChild(btn);
+      }
+    } else if (c.badge) {
       const span = document.createElement("span");
       span.className = "badge";
       span.dataset.status = c.badge;
@@ -293,6 +315,7 @@ function bindEvents() {
   $("batch-count").addEventListener("input", onBatchInput);
   $("run-btn").addEventListener("click", startRun);
   $("cancel-btn").addEventListener("click", cancelRun);
+  $("resume-btn").addEventListener("click", () => { if (state.run) resumeRun(state.run.run_id); });
   $("notice-close").addEventListener("click", () => { state.notice = null; scheduleRender(); });
   $("conn-retry").addEventListener("click", reconnectNow);
   $("history-refresh").addEventListener("click", refreshHistory);

@@ -5,8 +5,11 @@ import { STAGES, state, taskKey } from "./state.js";
 
 const TASK_WORD = {
   pending: "pending", running: "running", succeeded: "done", failed: "failed", cancelled: "cancelled",
+  starting: "starting", cached: "cached",
 };
-const TASK_ICON = { pending: "○", running: "●", succeeded: "✓", failed: "✕", cancelled: "⊘" };
+const TASK_ICON = {
+  pending: "○", running: "●", succeeded: "✓", failed: "✕", cancelled: "⊘", starting: "○", cached: "↺",
+};
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const GEO = { nodeW: 140, nodeH: 44, colGap: 60, rowGap: 12, headH: 30, pad: 10 };
@@ -106,6 +109,9 @@ export function renderGraph() {
   const plural = batches === 1 ? "batch" : "batches";
   let caption = `No run yet: the workflow for ${batches} ${plural}.`;
   if (!planned) caption = batches ? `Run ${state.run.run_id}: ${batches} ${plural}.` : "Loading the run's workflow…";
+  if (!planned && batches && typeof state.run.resumed_from === "string") {
+    caption += ` Resumed from ${state.run.resumed_from}: its verified tasks are cached (↺), never started.`;
+  }
   setText($("graph-caption"), caption);
   if (graph.batches !== batches) buildGraph(batches);
   for (const [key, node] of graph.nodes) {
@@ -115,7 +121,8 @@ export function renderGraph() {
     setText(node.sub, `${TASK_ICON[s]} ${TASK_WORD[s]}`);
   }
   for (const edge of graph.edges) {
-    const done = !planned && state.tasks.get(edge.from) === "succeeded";
+    const from = state.tasks.get(edge.from);
+    const done = !planned && (from === "succeeded" || from === "cached");
     setAttr(edge.el, "class", done ? "edge edge-done" : "edge");
     setAttr(edge.el, "marker-end", `url(#arrow-${done ? "done" : "idle"})`);
   }

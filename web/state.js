@@ -11,7 +11,7 @@ const LOG_CAP = 500; // lines kept in the log pane; older ones are dropped
 // Task states only move forward (pending → running → a final state). Answers that arrive late (a /status
 // fetched before a stream message but answered after it) must not move a task back, so merges keep the
 // higher rank. Run statuses likewise.
-const TASK_RANK = { pending: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2 };
+const TASK_RANK = { pending: 0, starting: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2, cached: 2 };
 export const RUN_RANK = { queued: 0, starting: 1, running: 2, succeeded: 3, failed: 3, cancelled: 3, unknown: 3 };
 export const STAGES = ["GENERATE", "ANALYZE", "REPORT"];
 

@@ -17,10 +17,16 @@ params.seed = 42
 params.generate_seconds = 5
 params.analyze_seconds = 3
 params.results = '/workspace/results'
+params.max_retries = 1  // TASK_RETRIES
 
+/* A task killed from outside (exit 137: SIGKILL, the OOM killer; 143: SIGTERM, a pod evicted or its node drained)
+ * or ended without an exit status (Nextflow's infrastructure errors) runs again, up to TASK_RETRIES more times; a
+ * non-zero exit of pipeline-task itself is a real failure (each process below says so). */
 outdir = "${params.results}/${workflow.runName}"
 
 process GENERATE {
+    errorStrategy { task.exitStatus in [137, 143, Integer.MAX_VALUE] ? 'retry' : 'terminate' }
+    maxRetries params.max_retries
     tag "${batch}"
     publishDir outdir, mode: 'copy'
 
@@ -38,6 +44,8 @@ process GENERATE {
 }
 
 process ANALYZE {
+    errorStrategy { task.exitStatus in [137, 143, Integer.MAX_VALUE] ? 'retry' : 'terminate' }
+    maxRetries params.max_retries
     tag "${batch}"
     publishDir outdir, mode: 'copy'
 
@@ -55,6 +63,8 @@ process ANALYZE {
 }
 
 process REPORT {
+    errorStrategy { task.exitStatus in [137, 143, Integer.MAX_VALUE] ? 'retry' : 'terminate' }
+    maxRetries params.max_retries
     publishDir outdir, mode: 'copy'
 
     input:

@@ -35,6 +35,10 @@ struct orch {
     uv_timer_t cancel_timer; /* gives up waiting for a remote cancel */
     uv_timer_t sched_timer;  /* a round of the task scheduler */
     char orphan_candidate[RUN_ID_LEN + 1];
+    run_t *resume_src;         /* the run the queued or starting run resumes, until its outputs are checked */
+    int digests_pending;       /* task outputs being recorded: the run's end waits for them */
+    int done_deferred, done_ok; /* the executor's done() came while digests were pending */
+    char done_detail[600];
     int shutting_down;
     void (*shutdown_cb)(void *);
     void *shutdown_data;
@@ -86,6 +90,8 @@ int orch_handover(orch_t *orch);
 void orch_handover_released(orch_t *orch);
 /** A replica handed `run_id` over: claims it now, unless this one is going away too. */
 void orch_handover_claim(orch_t *orch, const char *run_id, void (*on_orphan)(void *, const char *, run_t *));
+/** A progress message for the active run (naming `task`), saved with the run. */
+void orch_emit_progress(orch_t *orch, int task);
 
 /* orch_sched.c */
 void orch_sched_init(orch_t *orch);
@@ -93,6 +99,26 @@ void orch_sched_init(orch_t *orch);
 void orch_sched_soon(orch_t *orch);
 /** The runner gave a task back: it is pending again, and a round follows. */
 void orch_sched_requeue(orch_t *orch, int task);
+/** A task ended for a reason outside its own code: 1 when it runs again (pending, a round follows), 0 when it
+ *  fails (retries used up, or the run is ending). `say` gets the line for the run's log ("" : none). */
+int orch_sched_lost(orch_t *orch, int task, const char *detail, char *say, size_t cap);
+/** The listener's task_lost: a retry, or the task fails with `detail`. */
+void orch_sched_on_task_lost(void *data, int task, const char *detail);
+
+/* orchestrator.c */
+/** Queues a resume of `old` (owned from here) for `w`: refused with 409 while a run is active. */
+void orch_resume_start(orch_t *orch, run_t *old, orch_waiter_t *w);
+/** A 409 naming the active run `run_id`. */
+json_t *orch_active_conflict(const char *run_id);
+
+/* orch_outputs.c */
+/** Records the size and SHA-256 of what `task` wrote (in the thread pool). */
+void orch_outputs_record(orch_t *orch, int task);
+/** The executor is done: 1 when digests are still pending (done() is called again once they are), else 0. */
+int orch_outputs_wait(orch_t *orch, int ok, const char *detail);
+/** A resumed run's start: checks resume_src's outputs, links the verified ones into the run's results folder and
+ *  marks those tasks cached, then `cb`. 0, or a negative errno (then `cb` never fires). */
+int orch_outputs_prepare(orch_t *orch, void (*cb)(orch_t *orch));
 
 /* orch_shared.c */
 void orch_shared_init(orch_t *orch);

@@ -73,8 +73,11 @@ static void store_unavailable(orch_waiter_t *w)
 
 json_t *orch_run_answer(const run_t *run, int attached)
 {
-    return json_pack("{s:s,s:s,s:b,s:s,s:s}", "run_id", run->id, "status", run_status_name(run->status), "attached",
-                     attached, "job_name", run->job_name, "websocket_url", STREAM_PATH);
+    json_t *answer = json_pack("{s:s,s:s,s:b,s:s,s:s}", "run_id", run->id, "status", run_status_name(run->status),
+                               "attached", attached, "job_name", run->job_name, "websocket_url", STREAM_PATH);
+    if (run->resumed_from[0]) /* POST /runs/{id}/resume's answer, and an attach to a resumed run */
+        json_object_set_new(answer, "resumed_from", json_string(run->resumed_from));
+    return answer;
 }
 
 json_t *orch_estimated_completion(orch_t *orch, const run_t *run)

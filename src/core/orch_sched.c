@@ -5,6 +5,10 @@
  * until the runner reports it running. When every task has succeeded the runner is told to complete the run.
  *
  * It runs from its own zero timer, never inside a runner's callback: a runner's report only asks for a round.
+ *
+ * Retries: a runner says when a task ended for a reason outside its own code (task_lost); such a task is pending
+ * again, up to TASK_RETRIES more times, unless the run is ending (a cancel stops retries at once). A task's
+ * attempt is the number of times it was given to the runner.
  */
 #include <stdio.h>
 
@@ -14,7 +18,7 @@
 static int all_succeeded(const run_t *run)
 {
     for (int t = 0; t < wf_task_count(run->batch_count); t++)
-        if (run->tasks[t] != TASK_SUCCEEDED)
+        if (!wf_task_done(run->tasks[t]))
             return 0;
     return 1;
 }
@@ -50,6 +54,7 @@ static void on_round(uv_timer_t *timer)
         return; /* the runner's room callback asks for the next round */
     for (; room > 0 && next >= 0; room--, next = wf_next_ready(run->batch_count, run->tasks)) {
         run->tasks[next] = TASK_STARTING;
+        run->attempts[next]++;
         if (ops->run_task(orch->exec, next, why, sizeof(why)) != 0) {
             fail_task(orch, next, why[0] ? why : "the task could not start");
             return;
@@ -80,4 +85,42 @@ void orch_sched_requeue(orch_t *orch, int task)
         run->tasks[task] = TASK_PENDING;
     }
     orch_sched_soon(orch);
+}
+
+int orch_sched_lost(orch_t *orch, int task, const char *detail, char *say, size_t cap)
+{
+    run_t *run = orch->active;
+    say[0] = '\0';
+    if (run == NULL || task < 0 || task >= wf_task_count(run->batch_count))
+        return 0;
+    char label[32];
+    wf_task_label(run->batch_count, task, label, sizeof(label));
+    int attempt = run->attempts[task] > 0 ? run->attempts[task] : 1;
+    if (run->status != RUN_RUNNING || orch->failed || orch->cancel_requested || orch->completing ||
+        attempt > orch->cfg->task_retries) {
+        if (!orch->failed && !orch->cancel_requested && attempt > 1)
+            snprintf(say, cap, "%s attempt %d of %d ended: %s", label, attempt, orch->cfg->task_retries + 1,
+                     detail ? detail : "lost");
+        return 0;
+    }
+    log_warn("orch", "run %s: %s attempt %d ended for a reason outside the task (%s): retrying", run->id, label,
+             attempt, detail ? detail : "lost");
+    snprintf(say, cap, "%s attempt %d ended for a reason outside the task (%s); starting attempt %d of %d", label,
+             attempt, detail ? detail : "lost", attempt + 1, orch->cfg->task_retries + 1);
+    run->tasks[task] = TASK_PENDING;
+    orch_sched_soon(orch);
+    return 1;
+}
+
+void orch_sched_on_task_lost(void *data, int task, const char *detail)
+{
+    orch_t *orch = data;
+    char line[1400];
+    int again = orch_sched_lost(orch, task, detail, line, sizeof(line));
+    if (line[0])
+        orch_say(orch, "%s", line);
+    if (again)
+        orch_emit_progress(orch, task);
+    else
+        orch->listener.task_finished(orch->listener.data, task, TASK_FAILED, detail);
 }

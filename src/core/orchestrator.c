@@ -34,14 +34,15 @@ static void set_status(orch_t *orch, run_status_t status)
     orch->store->ops->save_active(orch->store, run);
 }
 
-static void emit_progress(orch_t *orch, int task)
+void orch_emit_progress(orch_t *orch, int task)
 {
     run_t *run = orch->active;
     json_t *data = run_progress_json(run);
     json_object_set_new(data, "task",
-                        json_pack("{s:s,s:i,s:s}", "name", wf_stage_name(wf_task_stage(run->batch_count, task)),
+                        json_pack("{s:s,s:i,s:s,s:i}", "name", wf_stage_name(wf_task_stage(run->batch_count, task)),
                                   "batch", wf_task_batch(run->batch_count, task), "state",
-                                  wf_task_state_name(run->tasks[task])));
+                                  wf_task_state_name(run->tasks[task]), "attempt",
+                                  run->attempts[task] > 0 ? run->attempts[task] : 1));
     json_object_set_new(data, "estimated_completion", orch_estimated_completion(orch, run));
     orch_emit(orch, run, EVENT_PROGRESS, data);
     orch->store->ops->save_active(orch->store, run);
@@ -191,6 +192,8 @@ static void end_run(orch_t *orch, run_status_t status, const char *report)
     }
     orch_shared_run_ended(orch);
     orch->active = NULL;
+    run_destroy(orch->resume_src); /* ended before its outputs were checked */
+    orch->resume_src = NULL;
     history_add(&orch->history, run);
     fs_work_remove_tree(orch->loop, orch->work_dir);
     orch_answer_cancels(orch, run->id, run_status_name(run->status));
@@ -261,7 +264,7 @@ static void on_task_started(void *data, int task)
     run->tasks[task] = TASK_RUNNING;
     run->task_started_ms[task] = clock_now_ms();
     run->tasks_spawned++;
-    emit_progress(orch, task);
+    orch_emit_progress(orch, task);
 }
 
 static void on_task_finished(void *data, int task, wf_task_state_t state, const char *detail)
@@ -273,6 +276,8 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
     char label[32];
     wf_task_label(run->batch_count, task, label, sizeof(label));
     run->tasks[task] = state;
+    if (state == TASK_SUCCEEDED)
+        orch_outputs_record(orch, task);
     if (state == TASK_FAILED && !orch->failed && !orch->cancel_requested) {
         char msg[1200];
         snprintf(msg, sizeof(msg), "%s failed: %s", label, detail ? detail : "unknown error");
@@ -284,7 +289,7 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
         emit_error(orch, label, run->message); /* repaired to UTF-8 */
         orch->exec->ops->stop(orch->exec);
     }
-    emit_progress(orch, task);
+    orch_emit_progress(orch, task);
     orch_sched_soon(orch);
 }
 
@@ -318,10 +323,17 @@ static void on_task_log(void *data, int task, int is_stderr, const char *line, s
     } else {
         ts = -1;
     }
-    if (task == EXEC_TASK_CONTROLLER)
+    if (task == EXEC_TASK_CONTROLLER) {
         snprintf(label, sizeof(label), "nextflow");
-    else
+    } else {
         wf_task_label(orch->active->batch_count, task, label, sizeof(label));
+        if (orch->active->attempts[task] > 1) { /* a retry's lines say which attempt they come from */
+            char tagged[sizeof(text) + 32];
+            snprintf(tagged, sizeof(tagged), "[attempt %d] %s", orch->active->attempts[task], msg);
+            add_log_line(orch, tagged, label, is_stderr, ts);
+            return;
+        }
+    }
     add_log_line(orch, msg, label, is_stderr, ts);
 }
 
@@ -333,6 +345,8 @@ static void on_exec_done(void *data, int ok, const char *detail)
         orch_handover_released(orch); /* the executor let go of the run: the store hands it over */
         return;
     }
+    if (orch_outputs_wait(orch, ok, detail))
+        return; /* once every output is recorded */
     run->finished_ms = clock_now_ms(); /* the same end for duration_seconds and execution_time_seconds */
     run_status_t status;
     if (orch->cancel_requested) {
@@ -359,79 +373,6 @@ static void on_exec_done(void *data, int ok, const char *detail)
     end_run(orch, status, NULL);
 }
 
-/* ---- taking over a run whose replica died ---------------------------------------------------------------------- */
-
-/* Where a source's output stops in the log tail: the time of its last line, and how many of its lines share
- * that millisecond (lines of one read share their timestamp; the one after them must not be taken as sent). */
-static void source_resume(const run_t *run, const char *source, int64_t *since_ms, unsigned *count)
-{
-    for (int i = 0; i < run->log_count; i++) {
-        const run_log_line_t *line = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
-        if (line->ts_ms <= 0 || line->source == NULL || strcmp(line->source, source) != 0)
-            continue;
-        if (line->ts_ms > *since_ms) {
-            *since_ms = line->ts_ms;
-            *count = 1;
-        } else if (line->ts_ms == *since_ms && *count > 0)
-            (*count)++;
-    }
-}
-
-/* What of the run's output was sent already, from its log tail: per source, the time of its last line and the
- * lines in that millisecond; a source without a line in the tail sent nothing after the tail's oldest line
- * (count 0: none of that millisecond's lines is sent again). */
-static void resume_point(const run_t *run, exec_resume_t *r)
-{
-    memset(r, 0, sizeof(*r));
-    memcpy(r->states, run->tasks, sizeof(r->states));
-    int64_t oldest = 0;
-    for (int i = 0; i < run->log_count; i++) {
-        const run_log_line_t *line = &run->log[(run->log_start + i) % RUN_LOG_TAIL];
-        if (line->ts_ms > 0 && (oldest == 0 || line->ts_ms < oldest))
-            oldest = line->ts_ms;
-    }
-    r->controller_log_since_ms = oldest;
-    source_resume(run, "nextflow", &r->controller_log_since_ms, &r->controller_log_since_count);
-    for (int t = 0; t < wf_task_count(run->batch_count); t++) {
-        char label[32];
-        wf_task_label(run->batch_count, t, label, sizeof(label));
-        r->log_since_ms[t] = oldest;
-        source_resume(run, label, &r->log_since_ms[t], &r->log_since_count[t]);
-    }
-}
-
-int orch_adopt_orphan(orch_t *orch, run_t *run)
-{
-    if (orch->exec->ops->reattach == NULL || orch->active || orch->shutting_down || run->status != RUN_RUNNING)
-        return -1;
-    exec_resume_t resume;
-    resume_point(run, &resume);
-    orch->active = run;
-    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = orch->completing = 0;
-    orch_results_dir(orch, run->id, orch->results_dir, sizeof(orch->results_dir));
-    snprintf(orch->work_dir, sizeof(orch->work_dir), "%s/work/%s", orch->cfg->data_dir, run->id);
-    exec_spec_t spec = {.run_id = run->id,
-                        .batches = run->batch_count,
-                        .rows_per_batch = run->rows_per_batch,
-                        .seed = run->seed,
-                        .generate_seconds = orch->cfg->generate_seconds,
-                        .analyze_seconds = orch->cfg->analyze_seconds,
-                        .work_dir = orch->work_dir,
-                        .results_dir = orch->results_dir};
-    if (orch->exec->ops->reattach(orch->exec, &spec, &resume) != 0) {
-        orch->active = NULL;
-        return -1;
-    }
-    int handed = strcmp(orch->handed_over, run->id) == 0;
-    const char *why = handed ? "its replica handed it over as it shut down" : "its replica stopped renewing the lease";
-    log_warn("orch", "run %s: %s; this replica takes it over", run->id, why);
-    orch_shared_run_started(orch);
-    orch_say(orch, "Run %s: taken over by replica %s (%s); following %s", run->id, orch->replica, why, run->job_name);
-    orch->store->ops->save_active(orch->store, run);
-    orch_sched_soon(orch);
-    return 0;
-}
-
 /* ---- starting a run -------------------------------------------------------------------------------------------- */
 
 static void start_failed(orch_t *orch, const char *what, int err)
@@ -445,17 +386,34 @@ static void start_failed(orch_t *orch, const char *what, int err)
     end_run(orch, RUN_FAILED, NULL);
 }
 
+static void start_executor(orch_t *orch);
+
 /* The run's folders exist (made in the thread pool): its tasks can start. */
 static void on_dirs_ready(void *data, int err)
 {
     orch_t *orch = data;
-    run_t *run = orch->active;
     if (orch->cancel_requested) {
         end_run(orch, RUN_CANCELLED, NULL);
         return;
     }
     if (err != 0) {
         start_failed(orch, "cannot create the run's folders", err);
+        return;
+    }
+    if (orch->resume_src) { /* a resumed run: its cached tasks first */
+        int rc = orch_outputs_prepare(orch, start_executor);
+        if (rc != 0)
+            start_failed(orch, "cannot check the outputs of the resumed run", rc);
+        return;
+    }
+    start_executor(orch);
+}
+
+static void start_executor(orch_t *orch)
+{
+    run_t *run = orch->active;
+    if (orch->cancel_requested) {
+        end_run(orch, RUN_CANCELLED, NULL);
         return;
     }
     exec_spec_t spec = {
@@ -515,7 +473,10 @@ static void on_lock(void *data, store_acquire_result_t result, run_t *holder, ru
         while (orch->run_waiters) {
             orch_waiter_t *w = orch->run_waiters;
             orch_waiter_forget(w);
-            w->reply(w, 200, orch_run_answer(holder, 1));
+            if (w->resume)
+                w->reply(w, 409, orch_active_conflict(holder->id));
+            else
+                w->reply(w, 200, orch_run_answer(holder, 1));
         }
     } else {
         const char *detail = result == STORE_HELD ? "Another run is starting on another replica; retry shortly"
@@ -526,7 +487,24 @@ static void on_lock(void *data, store_acquire_result_t result, run_t *holder, ru
     orch_answer_cancels(orch, run->id, NULL);
     run_destroy(holder);
     run_destroy(run);
+    run_destroy(orch->resume_src);
+    orch->resume_src = NULL;
     orch_maybe_shutdown_done(orch);
+}
+
+/* A new run, queued until it holds the lock; `resumes` (owned from here, or NULL) is the run it resumes. */
+static void queue_run(orch_t *orch, const run_params_t *params, run_t *resumes)
+{
+    static const char *const prefixes[] = {[EXECUTOR_LOCAL] = "local-run",
+                                           [EXECUTOR_KUBERNETES] = "pipeline-run", /* its owner ConfigMap */
+                                           [EXECUTOR_NEXTFLOW] = "nextflow-run"};
+    orch->active = run_create(params, prefixes[orch->cfg->executor]);
+    if (resumes) {
+        memcpy(orch->active->resumed_from, resumes->id, RUN_ID_LEN + 1);
+        orch->resume_src = resumes;
+    }
+    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = orch->completing = 0;
+    orch->store->ops->acquire(orch->store, orch->active, on_lock, orch);
 }
 
 void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w, orch_reply_cb cb)
@@ -543,12 +521,35 @@ void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w
     orch_waiter_link(&orch->run_waiters, w);
     if (orch->active)
         return; /* the lock is being taken for a queued run: answer together */
-    static const char *const prefixes[] = {[EXECUTOR_LOCAL] = "local-run",
-                                           [EXECUTOR_KUBERNETES] = "pipeline-run", /* its owner ConfigMap */
-                                           [EXECUTOR_NEXTFLOW] = "nextflow-run"};
-    orch->active = run_create(params, prefixes[orch->cfg->executor]);
-    orch->cancel_requested = orch->failed = orch->error_sent = orch->lock_lost = orch->completing = 0;
-    orch->store->ops->acquire(orch->store, orch->active, on_lock, orch);
+    queue_run(orch, params, NULL);
+}
+
+json_t *orch_active_conflict(const char *run_id)
+{
+    char detail[160];
+    snprintf(detail, sizeof(detail), "Run %s is active: resume once it has ended", run_id);
+    return json_pack("{s:s,s:s}", "detail", detail, "active_run_id", run_id);
+}
+
+void orch_resume_start(orch_t *orch, run_t *old, orch_waiter_t *w)
+{
+    if (orch->shutting_down) {
+        w->reply(w, 503, json_pack("{s:s}", "detail", "The service is shutting down"));
+        run_destroy(old);
+        return;
+    }
+    if (orch->active) {
+        w->reply(w, 409, orch_active_conflict(orch->active->id));
+        run_destroy(old);
+        return;
+    }
+    run_params_t params = {.batch_count = old->batch_count,
+                           .rows_per_batch = old->rows_per_batch,
+                           .seed = old->seed,
+                           .triggered_by = old->triggered_by};
+    w->resume = 1;
+    orch_waiter_link(&orch->run_waiters, w);
+    queue_run(orch, &params, old);
 }
 
 /* ---- cancel ---------------------------------------------------------------------------------------------------- */
@@ -611,6 +612,7 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
         .task_log = on_task_log,
         .done = on_exec_done,
         .task_requeued = on_task_requeued,
+        .task_lost = orch_sched_on_task_lost,
         .room = on_room,
     };
     events_subscribe(events, on_event, orch);

@@ -35,6 +35,7 @@ struct orch_waiter {
     orch_reply_cb reply;
     orch_text_cb text;
     char run_id[RUN_ID_LEN + 1]; /* the run a cancel waits for */
+    int resume;                  /* a resume request: refused (409) where a run request would attach */
     void *data;
 };
 
@@ -46,6 +47,9 @@ void orch_set_executor(orch_t *orch, executor_t *executor);
 
 /** POST /run: starts a run or attaches to the active one. 200 {run_id,status,attached,job_name,websocket_url}. */
 void orch_request_run(orch_t *orch, const run_params_t *params, orch_waiter_t *w, orch_reply_cb cb);
+/** POST /runs/{id}/resume: a new run with the old run's parameters, reusing its verified outputs. 200 as POST /run
+ *  plus resumed_from; 404 unknown, 409 a run is active (named) or the run succeeded, 410 its results are gone. */
+void orch_resume(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_reply_cb cb);
 /** DELETE /cancel: answers once the run has ended. 200 {run_id,status,cancelled,detail}. */
 void orch_cancel(orch_t *orch, orch_waiter_t *w, orch_reply_cb cb);
 /** GET /status: the status object; `connected_clients` comes from the stream. */

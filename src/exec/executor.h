@@ -54,6 +54,11 @@ typedef struct exec_listener {
     /** Nothing of the run runs any more: all tasks succeeded (ok=1), or a task failed, stop() was called, or the
      *  executor itself failed (ok=0, `detail` says why). Fires exactly once per successful start(). */
     void (*done)(void *data, int ok, const char *detail);
+    /** Task runners: a task ended for a reason outside its own code (killed by SIGKILL from outside, the OOM
+     *  killer, its pod evicted, deleted by someone else or on a lost node, a create refused for a retryable
+     *  reason). The scheduler starts it again (TASK_RETRIES) or fails it with `detail`. NULL-safe: a runner that
+     *  never calls it reports TASK_FAILED instead. */
+    void (*task_lost)(void *data, int task, const char *detail);
     /** Task runners: a task given to run_task() did not start after all (the quota refused its pod) or must start
      *  again (a task a dead replica ran has no pod left): it is pending again. */
     void (*task_requeued)(void *data, int task);

@@ -410,7 +410,7 @@ static int kube_reattach(executor_t *super, const exec_spec_t *spec, const exec_
         wf_task_state_t st = resume->states[t];
         s->since_ms = resume->log_since_ms[t];
         s->since_count = resume->log_since_count[t];
-        if (st == TASK_SUCCEEDED) {
+        if (wf_task_done(st)) {
             s->given = s->started = s->concluded = 1;
         } else if (st == TASK_RUNNING || st == TASK_STARTING) { /* its pod is adopted by name, else started again */
             s->given = 1;

@@ -40,6 +40,7 @@ struct local_exec {
     char run_id[32], work_dir[1100], results_dir[1100];
     local_task_t tasks[WF_MAX_TASKS];
     int running;
+    long long oom_kills; /* the cgroup's OOM kills when the run started (or at the last SIGKILL seen) */
     uv_timer_t grace_timer; /* SIGKILL for what SIGTERM did not stop */
     uv_timer_t done_timer;  /* fires done() from the loop, never from inside start() or stop() */
     int done_ok;
@@ -71,6 +72,31 @@ static void on_task_line(void *ctx, int is_stderr, const char *line, size_t len)
     t->owner->super.listener.task_log(t->owner->super.listener.data, t->index, is_stderr, line, len);
 }
 
+/* The OOM kills counted in the service's cgroup (its tasks share it): "oom_kill N" of cgroup v2's memory.events;
+ * -1 when unknown. Two small reads of kernel files (no disk), at a task's SIGKILL and at a run's start. */
+static long long cgroup_oom_kills(void)
+{
+    char line[512], path[700];
+    long long n = -1;
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (f == NULL)
+        return -1;
+    path[0] = '\0';
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "0::", 3) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.events", line + 3);
+        }
+    fclose(f);
+    if (path[0] == '\0' || (f = fopen(path, "re")) == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "oom_kill %lld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
 static void on_task_exit(void *ctx, int ok, int term_signal, const char *detail)
 {
     local_task_t *t = ctx;
@@ -79,7 +105,21 @@ static void on_task_exit(void *ctx, int ok, int term_signal, const char *detail)
     wf_task_state_t state = ok ? TASK_SUCCEEDED : (ex->stopping && term_signal) ? TASK_CANCELLED : TASK_FAILED;
     t->proc = NULL;
     ex->running--;
-    l->task_finished(l->data, t->index, state, detail);
+    if (state == TASK_FAILED && term_signal == SIGKILL && l->task_lost) {
+        /* not its own code: someone outside (the OOM killer, an operator) killed it; the scheduler may retry */
+        long long kills = cgroup_oom_kills();
+        char why[1200];
+        snprintf(why, sizeof(why), "%s: %s",
+                 kills > ex->oom_kills && ex->oom_kills >= 0
+                     ? "killed by the out-of-memory killer (SIGKILL; oom_kill rose in the cgroup's memory.events)"
+                     : "killed by SIGKILL from outside the task (out of memory?)",
+                 detail ? detail : "signal 9");
+        ex->oom_kills = kills;
+        text_trim_partial_utf8(why);
+        l->task_lost(l->data, t->index, why);
+    } else {
+        l->task_finished(l->data, t->index, state, detail);
+    }
     if (ex->stopping && ex->running == 0)
         finish(ex, 0, "stopped");
 }
@@ -181,6 +221,7 @@ static int local_start(executor_t *super, const exec_spec_t *spec)
     ex->running = 0;
     ex->stopping = ex->ending = 0;
     ex->active = 1;
+    ex->oom_kills = cgroup_oom_kills();
     for (int t = 0; t < WF_MAX_TASKS; t++)
         ex->tasks[t] = (local_task_t){.owner = ex, .index = t};
     return 0; /* the scheduler gives the tasks */

@@ -32,6 +32,7 @@ char *nextflow_job_config_text(const config_t *cfg, const char *ns, const exec_s
                      "    generate_seconds = %g\n"
                      "    analyze_seconds = %g\n"
                      "    results = '" WORK_DIR "/results'\n"
+                     "    max_retries = %d\n"
                      "}\n"
                      "process {\n"
                      "    executor = 'k8s'\n"
@@ -56,9 +57,9 @@ char *nextflow_job_config_text(const config_t *cfg, const char *ns, const exec_s
                      "    pod = [[automountServiceAccountToken: false]]\n"
                      "}\n"
                      "workDir = '" WORK_DIR "/work'\n",
-                     spec->run_id, spec->generate_seconds, spec->analyze_seconds, cfg->app_image, cpus < 1 ? 1 : cpus,
-                     memory_mb < 1 ? 1 : memory_mb, ns, cfg->nextflow_service_account, cfg->work_pvc,
-                     nextflow_pull_policy(cfg), NEXTFLOW_RUN_AS_UID, NEXTFLOW_RUN_AS_UID);
+                     spec->run_id, spec->generate_seconds, spec->analyze_seconds, cfg->task_retries, cfg->app_image,
+                     cpus < 1 ? 1 : cpus, memory_mb < 1 ? 1 : memory_mb, ns, cfg->nextflow_service_account,
+                     cfg->work_pvc, nextflow_pull_policy(cfg), NEXTFLOW_RUN_AS_UID, NEXTFLOW_RUN_AS_UID);
     if (n < 0)
         abort();
     return text;

@@ -37,6 +37,34 @@ void podrun_conclude(kube_exec_t *ex, pod_slot_t *s, wf_task_state_t state, cons
     podrun_kick(ex);
 }
 
+void podrun_conclude_lost(kube_exec_t *ex, pod_slot_t *s, const char *detail)
+{
+    const exec_listener_t *l = &ex->super.listener;
+    if (l->task_lost == NULL || ex->stopping) {
+        podrun_conclude(ex, s, ex->stopping ? TASK_CANCELLED : TASK_FAILED, detail);
+        return;
+    }
+    if (s->concluded || ex->ending)
+        return;
+    s->concluded = 1;
+    ex->refused = 0;
+    podrun_forget_logs(s);
+    l->task_lost(l->data, s->task, detail);
+    podrun_kick(ex);
+}
+
+/* Why a pod ended for a reason outside the task's code (the kubelet or the cluster ended it), or NULL: evicted,
+ * its node lost or shut down, killed by SIGKILL (exit code 137: the OOM killer, or someone outside). */
+static const char *outside_cause(const pod_slot_t *s)
+{
+    static const char *const reasons[] = {"Evicted", "NodeLost", "Shutdown", "NodeShutdown", "Terminated",
+                                          "Preempting", "OOMKilled", "UnexpectedAdmissionError"};
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        if (strncmp(s->reason, reasons[i], strlen(reasons[i])) == 0)
+            return strcmp(reasons[i], "OOMKilled") == 0 ? "killed by the out-of-memory killer" : "ended by the cluster";
+    return s->exit_code == 137 ? "killed by SIGKILL from outside the task (out of memory?)" : NULL;
+}
+
 void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s)
 {
     if (s->phase == POD_SUCCEEDED) {
@@ -51,6 +79,13 @@ void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s)
     else
         snprintf(detail, sizeof(detail), "pod %s failed%s%s%s%s%s", s->name, s->reason[0] ? " (" : "", s->reason,
                  s->reason[0] ? ")" : "", lines[0] ? ": " : "", lines);
+    const char *cause = outside_cause(s);
+    if (cause) {
+        char why[1600];
+        snprintf(why, sizeof(why), "%s: %s", cause, detail);
+        podrun_conclude_lost(ex, s, why);
+        return;
+    }
     podrun_conclude(ex, s, TASK_FAILED, detail);
 }
 
@@ -132,7 +167,7 @@ void podrun_on_pod_event(void *data, kube_event_t type, json_t *obj)
         if (pod.phase == POD_SUCCEEDED || pod.phase == POD_FAILED)
             podrun_conclude_pod(ex, s);
         else
-            podrun_conclude(ex, s, ex->stopping ? TASK_CANCELLED : TASK_FAILED, "its pod was deleted");
+            podrun_conclude_lost(ex, s, "its pod was deleted by someone else");
         podrun_kick(ex);
         return;
     }

@@ -37,6 +37,8 @@ typedef struct pod_slot {
     int seen;             /* the watch has reported it */
     int logs_ended;
     log_tail_t tail; /* its last output lines, for its failure message */
+    int tries;       /* pods created for the task in this run (kept by podrun_reset_slot): a retry's pod is
+                        named "<name>-a<tries>" */
 } pod_slot_t;
 
 /* A pod DELETE sent while stopping: its answer belongs to the run that sent it (`gen`), and is ignored once that run
@@ -95,6 +97,9 @@ void podrun_forget_logs(pod_slot_t *s);
 void podrun_conclude(kube_exec_t *ex, pod_slot_t *s, wf_task_state_t state, const char *detail);
 /** The task's pod has ended: succeeded, or failed with its exit code, reason and last lines. */
 void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s);
+/** The task's pod ended for a reason outside the task's code (evicted, deleted, node lost, SIGKILL, a retryable
+ *  create failure): the scheduler may start it again (a new pod, named with its attempt). */
+void podrun_conclude_lost(kube_exec_t *ex, pod_slot_t *s, const char *detail);
 void podrun_on_pod_event(void *data, kube_event_t type, json_t *obj);
 void podrun_on_watch_error(void *data, const kube_response_t *res);
 

@@ -25,7 +25,7 @@ void podrun_fail_task(kube_exec_t *ex, int task, const char *detail)
 void podrun_reset_slot(pod_slot_t *s)
 {
     *s = (pod_slot_t){.owner = s->owner, .task = s->task, .exit_code = -1, .since_ms = s->since_ms,
-                     .since_count = s->since_count};
+                     .since_count = s->since_count, .tries = s->tries};
 }
 
 int podrun_busy_count(const kube_exec_t *ex)
@@ -66,7 +66,12 @@ static void on_created(void *data, const kube_response_t *res)
         snprintf(detail, sizeof(detail), "cannot create pod %s: HTTP %ld%s%s: %s", s->name, res->status,
                  res->reason && res->reason[0] ? " " : "", res->reason ? res->reason : "",
                  res->message ? res->message : "no answer");
-        podrun_fail_task(ex, s->task, detail);
+        /* the API says to try again later (429, 500, 502-504): a retry, not the task's fault */
+        long st = res->status;
+        if (st == 429 || st == 500 || st == 502 || st == 503 || st == 504)
+            podrun_conclude_lost(ex, s, detail);
+        else
+            podrun_fail_task(ex, s->task, detail);
     }
     after_request(ex);
     podrun_kick(ex);
@@ -86,6 +91,11 @@ int podrun_run_task(executor_t *super, int task, char *why, size_t cap)
     s->given = 1;
     s->phase = POD_PENDING;
     json_t *pod = pod_spec_task(ex->cfg, ex->ns, &ex->spec, task, ex->owner_uid, s->name, sizeof(s->name));
+    if (++s->tries > 1) { /* a retry: the pod of the attempt before may still be there under its own name */
+        size_t len = strlen(s->name);
+        snprintf(s->name + len, sizeof(s->name) - len, "-a%d", s->tries);
+        json_object_set_new(json_object_get(pod, "metadata"), "name", json_string(s->name));
+    }
     char path[256];
     kube_path(path, sizeof(path), "v1", ex->ns, "pods", NULL, NULL);
     s->create = kube_create(ex->kube, path, pod, on_created, s);

@@ -148,6 +148,17 @@ void route_run_detail(http_server_t *srv, h2o_req_t *req, const char *param)
     orch_run_detail(srv->deps.orch, param, http_waiter(req), http_answer);
 }
 
+/* ---- POST /runs/{run_id}/resume ----------------------------------------------------------------------------------- */
+
+void route_run_resume(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    if (!run_id_valid(param, strlen(param))) {
+        reply_detail(req, 404, "Run not found");
+        return;
+    }
+    orch_resume(srv->deps.orch, param, http_waiter(req), http_answer);
+}
+
 static void on_report(orch_waiter_t *w, int status, const char *text, size_t len)
 {
     h2o_req_t *req = http_waiter_req(w);

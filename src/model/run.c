@@ -23,6 +23,8 @@ run_t *run_create(const run_params_t *params, const char *job_prefix)
     run->rows_per_batch = params->rows_per_batch;
     run->seed = params->seed;
     run->triggered_by = params->triggered_by ? strdup(params->triggered_by) : NULL;
+    for (int t = 0; t < WF_MAX_TASKS; t++)
+        run->outputs[t].size = -1;
     return run;
 }
 
@@ -114,12 +116,18 @@ static json_t *string_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+json_t *run_resumed_from_json(const run_t *run)
+{
+    return run->resumed_from[0] ? json_string(run->resumed_from) : json_null();
+}
+
 json_t *run_info_json(const run_t *run)
 {
-    return json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:i,s:o}", "run_id", run->id, "status", run_status_name(run->status),
-                     "started_at", run_time_json(run->started_ms), "finished_at", run_time_json(run->finished_ms),
-                     "job_name", run->job_name, "message", string_or_null(run->message), "batch_count",
-                     run->batch_count, "triggered_by", string_or_null(run->triggered_by));
+    return json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:i,s:o,s:o}", "run_id", run->id, "status",
+                     run_status_name(run->status), "started_at", run_time_json(run->started_ms), "finished_at",
+                     run_time_json(run->finished_ms), "job_name", run->job_name, "message",
+                     string_or_null(run->message), "batch_count", run->batch_count, "triggered_by",
+                     string_or_null(run->triggered_by), "resumed_from", run_resumed_from_json(run));
 }
 
 json_t *run_metrics_json(const run_t *run)
@@ -135,11 +143,12 @@ json_t *run_metrics_json(const run_t *run)
 
 json_t *run_history_json(const run_t *run)
 {
-    return json_pack("{s:s,s:s,s:o,s:o,s:f,s:o,s:s,s:i,s:o}", "run_id", run->id, "status", run_status_name(run->status),
-                     "started_at", run_time_json(run->started_ms), "finished_at", run_time_json(run->finished_ms),
-                     "duration_seconds", run_duration_seconds(run, run->finished_ms), "triggered_by",
-                     string_or_null(run->triggered_by), "job_name", run->job_name, "batch_count", run->batch_count,
-                     "demo_metrics", run_metrics_json(run));
+    return json_pack("{s:s,s:s,s:o,s:o,s:f,s:o,s:s,s:i,s:o,s:o}", "run_id", run->id, "status",
+                     run_status_name(run->status), "started_at", run_time_json(run->started_ms), "finished_at",
+                     run_time_json(run->finished_ms), "duration_seconds", run_duration_seconds(run, run->finished_ms),
+                     "triggered_by", string_or_null(run->triggered_by), "job_name", run->job_name, "batch_count",
+                     run->batch_count, "demo_metrics", run_metrics_json(run), "resumed_from",
+                     run_resumed_from_json(run));
 }
 
 static double percent_of(const run_t *run)
@@ -184,9 +193,10 @@ json_t *run_tasks_json(const run_t *run)
     json_t *tasks = json_array();
     for (int t = 0; t < wf_task_count(run->batch_count); t++) {
         wf_stage_t stage = wf_task_stage(run->batch_count, t);
-        json_array_append_new(tasks, json_pack("{s:s,s:i,s:s}", "name", wf_stage_name(stage), "batch",
+        json_array_append_new(tasks, json_pack("{s:s,s:i,s:s,s:o}", "name", wf_stage_name(stage), "batch",
                                                wf_task_batch(run->batch_count, t), "state",
-                                               wf_task_state_name(run->tasks[t])));
+                                               wf_task_state_name(run->tasks[t]), "attempt",
+                                               run->attempts[t] > 0 ? json_integer(run->attempts[t]) : json_null()));
     }
     return tasks;
 }

@@ -39,6 +39,13 @@ typedef struct run_log_line {
     int64_t ts_ms; /* -1: the line carried no time */
 } run_log_line_t;
 
+/** What a task that succeeded wrote (its one output file, wf_task_output()), recorded when it ended: a resumed run
+ *  reuses the task only while the file still has this size and SHA-256. */
+typedef struct run_output {
+    int64_t size; /* -1: nothing recorded */
+    char sha256[65];
+} run_output_t;
+
 typedef struct run_params {
     int batch_count;
     int rows_per_batch;
@@ -58,6 +65,10 @@ typedef struct run {
     uint32_t seed;
     wf_task_state_t tasks[WF_MAX_TASKS];
     int64_t task_started_ms[WF_MAX_TASKS];
+    int attempts[WF_MAX_TASKS];          /* times each task was given to its runner (0: never) */
+    run_output_t outputs[WF_MAX_TASKS];  /* what each succeeded task wrote */
+    char resumed_from[RUN_ID_LEN + 1];   /* the run this one resumes ("" : none) */
+    char nf_session[40];                 /* EXECUTOR=nextflow: Nextflow's session id ("" : not known) */
     int tasks_spawned; /* task processes (or pods) started */
     int has_metrics;
     run_metrics_t metrics;
@@ -94,7 +105,8 @@ json_t *run_history_json(const run_t *run);                /* a history entry */
 json_t *run_detail_json(const run_t *run, int64_t now_ms); /* GET /runs/{id}: RunInfo + duration, progress, metrics */
 json_t *run_progress_json(const run_t *run);               /* the data of a progress message */
 json_t *run_log_line_json(const run_log_line_t *line);
-json_t *run_tasks_json(const run_t *run); /* [{"name","batch","state"}...] */
+json_t *run_tasks_json(const run_t *run); /* [{"name","batch","state","attempt"}...] */
+json_t *run_resumed_from_json(const run_t *run); /* the id, or json null */
 
 /** A timestamp as RFC 3339, or json null for 0 (or -1). */
 json_t *run_time_json(int64_t ms);

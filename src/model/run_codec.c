@@ -30,6 +30,17 @@ json_t *run_to_record(const run_t *run, const char *owner)
         optional_string(run->message), "triggered_by", optional_string(run->triggered_by), "batch_count",
         run->batch_count, "rows_per_batch", run->rows_per_batch, "seed", (json_int_t)run->seed, "tasks", tasks,
         "task_started_ms", started, "tasks_spawned", run->tasks_spawned, "log", log, "owner", optional_string(owner));
+    json_t *attempts = json_array(), *outputs = json_array();
+    for (int t = 0; t < n; t++) {
+        json_array_append_new(attempts, json_integer(run->attempts[t]));
+        json_array_append_new(outputs, run->outputs[t].size < 0 ? json_null()
+                                                                : json_pack("[I,s]", (json_int_t)run->outputs[t].size,
+                                                                            run->outputs[t].sha256));
+    }
+    json_object_set_new(rec, "attempts", attempts);
+    json_object_set_new(rec, "outputs", outputs);
+    json_object_set_new(rec, "resumed_from", run_resumed_from_json(run));
+    json_object_set_new(rec, "nf_session", optional_string(run->nf_session[0] ? run->nf_session : NULL));
     if (run->has_metrics) {
         const run_metrics_t *m = &run->metrics;
         json_object_set_new(rec, "metrics",
@@ -72,6 +83,57 @@ static int read_metrics(run_t *run, json_t *m, char *err, size_t errlen)
     snprintf(run->metrics.report_path, sizeof(run->metrics.report_path), "%s", path);
     run->has_metrics = 1;
     return 0;
+}
+
+static int is_hex(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[len] == '\0';
+}
+
+/* The fields added for resume and retry; a record written before them has none (every one optional). */
+static int read_resume_fields(run_t *run, const json_t *rec, int n, char *err, size_t errlen)
+{
+    json_t *attempts = json_object_get(rec, "attempts"), *outputs = json_object_get(rec, "outputs");
+    json_t *from = json_object_get(rec, "resumed_from"), *session = json_object_get(rec, "nf_session");
+    if ((attempts && (!json_is_array(attempts) || json_array_size(attempts) != (size_t)n)) ||
+        (outputs && (!json_is_array(outputs) || json_array_size(outputs) != (size_t)n)))
+        goto bad;
+    for (int t = 0; attempts && t < n; t++) {
+        json_t *a = json_array_get(attempts, (size_t)t);
+        if (!json_is_integer(a) || json_integer_value(a) < 0 || json_integer_value(a) > 1000)
+            goto bad;
+        run->attempts[t] = (int)json_integer_value(a);
+    }
+    for (int t = 0; outputs && t < n; t++) {
+        json_t *o = json_array_get(outputs, (size_t)t);
+        json_int_t size;
+        const char *sha;
+        if (json_is_null(o))
+            continue;
+        if (json_unpack(o, "[I,s]", &size, &sha) != 0 || size < 0 || strlen(sha) != 64 || !is_hex(sha, 64))
+            goto bad;
+        run->outputs[t].size = size;
+        memcpy(run->outputs[t].sha256, sha, 65);
+    }
+    if (from && !json_is_null(from)) {
+        const char *id = json_string_value(from);
+        if (id == NULL || !run_id_valid(id, strlen(id)))
+            goto bad;
+        memcpy(run->resumed_from, id, RUN_ID_LEN + 1);
+    }
+    if (session && !json_is_null(session)) {
+        const char *sid = json_string_value(session);
+        if (sid == NULL || strlen(sid) >= sizeof(run->nf_session))
+            goto bad;
+        snprintf(run->nf_session, sizeof(run->nf_session), "%s", sid);
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "bad run record: attempts, outputs, resumed_from or nf_session out of range");
+    return -1;
 }
 
 run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
@@ -141,7 +203,8 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
         if (json_unpack(json_array_get(log, i), "[s,s,b,I]", &msg, &src, &is_stderr, &ts) == 0)
             run_log_append(run, msg, src, is_stderr, ts);
     }
-    if (metrics && !json_is_null(metrics) && read_metrics(run, metrics, err, errlen) != 0) {
+    if (read_resume_fields(run, rec, wf_task_count(run->batch_count), err, errlen) != 0 ||
+        (metrics && !json_is_null(metrics) && read_metrics(run, metrics, err, errlen) != 0)) {
         run_destroy(run);
         return NULL;
     }

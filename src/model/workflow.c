@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 static const char *const stage_names[STAGE_COUNT] = {"GENERATE", "ANALYZE", "REPORT"};
-static const char *const state_names[] = {"pending", "running", "succeeded", "failed", "cancelled", "starting"};
+static const char *const state_names[] = {"pending", "running", "succeeded", "failed", "cancelled", "starting", "cached"};
 
 wf_stage_t wf_task_stage(int batches, int task)
 {
@@ -52,14 +52,23 @@ void wf_task_label(int batches, int task, char *out, size_t outlen)
         snprintf(out, outlen, "%s (%d)", stage_names[stage], wf_task_batch(batches, task));
 }
 
+void wf_task_output(int batches, int task, char *out, size_t outlen)
+{
+    switch (wf_task_stage(batches, task)) {
+    case STAGE_GENERATE: snprintf(out, outlen, "batch_%d.csv", wf_task_batch(batches, task)); break;
+    case STAGE_ANALYZE: snprintf(out, outlen, "stats_batch_%d.json", wf_task_batch(batches, task)); break;
+    default: snprintf(out, outlen, "report.json"); break;
+    }
+}
+
 int wf_task_ready(int batches, const wf_task_state_t *states, int task)
 {
     switch (wf_task_stage(batches, task)) {
     case STAGE_GENERATE: return 1;
-    case STAGE_ANALYZE: return states[task - batches] == TASK_SUCCEEDED;
+    case STAGE_ANALYZE: return wf_task_done(states[task - batches]);
     default:
         for (int i = batches; i < 2 * batches; i++)
-            if (states[i] != TASK_SUCCEEDED)
+            if (!wf_task_done(states[i]))
                 return 0;
         return 1;
     }
@@ -88,6 +97,7 @@ void wf_progress(int batches, const wf_task_state_t *states, wf_progress_t *out)
         wf_stage_counts_t *s = &out->stages[wf_task_stage(batches, t)];
         switch (states[t]) {
         case TASK_SUCCEEDED:
+        case TASK_CACHED:
             s->completed++;
             out->completed++;
             break;
@@ -161,7 +171,7 @@ double wf_estimate_remaining(int batches, const wf_task_state_t *states, const d
             remaining[t] = task_duration(batches, t, d) - elapsed[t];
             if (remaining[t] < 0)
                 remaining[t] = 0; /* overdue: assume it is about to finish */
-        } else if (sim[t] != TASK_SUCCEEDED && sim[t] != TASK_PENDING) {
+        } else if (!wf_task_done(sim[t]) && sim[t] != TASK_PENDING) { /* cached: done, nothing to run */
             return 0; /* a failed or cancelled task: the run is ending */
         }
     }

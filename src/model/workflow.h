@@ -19,10 +19,17 @@ typedef enum {
     TASK_SUCCEEDED, /* exited 0 */
     TASK_FAILED,    /* exited non-zero, was killed, or could not start */
     TASK_CANCELLED, /* stopped before it finished because the run ended */
-    TASK_STARTING,  /* given to its runner, whose process or pod is not running yet (last: records keep numbers) */
+    TASK_STARTING,  /* given to its runner, whose process or pod is not running yet (records keep numbers: append) */
+    TASK_CACHED,    /* a resumed run reuses its verified outputs from the run it resumes: never started */
 } wf_task_state_t;
 
-#define TASK_STATE_LAST TASK_STARTING
+#define TASK_STATE_LAST TASK_CACHED
+
+/** 1 when the task's outputs exist for what depends on it: it succeeded, or was reused (cached). */
+static inline int wf_task_done(wf_task_state_t state)
+{
+    return state == TASK_SUCCEEDED || state == TASK_CACHED;
+}
 
 typedef struct wf_stage_counts {
     int completed, running, failed, total;
@@ -51,7 +58,10 @@ const char *wf_task_state_name(wf_task_state_t state);
 /** "GENERATE (3)" or "REPORT", as log sources name tasks. */
 void wf_task_label(int batches, int task, char *out, size_t outlen);
 
-/** 1 when every input of `task` has succeeded. */
+/** The file a task writes in the run's results folder: "batch_3.csv", "stats_batch_3.json", "report.json". */
+void wf_task_output(int batches, int task, char *out, size_t outlen);
+
+/** 1 when every input of `task` is done (succeeded or cached). */
 int wf_task_ready(int batches, const wf_task_state_t *states, int task);
 
 /**

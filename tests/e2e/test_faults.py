@@ -44,8 +44,9 @@ def test_sigkill_of_a_task(start_service, tmp_path, stage):
     marker.touch()
     wrapper = write_wrapper(tmp_path / "wrap.sh", f'if [ "$1" = report ] && [ -e "{marker}" ]; then sleep 30; fi\n'
                                                   f'exec "{TASK_BIN}" "$@"\n')
+    # TASK_RETRIES=0: a task killed from outside fails the run at once (test_retry.py: with retries it runs again)
     svc = start_service({"TASK_PROGRAM": wrapper, "GENERATE_SECONDS": "1", "ANALYZE_SECONDS": "3"
-                         if stage == "analyze" else "0"})
+                         if stage == "analyze" else "0", "TASK_RETRIES": "0"})
     run = svc.run(batch_count=2)
     pids = wait_until(lambda: task_pids(svc, stage), timeout=20)
     assert pids, f"no {stage} task seen"

@@ -31,6 +31,7 @@ EXPECTED_ROUTES = {
     "/api/v1/demo/history": {"get"},
     "/api/v1/demo/runs/{run_id}": {"get"},
     "/api/v1/demo/runs/{run_id}/report": {"get"},
+    "/api/v1/demo/runs/{run_id}/resume": {"post"},
     "/api/v1/demo/metrics": {"get"},
     "/metrics": {"get"},
     "/api/v1/pipeline/stream": {"get"},
@@ -200,10 +201,12 @@ def test_served_document_is_valid_openapi(start_service, tmp_path):
     assert len(op_ids) == len(set(op_ids)), "operationIds are not unique"
     scheme = doc["components"]["securitySchemes"]["bearerAuth"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
-    for method, template in (("post", "/api/v1/demo/run"), ("delete", "/api/v1/demo/cancel")):
+    guarded = (("post", "/api/v1/demo/run"), ("delete", "/api/v1/demo/cancel"),
+               ("post", "/api/v1/demo/runs/{run_id}/resume"))
+    for method, template in guarded:
         assert {"bearerAuth": []} in operation(doc, method, template)["security"]
     secured = [(m, t) for t, item in doc["paths"].items() for m, op in item.items() if "security" in op]
-    assert sorted(secured) == [("delete", "/api/v1/demo/cancel"), ("post", "/api/v1/demo/run")]
+    assert sorted(secured) == sorted(guarded)
 
 
 def test_every_example_fits_its_schema():

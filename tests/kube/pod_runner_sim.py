@@ -10,6 +10,8 @@ creates the container's workingDir, as runc does. Its output becomes the pod's l
     {"hold": True}                                                                       pods run until deleted
     {"gate": threading.Event()}                                                          pods wait for it, then work
     {"start_gate": threading.Event()}                    pods stay Pending (ContainerCreating) until it is set
+    {"evict": {"ANALYZE_1": 1}}         the first N pods of that task are evicted by the kubelet while they run:
+                                        phase Failed, status.reason "Evicted", the container ended with 137
 With `runtime` (tests/kube/kube_runtime.py) the task pods run for real under podman instead.
 `max_active` is the most pods of any run that existed at once without having finished.
 """
@@ -55,11 +57,30 @@ class PodRunnerSim:
         pending = (self.scenario.get("pending") or {}).get(task)
         if pending:
             return {"pending": pending}
+        evict = self.scenario.get("evict") or {}
+        if evict.get(task, 0) > 0:
+            evict[task] -= 1
+            return {"script": self._evicted, "start_delay": self.start_delay}
         fail = (self.scenario.get("fail") or {}).get(task)
         if fail is not None:
             return {"logs": fail.get("logs", []), "exit_code": fail.get("exit_code", 1),
                     "reason": fail.get("reason", "Error")}
         return {"script": self._run, "start_delay": self.start_delay, "start_gate": self.scenario.get("start_gate")}
+
+    def _evicted(self, cluster, pod):
+        """What the kubelet does to a pod it evicts under node pressure (pkg/kubelet/eviction): the containers are
+        killed, the pod fails with reason Evicted and a message naming the resource."""
+        from kube_sim import terminate
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        cluster.log(ns, name, "started, about to be evicted")
+        time.sleep(0.1)
+
+        def evict(o):
+            terminate(o, 137, "Error")
+            o["status"]["reason"] = "Evicted"
+            o["status"]["message"] = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 0."
+        cluster._set(pod, evict)
+        return 137
 
     def _local(self, path):
         return self.volume + path[len("/workspace"):] if path.startswith("/workspace") else path

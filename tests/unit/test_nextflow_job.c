@@ -49,6 +49,7 @@ static void configmap_holds_the_run_config(void **state)
     assert_non_null(strstr(text, "storageMountPath = '/workspace'"));
     assert_non_null(strstr(text, "generate_seconds = 0.5"));
     assert_non_null(strstr(text, "analyze_seconds = 2"));
+    assert_non_null(strstr(text, "max_retries = 1\n")); /* TASK_RETRIES: demo.nf's maxRetries */
     json_decref(cm);
 }
 

@@ -281,7 +281,8 @@ static void test_info_json_queued(void **state)
     run->started_ms = T0;
     json_t *o = run_info_json(run);
     assert_keys_exactly(o, KEYS("run_id", "status", "started_at", "finished_at", "job_name", "message", "batch_count",
-                                "triggered_by"));
+                                "triggered_by", "resumed_from"));
+    assert_true(json_is_null(json_object_get(o, "resumed_from"))); /* a run that resumes nothing */
     assert_string_equal(str_of(o, "run_id"), run->id);
     assert_string_equal(str_of(o, "status"), "queued");
     assert_string_equal(str_of(o, "started_at"), "2026-11-29T12:00:00.123Z");
@@ -303,7 +304,7 @@ static void test_info_json_finished(void **state)
     run->status = RUN_FAILED;
     run_set_message(run, "GENERATE (3) exited with status 2");
     json_t *o = run_info_json(run);
-    assert_int_equal(json_object_size(o), 8);
+    assert_int_equal(json_object_size(o), 9);
     assert_string_equal(str_of(o, "status"), "failed");
     assert_string_equal(str_of(o, "finished_at"), "2026-11-29T12:01:02.000Z");
     assert_string_equal(str_of(o, "message"), "GENERATE (3) exited with status 2");
@@ -364,7 +365,7 @@ static void test_history_json(void **state)
     run->status = RUN_SUCCEEDED;
     json_t *h = run_history_json(run);
     assert_keys_exactly(h, KEYS("run_id", "status", "started_at", "finished_at", "duration_seconds", "triggered_by",
-                                "job_name", "batch_count", "demo_metrics"));
+                                "job_name", "batch_count", "demo_metrics", "resumed_from"));
     assert_string_equal(str_of(h, "run_id"), run->id);
     assert_string_equal(str_of(h, "status"), "succeeded");
     assert_string_equal(str_of(h, "started_at"), "2026-11-29T12:00:00.123Z");

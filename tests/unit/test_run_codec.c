@@ -39,6 +39,17 @@ static run_t *full_run(void)
         run->task_started_ms[t] = started[t];
     }
     run->tasks_spawned = 5;
+    /* resume and retry: attempts, outputs of the tasks that succeeded, the run it resumes, Nextflow's session */
+    const int attempts[7] = {1, 2, 1, 3, 1, 1, 0};
+    for (int t = 0; t < 7; t++)
+        run->attempts[t] = attempts[t];
+    run->outputs[0].size = 1234;
+    memset(run->outputs[0].sha256, 'a', 64);
+    run->outputs[1].size = 0;
+    snprintf(run->outputs[1].sha256, sizeof(run->outputs[1].sha256), "%s",
+             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    snprintf(run->resumed_from, sizeof(run->resumed_from), "r0123456789a");
+    snprintf(run->nf_session, sizeof(run->nf_session), "4f8d0d3e-3b7a-4f5e-9a55-2a1f0b8e7c11");
     /* more lines than the ring holds: the oldest 7 are dropped and log_start is not 0 */
     for (int i = 0; i < RUN_LOG_TAIL + 7; i++) {
         char msg[64], src[32];
@@ -115,6 +126,14 @@ static void assert_runs_equal(const run_t *a, const run_t *b)
         assert_int_equal(a->task_started_ms[t], b->task_started_ms[t]);
     }
     assert_int_equal(a->tasks_spawned, b->tasks_spawned);
+    for (int t = 0; t < wf_task_count(a->batch_count); t++) {
+        assert_int_equal(a->attempts[t], b->attempts[t]);
+        assert_int_equal(a->outputs[t].size, b->outputs[t].size);
+        if (a->outputs[t].size >= 0)
+            assert_string_equal(a->outputs[t].sha256, b->outputs[t].sha256);
+    }
+    assert_string_equal(a->resumed_from, b->resumed_from);
+    assert_string_equal(a->nf_session, b->nf_session);
     assert_int_equal(a->has_metrics, b->has_metrics);
     if (a->has_metrics) {
         assert_int_equal(a->metrics.total_batches, b->metrics.total_batches);
@@ -492,6 +511,63 @@ static void test_rejects_metrics(void **state)
     expect_reject(with("metrics", json_object()), "metrics empty object");
 }
 
+/* A record written before resume and retry (no attempts, outputs, resumed_from, nf_session) still decodes: no
+ * attempts, nothing recorded, resumed from nothing. */
+static void test_old_record_without_resume_fields(void **state)
+{
+    (void)state;
+    json_t *rec = full_record();
+    const char *keys[] = {"attempts", "outputs", "resumed_from", "nf_session"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(json_object_del(rec, keys[i]), 0);
+    char err[256] = "";
+    run_t *run = run_from_record(rec, err, sizeof(err));
+    assert_non_null(run);
+    for (int t = 0; t < 7; t++) {
+        assert_int_equal(run->attempts[t], 0);
+        assert_int_equal(run->outputs[t].size, -1);
+    }
+    assert_string_equal(run->resumed_from, "");
+    assert_string_equal(run->nf_session, "");
+    json_t *info = run_info_json(run);
+    assert_true(json_is_null(json_object_get(info, "resumed_from")));
+    json_decref(info);
+    run_destroy(run);
+    json_decref(rec);
+}
+
+static void test_resume_fields_shown(void **state)
+{
+    (void)state;
+    run_t *run = full_run();
+    json_t *info = run_info_json(run), *hist = run_history_json(run), *tasks = run_tasks_json(run);
+    assert_string_equal(json_string_value(json_object_get(info, "resumed_from")), "r0123456789a");
+    assert_string_equal(json_string_value(json_object_get(hist, "resumed_from")), "r0123456789a");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(tasks, 3), "attempt")), 3);
+    assert_true(json_is_null(json_object_get(json_array_get(tasks, 6), "attempt"))); /* never started */
+    json_decref(info);
+    json_decref(hist);
+    json_decref(tasks);
+    run_destroy(run);
+}
+
+static void test_rejects_resume_fields(void **state)
+{
+    (void)state;
+    expect_reject(with("attempts", json_pack("[i,i]", 1, 2)), "attempts of the wrong length");
+    expect_reject(with("attempts", json_pack("[i,i,i,i,i,i,i]", 1, 1, 1, -1, 1, 1, 1)), "a negative attempt");
+    expect_reject(with("outputs", json_pack("[n,n,n,n,n,n,[i,s]]", 5, "abc")), "a short SHA-256");
+    expect_reject(with("outputs", json_pack("[n,n,n,n,n,n,[i,s]]", -1,
+                                            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")),
+                  "a negative size");
+    expect_reject(with("outputs", json_pack("[n,n,n,n,n,n,[i,s]]", 1,
+                                            "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")),
+                  "an upper-case digest");
+    expect_reject(with("resumed_from", json_string("not-a-run")), "a malformed resumed_from");
+    expect_reject(with("resumed_from", json_integer(3)), "a resumed_from that is no string");
+    expect_reject(with("nf_session", json_string("0123456789012345678901234567890123456789x")), "a long session");
+}
+
 static void test_rejects_malformed_text(void **state)
 {
     (void)state;
@@ -542,6 +618,9 @@ int main(void)
         cmocka_unit_test(test_rejects_message_types),
         cmocka_unit_test(test_rejects_metrics),
         cmocka_unit_test(test_rejects_malformed_text),
+        cmocka_unit_test(test_old_record_without_resume_fields),
+        cmocka_unit_test(test_resume_fields_shown),
+        cmocka_unit_test(test_rejects_resume_fields),
     };
     return cmocka_run_group_tests_name("run_codec", tests, NULL, NULL);
 }

@@ -543,6 +543,42 @@ static void test_starting_counts_as_not_yet_running(void **state)
     assert_string_equal(wf_task_state_name(TASK_STARTING), "starting");
 }
 
+/* A resumed run: cached tasks are done for what depends on them, count as completed, and the ETA counts only what
+ * runs. */
+static void test_cached_counts_as_done(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    wf_task_state_t st[WF_MAX_TASKS];
+    double elapsed[WF_MAX_TASKS] = {0};
+    wf_durations_t d = {.generate = 5, .analyze = 3, .report = 1, .overhead = 0, .parallelism = 12};
+    fill(st, N, TASK_CACHED);
+    st[2 * N] = TASK_PENDING; /* only REPORT runs */
+    assert_int_equal(wf_next_ready(N, st), 2 * N);
+    assert_true(wf_task_ready(N, st, 2 * N));
+    assert_near(wf_estimate_remaining(N, st, elapsed, &d), 1.0, 1e-9);
+    wf_progress_t p;
+    wf_progress(N, st, &p);
+    assert_int_equal(p.completed, 2 * N);
+    assert_int_equal(p.batches_generated, N);
+    assert_int_equal(p.batches_analyzed, N);
+    /* a batch whose GENERATE reruns: its ANALYZE waits for it, the others' are cached */
+    st[0] = st[N] = TASK_PENDING;
+    assert_int_equal(wf_next_ready(N, st), 0);
+    assert_false(wf_task_ready(N, st, N));
+    assert_false(wf_task_ready(N, st, 2 * N));
+    assert_near(wf_estimate_remaining(N, st, elapsed, &d), 9.0, 1e-9);
+    assert_string_equal(wf_task_state_name(TASK_CACHED), "cached");
+    assert_true(wf_task_done(TASK_CACHED) && wf_task_done(TASK_SUCCEEDED) && !wf_task_done(TASK_FAILED));
+    char name[32];
+    wf_task_output(N, 1, name, sizeof(name));
+    assert_string_equal(name, "batch_2.csv");
+    wf_task_output(N, N + 2, name, sizeof(name));
+    assert_string_equal(name, "stats_batch_3.json");
+    wf_task_output(N, 2 * N, name, sizeof(name));
+    assert_string_equal(name, "report.json");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_preview_limits),
         cmocka_unit_test(test_durations_of_each_executor),
         cmocka_unit_test(test_starting_counts_as_not_yet_running),
+        cmocka_unit_test(test_cached_counts_as_done),
     };
     return cmocka_run_group_tests_name("workflow", tests, NULL, NULL);
 }

@@ -1,0 +1,108 @@
+#include "core/output_digest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int output_digest(const char *path, int64_t *size, char hex[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    struct stat st;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        rc = ctx == NULL ? -ENOMEM : errno ? -errno : -EINVAL;
+        goto out;
+    }
+    static __thread unsigned char buf[65536];
+    int64_t total = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        total += n;
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
+        rc = -EIO;
+        goto out;
+    }
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    *size = total;
+out:
+    EVP_MD_CTX_free(ctx);
+    close(fd);
+    return rc;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char tmp[1200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.resume", to);
+    int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, rc = 0;
+    if (in < 0)
+        return -errno;
+    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        rc = -errno;
+        goto out;
+    }
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                rc = -errno;
+                goto out;
+            }
+            off += w;
+        }
+    }
+    if (rc == 0 && fsync(out) != 0)
+        rc = -errno;
+    if (close(out) != 0 && rc == 0)
+        rc = -errno;
+    out = -1;
+    if (rc == 0 && rename(tmp, to) != 0)
+        rc = -errno;
+out:
+    if (out >= 0)
+        close(out);
+    if (rc != 0)
+        unlink(tmp);
+    close(in);
+    return rc;
+}
+
+int output_share(const char *from, const char *to)
+{
+    if (link(from, to) == 0)
+        return 0;
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != ENOTSUP)
+        return -errno;
+    return copy_file(from, to);
+}

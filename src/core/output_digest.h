@@ -1,0 +1,17 @@
+/*
+ * What a task wrote, as a resumed run checks it: a file's size and SHA-256, and giving a verified file to another
+ * run's results folder (a hard link, or a copy where links cannot go; never a move: the old run stays readable).
+ * Synchronous file work: call it from libuv's thread pool (orch_outputs.c), never from the loop.
+ */
+#ifndef CORE_OUTPUT_DIGEST_H
+#define CORE_OUTPUT_DIGEST_H
+
+#include <stdint.h>
+
+/** The size and SHA-256 (64 lower-case hex digits) of the file at `path`: 0, or a negative errno. */
+int output_digest(const char *path, int64_t *size, char hex[65]);
+/** `from` appears at `to` (which must not exist): a hard link, else (another file system, links refused) a copy
+ *  written beside it and renamed into place. 0, or a negative errno. */
+int output_share(const char *from, const char *to);
+
+#endif
