@@ -32,6 +32,22 @@ static void read_proc_io(usage_line_t *u)
     fclose(f);
 }
 
+/* VmHWM of /proc/self/status: the peak resident size of this process's own memory. getrusage's ru_maxrss would
+ * also count the memory of the parent that started it with vfork (posix_spawn) as it was at exec. -1: unknown. */
+static int64_t own_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL)
+        return -1;
+    char line[128];
+    long long kb = -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb < 0 ? -1 : (int64_t)kb * 1024;
+}
+
 static double seconds_of(struct timeval tv)
 {
     return (double)tv.tv_sec + tv.tv_usec / 1e6;
@@ -48,8 +64,8 @@ void task_usage_report(int exit_code)
     if (getrusage(RUSAGE_SELF, &self) == 0 && getrusage(RUSAGE_CHILDREN, &children) == 0) {
         u.user = seconds_of(self.ru_utime) + seconds_of(children.ru_utime);
         u.sys = seconds_of(self.ru_stime) + seconds_of(children.ru_stime);
-        long kb = self.ru_maxrss > children.ru_maxrss ? self.ru_maxrss : children.ru_maxrss;
-        u.maxrss = (int64_t)kb * 1024;
+        int64_t own = own_peak_rss(), waited = (int64_t)children.ru_maxrss * 1024; /* what it waited for */
+        u.maxrss = own > waited ? own : waited;
     }
     read_proc_io(&u);
     u.exit_code = exit_code >= 0 && exit_code <= 255 ? exit_code : -1;

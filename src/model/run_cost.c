@@ -1,0 +1,138 @@
+#include "model/run_cost.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/run.h"
+
+void run_cost_init(run_cost_t *c)
+{
+    *c = (run_cost_t){.cpu_seconds = -1,
+                      .wall_seconds = -1,
+                      .peak_rss_bytes = -1,
+                      .read_bytes = -1,
+                      .written_bytes = -1,
+                      .exit_code = -1};
+}
+
+#define TAKE(field, known)                                                                                           \
+    do {                                                                                                             \
+        if ((known) && into->field != from->field) {                                                                 \
+            into->field = from->field;                                                                               \
+            changed = 1;                                                                                             \
+        }                                                                                                            \
+    } while (0)
+
+int run_cost_merge(run_cost_t *into, const run_cost_t *from)
+{
+    int changed = 0;
+    TAKE(attempt, from->attempt > 0);
+    TAKE(submitted_ms, from->submitted_ms > 0);
+    TAKE(started_ms, from->started_ms > 0);
+    TAKE(finished_ms, from->finished_ms > 0);
+    TAKE(cpu_seconds, from->cpu_seconds >= 0);
+    TAKE(wall_seconds, from->wall_seconds >= 0);
+    TAKE(peak_rss_bytes, from->peak_rss_bytes >= 0);
+    TAKE(read_bytes, from->read_bytes >= 0);
+    TAKE(written_bytes, from->written_bytes >= 0);
+    TAKE(exit_code, from->exit_code >= 0);
+    TAKE(pid, from->pid > 0);
+    if (from->pod[0] && strcmp(into->pod, from->pod) != 0) {
+        memcpy(into->pod, from->pod, sizeof(into->pod));
+        changed = 1;
+    }
+    if (from->node[0] && strcmp(into->node, from->node) != 0) {
+        memcpy(into->node, from->node, sizeof(into->node));
+        changed = 1;
+    }
+    return changed;
+}
+
+double run_cost_duration(const run_cost_t *c)
+{
+    if (c->started_ms > 0 && c->finished_ms >= c->started_ms)
+        return (c->finished_ms - c->started_ms) / 1000.0;
+    return -1;
+}
+
+double run_cost_queued(const run_cost_t *c)
+{
+    if (c->submitted_ms > 0 && c->started_ms > 0)
+        return c->started_ms > c->submitted_ms ? (c->started_ms - c->submitted_ms) / 1000.0 : 0.0;
+    return -1;
+}
+
+static json_t *real_or_null(double v)
+{
+    return v >= 0 ? json_real(round(v * 1000.0) / 1000.0) : json_null();
+}
+
+static json_t *int_or_null(int64_t v)
+{
+    return v >= 0 ? json_integer(v) : json_null();
+}
+
+static json_t *where_json(const run_cost_t *c)
+{
+    if (c->pod[0])
+        return json_pack("{s:s,s:o}", "pod", c->pod, "node", c->node[0] ? json_string(c->node) : json_null());
+    if (c->pid > 0)
+        return json_pack("{s:i}", "pid", c->pid);
+    return json_null();
+}
+
+void run_cost_add_json(json_t *o, const run_cost_t *c, int attempt)
+{
+    json_object_set_new(o, "attempt", attempt > 0 ? json_integer(attempt) : json_null());
+    json_object_set_new(o, "submitted_at", run_time_json(c->submitted_ms));
+    json_object_set_new(o, "started_at", run_time_json(c->started_ms));
+    json_object_set_new(o, "finished_at", run_time_json(c->finished_ms));
+    json_object_set_new(o, "duration_seconds", real_or_null(run_cost_duration(c)));
+    json_object_set_new(o, "queued_seconds", real_or_null(run_cost_queued(c)));
+    json_object_set_new(o, "cpu_seconds", real_or_null(c->cpu_seconds));
+    json_object_set_new(o, "peak_rss_bytes", int_or_null(c->peak_rss_bytes));
+    json_object_set_new(o, "read_bytes", int_or_null(c->read_bytes));
+    json_object_set_new(o, "written_bytes", int_or_null(c->written_bytes));
+    json_object_set_new(o, "exit_code", c->exit_code >= 0 ? json_integer(c->exit_code) : json_null());
+    json_object_set_new(o, "where", where_json(c));
+}
+
+/* [attempt, submitted, started, finished, cpu, wall, rss, read, written, exit, pid, pod, node]; the times in ms,
+ * unknown numbers as -1 (0 for times, pid), unknown strings as "" */
+json_t *run_cost_to_record(const run_cost_t *c)
+{
+    return json_pack("[i,I,I,I,f,f,I,I,I,i,i,s,s]", c->attempt, (json_int_t)c->submitted_ms,
+                     (json_int_t)c->started_ms, (json_int_t)c->finished_ms, c->cpu_seconds, c->wall_seconds,
+                     (json_int_t)c->peak_rss_bytes, (json_int_t)c->read_bytes, (json_int_t)c->written_bytes,
+                     c->exit_code, c->pid, c->pod, c->node);
+}
+
+int run_cost_from_record(const json_t *rec, run_cost_t *c)
+{
+    int attempt, exit_code, pid;
+    json_int_t sub, start, fin, rss, rd, wr;
+    double cpu, wall;
+    const char *pod, *node;
+    if (json_unpack((json_t *)rec, "[i,I,I,I,F,F,I,I,I,i,i,s,s]", &attempt, &sub, &start, &fin, &cpu, &wall, &rss,
+                    &rd, &wr, &exit_code, &pid, &pod, &node) != 0 ||
+        attempt < 0 || attempt > 1000 || sub < 0 || start < 0 || fin < 0 || exit_code < -1 || exit_code > 511 ||
+        pid < 0 || strlen(pod) >= sizeof(c->pod) || strlen(node) >= sizeof(c->node) || !isfinite(cpu) ||
+        !isfinite(wall))
+        return -1;
+    run_cost_init(c);
+    *c = (run_cost_t){.attempt = attempt,
+                      .submitted_ms = sub,
+                      .started_ms = start,
+                      .finished_ms = fin,
+                      .cpu_seconds = cpu < 0 ? -1 : cpu,
+                      .wall_seconds = wall < 0 ? -1 : wall,
+                      .peak_rss_bytes = rss < 0 ? -1 : rss,
+                      .read_bytes = rd < 0 ? -1 : rd,
+                      .written_bytes = wr < 0 ? -1 : wr,
+                      .exit_code = exit_code,
+                      .pid = pid};
+    snprintf(c->pod, sizeof(c->pod), "%s", pod);
+    snprintf(c->node, sizeof(c->node), "%s", node);
+    return 0;
+}
