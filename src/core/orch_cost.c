@@ -62,7 +62,7 @@ void orch_cost_on_report(void *data, int task, const run_cost_t *cost)
         c->submitted_ms = c->started_ms;
     wf_task_state_t st = run->tasks[task];
     if (st == TASK_SUCCEEDED || st == TASK_FAILED || st == TASK_CANCELLED)
-        orch_emit_progress(orch, task); /* the figures came after its end (a pod's last lines): the news */
+        orch_emit_figures(orch, task); /* the figures came after its end (a pod's last lines): the news */
     else
         orch_shared_save_soon(orch); /* the next progress message carries them */
 }

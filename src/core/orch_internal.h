@@ -92,6 +92,8 @@ void orch_handover_released(orch_t *orch);
 void orch_handover_claim(orch_t *orch, const char *run_id, void (*on_orphan)(void *, const char *, run_t *));
 /** A progress message for the active run (naming `task`), saved with the run. */
 void orch_emit_progress(orch_t *orch, int task);
+/** The same, when only the task's times and figures changed (marked "figures_only": not a state change). */
+void orch_emit_figures(orch_t *orch, int task);
 
 /* orch_cost.c: each task's times and figures (run->costs) */
 void orch_cost_submitted(orch_t *orch, int task); /* given to the runner (a new attempt) */

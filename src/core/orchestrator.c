@@ -34,16 +34,28 @@ static void set_status(orch_t *orch, run_status_t status)
     orch->store->ops->save_active(orch->store, run);
 }
 
-void orch_emit_progress(orch_t *orch, int task)
+static void emit_progress(orch_t *orch, int task, int figures_only)
 {
     run_t *run = orch->active;
     json_t *data = run_progress_json(run);
+    if (figures_only) /* the task's state did not change: its times and figures did */
+        json_object_set_new(data, "figures_only", json_true());
     json_t *t = run_task_json(run, task); /* with its times and figures as known now */
     json_object_set_new(t, "attempt", json_integer(run->attempts[task] > 0 ? run->attempts[task] : 1));
     json_object_set_new(data, "task", t);
     json_object_set_new(data, "estimated_completion", orch_estimated_completion(orch, run));
     orch_emit(orch, run, EVENT_PROGRESS, data);
     orch->store->ops->save_active(orch->store, run);
+}
+
+void orch_emit_progress(orch_t *orch, int task)
+{
+    emit_progress(orch, task, 0);
+}
+
+void orch_emit_figures(orch_t *orch, int task)
+{
+    emit_progress(orch, task, 1);
 }
 
 static void emit_error(orch_t *orch, const char *stage, const char *message)
