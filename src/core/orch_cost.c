@@ -54,13 +54,20 @@ void orch_cost_finished(orch_t *orch, int task)
 void orch_cost_on_report(void *data, int task, const run_cost_t *cost)
 {
     orch_t *orch = data;
-    run_cost_t *c = cost_of(orch, task);
-    if (c == NULL || !run_cost_merge(c, cost))
+    run_cost_t *c = cost_of(orch, task), in = *cost;
+    if (c == NULL)
         return;
-    run_t *run = orch->active;
-    if (c->started_ms && c->submitted_ms > c->started_ms) /* a pod's own times beside this service's clock */
-        c->submitted_ms = c->started_ms;
-    wf_task_state_t st = run->tasks[task];
+    /* a pod's times are whole seconds of the cluster's clock, beside this service's milliseconds: a task never
+     * starts before it was submitted here, nor ends before it started */
+    int64_t submitted = in.submitted_ms ? in.submitted_ms : c->submitted_ms;
+    if (in.started_ms && submitted > in.started_ms)
+        in.started_ms = submitted;
+    int64_t started = in.started_ms ? in.started_ms : c->started_ms;
+    if (in.finished_ms && started > in.finished_ms)
+        in.finished_ms = started;
+    if (!run_cost_merge(c, &in))
+        return;
+    wf_task_state_t st = orch->active->tasks[task];
     if (st == TASK_SUCCEEDED || st == TASK_FAILED || st == TASK_CANCELLED)
         orch_emit_figures(orch, task); /* the figures came after its end (a pod's last lines): the news */
     else
