@@ -55,3 +55,28 @@ def test_pods_queued_seconds_node_and_usage(cluster, start_service):
     rows = read_trace(svc.get(f"/api/v1/demo/runs/{run_id}/trace").text)
     assert sorted(r["native_id"] for r in rows) == sorted(t["where"]["pod"] for t in detail["tasks"])
     assert all(r["status"] == "COMPLETED" for r in rows)
+
+
+def test_nextflow_workers_cost(tmp_path, start_service):
+    """EXECUTOR=nextflow: each task's figures from its worker pod (created, started, node) and the usage line in its
+    log; the submission is the pod's creation (Nextflow submitted it)."""
+    from nextflow_sim import NextflowSim
+    with Cluster(tmp_path, "nextflow") as c:
+        c.nf = NextflowSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+        svc = start_service(c.env())
+        run_id = svc.run(batch_count=1)["run_id"]
+        detail = svc.wait_finished(run_id, timeout=120)
+        assert detail["status"] == "succeeded", detail["message"]
+
+        def settled():  # a worker's last log lines may come after Nextflow's pod ended
+            tasks = svc.get(f"/api/v1/demo/runs/{run_id}").json()["tasks"]
+            return all(t["cpu_seconds"] is not None for t in tasks) and tasks
+
+        tasks = wait_until(settled, timeout=10)
+        assert tasks, svc.get(f"/api/v1/demo/runs/{run_id}").json()["tasks"]
+        for t in tasks:
+            assert t["where"]["pod"] and t["where"]["node"] == "node-1", t
+            assert t["submitted_at"] and t["started_at"] and t["finished_at"], t
+            assert t["peak_rss_bytes"] > 100_000 and t["written_bytes"] > 0, t
+        log = svc.get("/api/v1/demo/status").json()["log_preview"]
+        assert not any("pipeline-task-usage" in line for line in log), log

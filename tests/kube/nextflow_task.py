@@ -21,7 +21,7 @@ def workflow_params(text):
     """The `params.x = value` defaults at the top of a .nf file (numbers and quoted strings)."""
     out = {}
     for k, v in PARAM.findall(text):
-        v = v.strip()
+        v = re.sub(r"\s+//.*$", "", v).strip()  # a trailing Groovy comment
         out[k] = v.strip("'\"") if v[:1] in "'\"" else (float(v) if "." in v else int(v))
     return out
 
