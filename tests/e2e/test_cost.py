@@ -243,3 +243,31 @@ def test_task_histograms_on_metrics(start_service):
     assert value(s, "pipeline_task_peak_rss_bytes_count", stage="ANALYZE") == 3
     assert value(s, "pipeline_task_peak_rss_bytes_bucket", stage="ANALYZE", le="+Inf") == 3
     assert value(s, "pipeline_task_retries_total") == 0
+
+
+# ---- the dashboard's timeline (tests/node/timeline.mjs in Chromium) ---------------------------------------------
+
+def timeline_node(scenario, svc):
+    from conftest import ROOT, run_node
+    outdir = ROOT / "tests" / "e2e" / "output" / "timeline" / scenario
+    outdir.mkdir(parents=True, exist_ok=True)
+    for old in outdir.glob("*.png"):
+        old.unlink()
+    result = run_node("timeline.mjs", svc.url(""), scenario, outdir, timeout=150)
+    print(result.stdout, result.stderr)
+    assert result.returncode == 0, f"timeline.mjs {scenario}:\n{result.stdout}\n{result.stderr}"
+    return outdir
+
+
+def test_dashboard_draws_the_live_timeline_and_its_table(start_service):
+    """3 batches, two task processes at a time (so tasks queue): bars drawn while it runs, then all seven."""
+    svc = start_service({"GENERATE_SECONDS": "0.8", "ANALYZE_SECONDS": "0.6", "LOCAL_PARALLELISM": "2"})
+    out = timeline_node("live", svc)
+    png = out / "timeline.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_a_finished_run_from_the_history_opens_with_its_timeline(start_service):
+    svc = start_service()
+    out = timeline_node("history", svc)
+    assert (out / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
