@@ -98,40 +98,58 @@ void run_cost_add_json(json_t *o, const run_cost_t *c, int attempt)
     json_object_set_new(o, "where", where_json(c));
 }
 
-/* [attempt, submitted, started, finished, cpu, wall, rss, read, written, exit, pid, pod, node]; the times in ms,
- * unknown numbers as -1 (0 for times, pid), unknown strings as "" */
+/* [attempt, submitted, start - submitted, finish - start, cpu us, wall us, rss, read, written, exit, pid, pod, node]:
+ * times in Unix ms (the two after the first as differences: a 12-batch record stays small), seconds as whole
+ * microseconds; -1 for what is not known (0 for the submit time and the pid), "" for strings not known */
+static json_int_t delta(int64_t from, int64_t to)
+{
+    return from > 0 && to > 0 ? (json_int_t)(to - from) : to > 0 ? (json_int_t)to : -1;
+}
+
+static int64_t undelta(int64_t from, json_int_t d)
+{
+    if (d < 0)
+        return 0;
+    return from > 0 && d < 100000000000LL ? from + d : d; /* an absolute time when there was nothing to add to */
+}
+
+static json_int_t micros(double s)
+{
+    return s >= 0 ? (json_int_t)llround(s * 1e6) : -1;
+}
+
 json_t *run_cost_to_record(const run_cost_t *c)
 {
-    return json_pack("[i,I,I,I,f,f,I,I,I,i,i,s,s]", c->attempt, (json_int_t)c->submitted_ms,
-                     (json_int_t)c->started_ms, (json_int_t)c->finished_ms, c->cpu_seconds, c->wall_seconds,
-                     (json_int_t)c->peak_rss_bytes, (json_int_t)c->read_bytes, (json_int_t)c->written_bytes,
-                     c->exit_code, c->pid, c->pod, c->node);
+    int64_t base_start = c->submitted_ms > 0 ? c->submitted_ms : 0;
+    int64_t base_finish = c->started_ms > 0 ? c->started_ms : 0;
+    return json_pack("[i,I,I,I,I,I,I,I,I,i,i,s,s]", c->attempt, (json_int_t)c->submitted_ms,
+                     delta(base_start, c->started_ms), delta(base_finish, c->finished_ms), micros(c->cpu_seconds),
+                     micros(c->wall_seconds), (json_int_t)c->peak_rss_bytes, (json_int_t)c->read_bytes,
+                     (json_int_t)c->written_bytes, c->exit_code, c->pid, c->pod, c->node);
 }
 
 int run_cost_from_record(const json_t *rec, run_cost_t *c)
 {
     int attempt, exit_code, pid;
-    json_int_t sub, start, fin, rss, rd, wr;
-    double cpu, wall;
+    json_int_t sub, start, fin, cpu, wall, rss, rd, wr;
     const char *pod, *node;
-    if (json_unpack((json_t *)rec, "[i,I,I,I,F,F,I,I,I,i,i,s,s]", &attempt, &sub, &start, &fin, &cpu, &wall, &rss,
+    if (json_unpack((json_t *)rec, "[i,I,I,I,I,I,I,I,I,i,i,s,s]", &attempt, &sub, &start, &fin, &cpu, &wall, &rss,
                     &rd, &wr, &exit_code, &pid, &pod, &node) != 0 ||
-        attempt < 0 || attempt > 1000 || sub < 0 || start < 0 || fin < 0 || exit_code < -1 || exit_code > 511 ||
-        pid < 0 || strlen(pod) >= sizeof(c->pod) || strlen(node) >= sizeof(c->node) || !isfinite(cpu) ||
-        !isfinite(wall))
+        attempt < 0 || attempt > 1000 || sub < 0 || exit_code < -1 || exit_code > 511 || pid < 0 ||
+        strlen(pod) >= sizeof(c->pod) || strlen(node) >= sizeof(c->node))
         return -1;
     run_cost_init(c);
-    *c = (run_cost_t){.attempt = attempt,
-                      .submitted_ms = sub,
-                      .started_ms = start,
-                      .finished_ms = fin,
-                      .cpu_seconds = cpu < 0 ? -1 : cpu,
-                      .wall_seconds = wall < 0 ? -1 : wall,
-                      .peak_rss_bytes = rss < 0 ? -1 : rss,
-                      .read_bytes = rd < 0 ? -1 : rd,
-                      .written_bytes = wr < 0 ? -1 : wr,
-                      .exit_code = exit_code,
-                      .pid = pid};
+    c->attempt = attempt;
+    c->submitted_ms = sub;
+    c->started_ms = undelta(sub, start);
+    c->finished_ms = undelta(c->started_ms, fin);
+    c->cpu_seconds = cpu < 0 ? -1 : cpu / 1e6;
+    c->wall_seconds = wall < 0 ? -1 : wall / 1e6;
+    c->peak_rss_bytes = rss < 0 ? -1 : rss;
+    c->read_bytes = rd < 0 ? -1 : rd;
+    c->written_bytes = wr < 0 ? -1 : wr;
+    c->exit_code = exit_code;
+    c->pid = pid;
     snprintf(c->pod, sizeof(c->pod), "%s", pod);
     snprintf(c->node, sizeof(c->node), "%s", node);
     return 0;
