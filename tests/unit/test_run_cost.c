@@ -8,10 +8,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/run.h"
 #include "model/run_codec.h"
+#include "model/run_trace.h"
 #include "util/usage_line.h"
 
 #define T0 1795953600123LL
@@ -190,12 +192,59 @@ static void test_merge(void **state)
     assert_string_equal(a.node, "n1");
 }
 
+static void test_trace_units(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t ms;
+        const char *text;
+    } durations[] = {{0, "0ms"},       {310, "310ms"},      {999, "999ms"},      {1000, "1s"},
+                     {1234, "1.2s"},   {59949, "59.9s"},    {65000, "1m 5s"},    {3600000, "1h"},
+                     {3723000, "1h 2m 3s"}, {90061000, "1d 1h 1m 1s"}, {-1, "-"}};
+    char out[64];
+    for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+        run_trace_duration(durations[i].ms, out, sizeof(out));
+        assert_string_equal(out, durations[i].text);
+    }
+    static const struct {
+        int64_t bytes;
+        const char *text;
+    } sizes[] = {{0, "0"}, {993, "993 B"}, {1024, "1 KB"}, {6010, "5.9 KB"}, {12897485, "12.3 MB"},
+                 {52428800, "50 MB"}, {3221225472LL, "3 GB"}, {-1, "-"}};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        run_trace_size(sizes[i].bytes, out, sizeof(out));
+        assert_string_equal(out, sizes[i].text);
+    }
+}
+
+static void test_trace_lines(void **state)
+{
+    (void)state;
+    run_t *run = costed_run();
+    size_t len = 0;
+    char *text = run_trace_tsv(run, &len);
+    assert_int_equal(strlen(text), len);
+    assert_non_null(strstr(text, "task_id\tnative_id\tname\tstatus\texit\tsubmit\tstart\tcomplete\tduration\t"
+                                 "realtime\t%cpu\tpeak_rss\trchar\twchar\n"));
+    /* 5 tasks and the past attempt of ANALYZE (1), in submit order: its FAILED line first */
+    int lines = 0;
+    for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    assert_int_equal(lines, 7);
+    assert_non_null(strstr(text, "\tANALYZE (1)\tFAILED\t137\t2026-11-29 12:00:00.323\t"));
+    assert_non_null(strstr(text, "\tpipeline-r0123456789a-report\tREPORT\tCOMPLETED\t0\t"));
+    assert_non_null(strstr(text, "\t1.3s\t1s\t"));
+    free(text);
+    run_destroy(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cost_round_trip),     cmocka_unit_test(test_task_json_fields),
         cmocka_unit_test(test_old_record_without_costs), cmocka_unit_test(test_rejects_bad_costs),
         cmocka_unit_test(test_usage_line),          cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_trace_units),         cmocka_unit_test(test_trace_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
