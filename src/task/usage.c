@@ -1,4 +1,5 @@
 /* pipeline-task's own resource use, written as the last line on stderr (util/usage_line.h). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -15,36 +16,56 @@ void task_usage_begin(void)
     clock_gettime(CLOCK_MONOTONIC, &usage_start);
 }
 
+/* A small /proc file into `buf` with plain system calls (no stdio buffer to allocate: this runs for every task). */
+static size_t read_proc(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* The number after "`key`" at the start of a line of `text`, or -1. */
+static long long field(const char *text, const char *key)
+{
+    size_t klen = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, klen) != 0)
+            continue;
+        p += klen;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        long long v = 0;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9')
+            v = v * 10 + (*p++ - '0');
+        return v;
+    }
+    return -1;
+}
+
 /* rchar and wchar of /proc/self/io: what went through read and write system calls, cached or not. */
 static void read_proc_io(usage_line_t *u)
 {
-    FILE *f = fopen("/proc/self/io", "re");
-    if (f == NULL)
+    char buf[512];
+    if (read_proc("/proc/self/io", buf, sizeof(buf)) == 0)
         return;
-    char key[32];
-    long long value;
-    while (fscanf(f, "%31[^:]: %lld\n", key, &value) == 2) {
-        if (strcmp(key, "rchar") == 0)
-            u->rchar = value;
-        else if (strcmp(key, "wchar") == 0)
-            u->wchar = value;
-    }
-    fclose(f);
+    u->rchar = field(buf, "rchar:");
+    u->wchar = field(buf, "wchar:");
 }
 
 /* VmHWM of /proc/self/status: the peak resident size of this process's own memory. getrusage's ru_maxrss would
  * also count the memory of the parent that started it with vfork (posix_spawn) as it was at exec. -1: unknown. */
 static int64_t own_peak_rss(void)
 {
-    FILE *f = fopen("/proc/self/status", "re");
-    if (f == NULL)
+    char buf[2048];
+    if (read_proc("/proc/self/status", buf, sizeof(buf)) == 0)
         return -1;
-    char line[128];
-    long long kb = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
+    long long kb = field(buf, "VmHWM:");
     return kb < 0 ? -1 : (int64_t)kb * 1024;
 }
 
