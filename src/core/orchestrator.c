@@ -40,7 +40,7 @@ static void emit_progress(orch_t *orch, int task, int figures_only)
     json_t *data = run_progress_json(run);
     if (figures_only) /* the task's state did not change: its times and figures did */
         json_object_set_new(data, "figures_only", json_true());
-    json_t *t = run_task_json(run, task); /* with its times and figures as known now */
+    json_t *t = run_task_update_json(run, task); /* with its times and figures known now */
     json_object_set_new(t, "attempt", json_integer(run->attempts[task] > 0 ? run->attempts[task] : 1));
     json_object_set_new(data, "task", t);
     json_object_set_new(data, "estimated_completion", orch_estimated_completion(orch, run));

@@ -191,13 +191,23 @@ json_t *run_log_line_json(const run_log_line_t *line)
                      line->source, "stream", line->is_stderr ? "stderr" : "stdout");
 }
 
-json_t *run_task_json(const run_t *run, int t)
+static json_t *task_json(const run_t *run, int t, int known_only)
 {
     wf_stage_t stage = wf_task_stage(run->batch_count, t);
     json_t *o = json_pack("{s:s,s:i,s:s}", "name", wf_stage_name(stage), "batch", wf_task_batch(run->batch_count, t),
                           "state", wf_task_state_name(run->tasks[t]));
-    run_cost_add_json(o, &run->costs[t], run->attempts[t]);
+    run_cost_add_json(o, &run->costs[t], run->attempts[t], known_only);
     return o;
+}
+
+json_t *run_task_json(const run_t *run, int t)
+{
+    return task_json(run, t, 0);
+}
+
+json_t *run_task_update_json(const run_t *run, int t)
+{
+    return task_json(run, t, 1);
 }
 
 json_t *run_tasks_json(const run_t *run)

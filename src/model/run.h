@@ -111,6 +111,7 @@ json_t *run_progress_json(const run_t *run);               /* the data of a prog
 json_t *run_log_line_json(const run_log_line_t *line);
 json_t *run_tasks_json(const run_t *run); /* [{"name","batch","state","attempt", the cost fields}...] */
 json_t *run_task_json(const run_t *run, int task); /* one of them */
+json_t *run_task_update_json(const run_t *run, int task); /* the same without what is not known yet (the stream) */
 /** Keeps the task's current cost as a past attempt that ended in `state`, and starts a fresh one. */
 void run_cost_archive(run_t *run, int task, int state);
 json_t *run_resumed_from_json(const run_t *run); /* the id, or json null */

@@ -82,20 +82,27 @@ static json_t *where_json(const run_cost_t *c)
     return json_null();
 }
 
-void run_cost_add_json(json_t *o, const run_cost_t *c, int attempt)
+static void put(json_t *o, const char *key, json_t *v, int known_only)
 {
-    json_object_set_new(o, "attempt", attempt > 0 ? json_integer(attempt) : json_null());
-    json_object_set_new(o, "submitted_at", run_time_json(c->submitted_ms));
-    json_object_set_new(o, "started_at", run_time_json(c->started_ms));
-    json_object_set_new(o, "finished_at", run_time_json(c->finished_ms));
-    json_object_set_new(o, "duration_seconds", real_or_null(run_cost_duration(c)));
-    json_object_set_new(o, "queued_seconds", real_or_null(run_cost_queued(c)));
-    json_object_set_new(o, "cpu_seconds", real_or_null(c->cpu_seconds));
-    json_object_set_new(o, "peak_rss_bytes", int_or_null(c->peak_rss_bytes));
-    json_object_set_new(o, "read_bytes", int_or_null(c->read_bytes));
-    json_object_set_new(o, "written_bytes", int_or_null(c->written_bytes));
-    json_object_set_new(o, "exit_code", c->exit_code >= 0 ? json_integer(c->exit_code) : json_null());
-    json_object_set_new(o, "where", where_json(c));
+    if (known_only && json_is_null(v))
+        return; /* json_null() is a singleton: nothing to free */
+    json_object_set_new(o, key, v);
+}
+
+void run_cost_add_json(json_t *o, const run_cost_t *c, int attempt, int known_only)
+{
+    put(o, "attempt", attempt > 0 ? json_integer(attempt) : json_null(), known_only);
+    put(o, "submitted_at", run_time_json(c->submitted_ms), known_only);
+    put(o, "started_at", run_time_json(c->started_ms), known_only);
+    put(o, "finished_at", run_time_json(c->finished_ms), known_only);
+    put(o, "duration_seconds", real_or_null(run_cost_duration(c)), known_only);
+    put(o, "queued_seconds", real_or_null(run_cost_queued(c)), known_only);
+    put(o, "cpu_seconds", real_or_null(c->cpu_seconds), known_only);
+    put(o, "peak_rss_bytes", int_or_null(c->peak_rss_bytes), known_only);
+    put(o, "read_bytes", int_or_null(c->read_bytes), known_only);
+    put(o, "written_bytes", int_or_null(c->written_bytes), known_only);
+    put(o, "exit_code", c->exit_code >= 0 ? json_integer(c->exit_code) : json_null(), known_only);
+    put(o, "where", where_json(c), known_only);
 }
 
 /* [attempt, submitted, start - submitted, finish - start, cpu us, wall us, rss, read, written, exit, pid, pod, node]:

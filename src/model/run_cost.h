@@ -38,8 +38,9 @@ int run_cost_merge(run_cost_t *into, const run_cost_t *from);
 double run_cost_duration(const run_cost_t *c);
 double run_cost_queued(const run_cost_t *c);
 
-/** Adds the API's fields of `c` (attempt ... where) to the task object `o`; `attempt` is the task's attempt. */
-void run_cost_add_json(json_t *o, const run_cost_t *c, int attempt);
+/** Adds the API's fields of `c` (attempt ... where) to the task object `o`; `attempt` is the task's attempt.
+ *  `known_only`: leaves out those not known yet (a stream update), else they are null. */
+void run_cost_add_json(json_t *o, const run_cost_t *c, int attempt, int known_only);
 
 /** The record's compact form (an array) and back; NULL/-1 on a malformed one. */
 json_t *run_cost_to_record(const run_cost_t *c);

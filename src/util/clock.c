@@ -17,20 +17,50 @@ int64_t clock_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void put_digits(char *out, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        out[i] = (char)('0' + v % 10);
+}
+
 void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN + 1])
 {
-    time_t secs = (time_t)(ms / 1000);
+    /* by hand, not gmtime_r + snprintf: every task of every stream message has three of these */
+    int64_t secs = ms / 1000;
     int milli = (int)(ms % 1000);
     if (milli < 0) {
         milli += 1000;
         secs -= 1;
     }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    /* the proleptic Gregorian date of a day count since 1970-01-01 (eras of 400 years) */
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t year = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    unsigned day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    year += month <= 2;
     /* every field is bounded so that the text is exactly CLOCK_RFC3339_LEN characters */
-    snprintf(out, CLOCK_RFC3339_LEN + 1, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
-             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
-             (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, (unsigned)milli % 1000u);
+    put_digits(out, (unsigned)(((year % 10000) + 10000) % 10000), 4);
+    out[4] = '-';
+    put_digits(out + 5, month, 2);
+    out[7] = '-';
+    put_digits(out + 8, day, 2);
+    out[10] = 'T';
+    put_digits(out + 11, (unsigned)(rem / 3600), 2);
+    out[13] = ':';
+    put_digits(out + 14, (unsigned)(rem / 60 % 60), 2);
+    out[16] = ':';
+    put_digits(out + 17, (unsigned)(rem % 60), 2);
+    out[19] = '.';
+    put_digits(out + 20, (unsigned)milli, 3);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 /* Reads exactly `n` decimal digits at s[*pos]. */
