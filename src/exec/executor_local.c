@@ -203,13 +203,13 @@ static int local_run_task(executor_t *super, int task, char *why, size_t cap)
         return -1;
     }
     ex->running++;
-    ex->super.listener.task_started(ex->super.listener.data, task);
-    if (ex->super.listener.task_cost) {
+    if (ex->super.listener.task_cost) { /* where it runs, before it is news that it runs */
         run_cost_t where;
         run_cost_init(&where);
         where.pid = task_proc_pid(t->proc);
         ex->super.listener.task_cost(ex->super.listener.data, task, &where);
     }
+    ex->super.listener.task_started(ex->super.listener.data, task);
     return 0;
 }
 

@@ -77,7 +77,8 @@ def test_local_run_reports_every_tasks_cost(start_service):
     ended = [u for u in updates if u["state"] == "succeeded"]
     assert len(running) == 5 and len(ended) == 5
     # an update carries what is known at that moment: the end is not, yet
-    assert all(u["started_at"] and "finished_at" not in u and "duration_seconds" not in u for u in running)
+    assert all(u["started_at"] and u["where"]["pid"] > 1 and "finished_at" not in u and "duration_seconds" not in u
+               for u in running)
     for u in ended:
         assert_plausible(u)
     # never a log line
