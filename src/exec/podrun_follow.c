@@ -83,7 +83,7 @@ void podrun_conclude_pod(kube_exec_t *ex, pod_slot_t *s)
     const char *cause = outside_cause(s);
     if (cause) {
         char why[1600];
-        snprintf(why, sizeof(why), "%s: %s", cause, detail);
+        snprintf(why, sizeof(why), "%s; %s", detail, cause);
         podrun_conclude_lost(ex, s, why);
         return;
     }

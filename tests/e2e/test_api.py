@@ -240,7 +240,7 @@ def test_history_keeps_limit_newest_first(start_service):
     assert [h["run_id"] for h in svc.get("/api/v1/demo/history?limit=2").json()] == ids[::-1][:2]
     entry = history[0]
     assert set(entry) == {"run_id", "status", "started_at", "finished_at", "duration_seconds", "triggered_by",
-                          "job_name", "batch_count", "demo_metrics"}
+                          "job_name", "batch_count", "demo_metrics", "resumed_from"}  # resumed_from: issue 18
     assert entry["triggered_by"] == "t3" and entry["status"] == "succeeded"
     assert entry["demo_metrics"]["total_batches"] == 1
     # the oldest run fell out of the history

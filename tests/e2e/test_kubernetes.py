@@ -89,7 +89,8 @@ def test_twelve_batches_in_waves_within_a_quota_of_four_workers(cluster, start_s
 def test_failed_task_exit_code_and_log_lines_and_the_other_pods_deleted(cluster, start_service):
     cluster.sim.scenario = {"fail": {"ANALYZE_2": {"exit_code": 137, "reason": "OOMKilled",
                                                    "logs": ["loading batch 2", "out of memory"]}}}
-    svc = start_service(cluster.env(GENERATE_SECONDS="0.1", ANALYZE_SECONDS="3"))
+    # TASK_RETRIES=0: an OOM kill is otherwise retried (test_retry.py), and this one fails at every attempt
+    svc = start_service(cluster.env(GENERATE_SECONDS="0.1", ANALYZE_SECONDS="3", TASK_RETRIES="0"))
     answer, messages = run_with_stream(svc, batch_count=3)
     run_id = answer["run_id"]
     detail = svc.wait_finished(run_id)
