@@ -277,3 +277,38 @@ def test_a_finished_run_from_the_history_opens_with_its_timeline(start_service):
     svc = start_service()
     out = timeline_node("history", svc)
     assert (out / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_costs_trace_and_metrics_are_clean_under_valgrind(start_service, redis_server, tmp_path):
+    """The figures' whole path under valgrind, with Redis (the record with its costs written and read back): a run, a
+    retried attempt, the trace and /metrics, a run read back from the store; no leak, no error."""
+    import shutil
+    from conftest import BUILD, VALGRIND
+    import pytest
+    if BUILD.name != "build" or shutil.which("valgrind") is None:
+        pytest.skip("valgrind runs on the plain build only (ASan replaces it there)")
+    marker = tmp_path / "hold"
+    marker.touch()
+    wrapper = write_wrapper(tmp_path / "wrap.sh", f'if [ "$1" = analyze ] && [ -e "{marker}" ]; then sleep 30; fi\n'
+                                                  f'exec "{TASK_BIN}" "$@"\n')
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "valgrind_libcrypto.supp")
+    svc = start_service({"TASK_PROGRAM": wrapper, "TASK_RETRIES": "1", "REDIS_URL": redis_server.url,
+                         "REDIS_PREFIX": "vgcost:"}, prefix=VALGRIND + [f"--suppressions={supp}"])
+    run_id = svc.run(batch_count=1)["run_id"]
+
+    def analyze_pid():
+        t = task_of(svc.get(f"/api/v1/demo/runs/{run_id}").json()["tasks"], "ANALYZE", 1)
+        return t["state"] == "running" and t["where"] and t["where"]["pid"]
+
+    pid = wait_until(analyze_pid, timeout=60)
+    marker.unlink()
+    os.kill(pid, signal.SIGKILL)
+    assert svc.wait_finished(run_id, timeout=120)["status"] == "succeeded"
+    assert len(read_trace(svc.get(f"/api/v1/demo/runs/{run_id}/trace").text)) == 4
+    promtool_check(svc.get("/metrics").text)
+    second = svc.run(batch_count=1)["run_id"]
+    svc.wait_finished(second, timeout=120)
+    assert task_of(svc.get(f"/api/v1/demo/runs/{run_id}").json()["tasks"], "ANALYZE", 1)["attempt"] == 2
+    assert svc.get("/api/v1/demo/runs/r000000000000/trace").status_code == 404
+    code = svc.stop(signal.SIGTERM, timeout=60)
+    assert code == 0, svc.log()[-5000:]
