@@ -16,6 +16,7 @@ import { renderGraph } from "./graph.js";
 import { bindLogPane, renderLog } from "./logpane.js";
 import { clampBatches, scheduleRender, setRenderer, state } from "./state.js";
 import { checkSilence, connect, dropSocket, reconnectNow, scheduleReconnect } from "./stream.js";
+import { bindTimeline, openRunTimeline, renderTimeline } from "./timeline.js";
 
 const RUN_WORD = {
   none: "No run yet", queued: "Queued", starting: "Starting", running: "Running", succeeded: "Succeeded",
@@ -29,6 +30,7 @@ function render() {
   renderPreview();
   renderRun();
   renderGraph();
+  renderTimeline();
   renderReport();
   renderLog();
   renderHistory();
@@ -268,6 +270,13 @@ function historyRow(r) {
       from.className = "hint";
       td.appendChild(from);
     } else if (c.resume !== undefined) {
+      const open = document.createElement("button"); // the run's timeline and figures
+      open.type = "button";
+      open.className = "btn history-timeline";
+      open.textContent = "Timeline";
+      open.setAttribute("aria-label", `Timeline of run ${r.run_id}`);
+      open.addEventListener("click", () => openRunTimeline(String(r.run_id)));
+      td.appendChild(open);
       if (c.resume) {
         const btn = document.createElement("button");
         btn.type = "button";
@@ -320,6 +329,7 @@ function bindEvents() {
   $("conn-retry").addEventListener("click", reconnectNow);
   $("history-refresh").addEventListener("click", refreshHistory);
   bindLogPane();
+  bindTimeline();
   $("token").addEventListener("input", (ev) => { state.token = ev.target.value.trim(); });
   window.addEventListener("offline", () => {
     // The browser knows the network is gone; an open socket would only sit silent. Drop it now.

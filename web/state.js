@@ -27,6 +27,8 @@ export const state = {
   following: null, // { runId, attached } once this page pressed Run
   batches: 0, // graph size of the shown run (0: unknown yet)
   tasks: new Map(), // "GENERATE-1" → state, for the shown run
+  taskFigures: new Map(), // "GENERATE-1" → the task object of the API (times, resources), for the shown run
+  timelineView: null, // a run picked in the history: { runId, status, tasks } shown in the timeline instead
   progress: null,
   etaMs: null,
   durationSeconds: null,
@@ -118,6 +120,7 @@ export function adoptRun(info) {
     state.runEpoch += 1;
     state.batches = 0;
     state.tasks = new Map();
+    state.taskFigures = new Map();
     state.progress = null;
     state.etaMs = null;
     state.durationSeconds = null;
@@ -137,6 +140,16 @@ export function adoptRun(info) {
   return !same;
 }
 
+// A task object of the API (status, progress, complete, runs/{id}) into the figures of the shown run.
+export function applyTaskFigures(t) {
+  if (!isObject(t) || typeof t.name !== "string" || !STAGES.includes(t.name)) return;
+  const key = taskKey(t.name, t.name === "REPORT" ? 0 : Number(t.batch));
+  const old = state.taskFigures.get(key);
+  // a late answer must not take back what a newer message said: an attempt's end, once known, stays
+  if (old && old.finished_at && !t.finished_at && t.attempt === old.attempt) return;
+  state.taskFigures.set(key, { ...(old ?? {}), ...t });
+}
+
 export function isRunFinal() {
   return Boolean(state.run && (RUN_RANK[state.run.status] ?? 0) >= 3);
 }
@@ -146,6 +159,7 @@ export function applyProgress(p) {
   if (isNumber(p.total) && p.total >= 3) ensureBatches((p.total - 1) / 2);
   const before = state.progress?.completed ?? -1;
   if (!isNumber(p.completed) || p.completed >= before) state.progress = p;
+  if (isObject(p.task)) applyTaskFigures(p.task);
   if (isObject(p.task) && setTaskState(p.task.name, p.task.batch, p.task.state)) {
     noteTaskChange(p.task.name, p.task.batch, p.task.state);
   }
@@ -162,6 +176,7 @@ export function applyStatus(s, epoch) {
   state.active = Boolean(s.active) && !isRunFinal();
   if (Array.isArray(s.tasks)) {
     for (const t of s.tasks) if (isObject(t)) setTaskState(t.name, t.batch, t.state);
+    for (const t of s.tasks) applyTaskFigures(t);
   }
   applyProgress(s.progress);
   state.etaMs = state.active ? parseTime(s.estimated_completion) : null;

@@ -6,8 +6,8 @@ import { announce } from "./announce.js";
 import { refreshHistory, requestStatus } from "./api.js";
 import { formatDuration, isNumber, isObject } from "./format.js";
 import {
-  addLogLines, addLogNote, adoptRun, applyProgress, applyStatus, isRunFinal, RUN_RANK, scheduleRender,
-  seedLogFromPreview, settleTasks, state,
+  addLogLines, addLogNote, adoptRun, applyProgress, applyTaskFigures, applyStatus, isRunFinal, RUN_RANK,
+  scheduleRender, seedLogFromPreview, settleTasks, state,
 } from "./state.js";
 
 const STREAM_PATH = "/api/v1/pipeline/stream";
@@ -222,6 +222,7 @@ function onComplete(data, msg) {
   state.etaMs = null;
   if (isNumber(data.duration_seconds)) state.durationSeconds = data.duration_seconds;
   if (isObject(data.demo_metrics)) state.metrics = data.demo_metrics;
+  if (Array.isArray(data.tasks)) for (const t of data.tasks) applyTaskFigures(t);
   settleTasks(state.run.status);
   const after = isNumber(data.duration_seconds) ? ` after ${formatDuration(data.duration_seconds)}` : "";
   announce(`Run ${state.run.run_id} ${state.run.status}${after}.`);

@@ -12,6 +12,9 @@ static void on_event(void *ctx, const event_t *ev)
     if (!ev->local)
         return;
     if (ev->type == EVENT_PROGRESS) {
+        metrics_task_observe(&m->task_costs, ev);
+        if (json_is_true(json_object_get(ev->data, "figures_only")))
+            return; /* no state change */
         const char *state = json_string_value(json_object_get(json_object_get(ev->data, "task"), "state"));
         if (state && strcmp(state, "running") == 0)
             m->tasks_started++;

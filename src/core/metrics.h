@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "core/metrics_task.h"
 #include "model/events.h"
 #include "model/run.h"
 
@@ -35,6 +36,7 @@ typedef struct metrics {
     int nlatency;
     uint64_t runs[RUN_UNKNOWN + 1]; /* by final status */
     uint64_t tasks_started, tasks_failed;
+    metrics_tasks_t task_costs; /* metrics_task.c */
 } metrics_t;
 
 extern const double metrics_bucket_bounds[METRICS_BUCKETS];

@@ -95,6 +95,14 @@ void orch_handover_released(orch_t *orch);
 void orch_handover_claim(orch_t *orch, const char *run_id, void (*on_orphan)(void *, const char *, run_t *));
 /** A progress message for the active run (naming `task`), saved with the run. */
 void orch_emit_progress(orch_t *orch, int task);
+/** The same, when only the task's times and figures changed (marked "figures_only": not a state change). */
+void orch_emit_figures(orch_t *orch, int task);
+
+/* orch_cost.c: each task's times and figures (run->costs) */
+void orch_cost_submitted(orch_t *orch, int task); /* given to the runner (a new attempt) */
+void orch_cost_started(orch_t *orch, int task);
+void orch_cost_finished(orch_t *orch, int task);
+void orch_cost_on_report(void *data, int task, const run_cost_t *cost); /* the listener's task_cost */
 
 /* orch_sched.c */
 void orch_sched_init(orch_t *orch);

@@ -55,6 +55,7 @@ static void on_round(uv_timer_t *timer)
     for (; room > 0 && next >= 0; room--, next = wf_next_ready(run->batch_count, run->tasks)) {
         run->tasks[next] = TASK_STARTING;
         run->attempts[next]++;
+        orch_cost_submitted(orch, next);
         if (ops->run_task(orch->exec, next, why, sizeof(why)) != 0) {
             fail_task(orch, next, why[0] ? why : "the task could not start");
             return;

@@ -35,18 +35,28 @@ static void set_status(orch_t *orch, run_status_t status)
     orch->store->ops->save_active(orch->store, run);
 }
 
-void orch_emit_progress(orch_t *orch, int task)
+static void emit_progress(orch_t *orch, int task, int figures_only)
 {
     run_t *run = orch->active;
     json_t *data = run_progress_json(run);
-    json_object_set_new(data, "task",
-                        json_pack("{s:s,s:i,s:s,s:i}", "name", wf_stage_name(wf_task_stage(run->batch_count, task)),
-                                  "batch", wf_task_batch(run->batch_count, task), "state",
-                                  wf_task_state_name(run->tasks[task]), "attempt",
-                                  run->attempts[task] > 0 ? run->attempts[task] : 1));
+    if (figures_only) /* the task's state did not change: its times and figures did */
+        json_object_set_new(data, "figures_only", json_true());
+    json_t *t = run_task_update_json(run, task); /* with its times and figures known now */
+    json_object_set_new(t, "attempt", json_integer(run->attempts[task] > 0 ? run->attempts[task] : 1));
+    json_object_set_new(data, "task", t);
     json_object_set_new(data, "estimated_completion", orch_estimated_completion(orch, run));
     orch_emit(orch, run, EVENT_PROGRESS, data);
     orch->store->ops->save_active(orch->store, run);
+}
+
+void orch_emit_progress(orch_t *orch, int task)
+{
+    emit_progress(orch, task, 0);
+}
+
+void orch_emit_figures(orch_t *orch, int task)
+{
+    emit_progress(orch, task, 1);
 }
 
 static void emit_error(orch_t *orch, const char *stage, const char *message)
@@ -265,6 +275,7 @@ static void on_task_started(void *data, int task)
     run->tasks[task] = TASK_RUNNING;
     run->task_started_ms[task] = clock_now_ms();
     run->tasks_spawned++;
+    orch_cost_started(orch, task);
     orch_emit_progress(orch, task);
 }
 
@@ -277,6 +288,7 @@ static void on_task_finished(void *data, int task, wf_task_state_t state, const 
     char label[32];
     wf_task_label(run->batch_count, task, label, sizeof(label));
     run->tasks[task] = state;
+    orch_cost_finished(orch, task);
     if (state == TASK_SUCCEEDED)
         orch_outputs_record(orch, task);
     if (state == TASK_FAILED && !orch->failed && !orch->cancel_requested) {
@@ -632,6 +644,7 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
         .done = on_exec_done,
         .task_requeued = on_task_requeued,
         .task_lost = orch_sched_on_task_lost,
+        .task_cost = orch_cost_on_report,
         .room = on_room,
         .session = on_session,
     };

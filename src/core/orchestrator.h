@@ -60,6 +60,9 @@ void orch_history(orch_t *orch, int limit, orch_waiter_t *w, orch_reply_cb cb);
 void orch_run_detail(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_reply_cb cb);
 /** GET /runs/{id}/report: report.json as written, or 404. */
 void orch_run_report(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_text_cb cb);
+/** GET /runs/{id}/trace: the tasks as a Nextflow trace file (200), 404 unknown, 503 the store is unavailable
+ *  (orch_trace.c). */
+void orch_run_trace(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_text_cb cb);
 
 /** GET /api/v1/demo/metrics: aggregates over the history (total, succeeded, failed, cancelled, success rate,
  *  execution times, batches and records processed, recent runs). */

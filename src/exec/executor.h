@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "model/run_cost.h"
 #include "model/workflow.h"
 
 typedef struct exec_spec {
@@ -63,6 +64,10 @@ typedef struct exec_listener {
      *  reason). The scheduler starts it again (TASK_RETRIES) or fails it with `detail`. NULL-safe: a runner that
      *  never calls it reports TASK_FAILED instead. */
     void (*task_lost)(void *data, int task, const char *detail);
+    /** What the current attempt of a task cost, as far as the executor knows it now (times, resources, where): the
+     *  known figures are taken, the unknown ones (run_cost_init) left as they are. Any time, also after the task
+     *  ended (a pod's last log lines may come later). NULL-safe: callers check it. */
+    void (*task_cost)(void *data, int task, const run_cost_t *cost);
     /** Task runners: a task given to run_task() did not start after all (the quota refused its pod) or must start
      *  again (a task a dead replica ran has no pod left): it is pending again. */
     void (*task_requeued)(void *data, int task);

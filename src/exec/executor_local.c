@@ -72,6 +72,14 @@ static void on_task_line(void *ctx, int is_stderr, const char *line, size_t len)
     t->owner->super.listener.task_log(t->owner->super.listener.data, t->index, is_stderr, line, len);
 }
 
+static void on_task_cost(void *ctx, const run_cost_t *cost)
+{
+    local_task_t *t = ctx;
+    const exec_listener_t *l = &t->owner->super.listener;
+    if (l->task_cost)
+        l->task_cost(l->data, t->index, cost);
+}
+
 /* The OOM kills counted in the service's cgroup (its tasks share it): "oom_kill N" of cgroup v2's memory.events;
  * -1 when unknown. Two small reads of kernel files (no disk), at a task's SIGKILL and at a run's start. */
 static long long cgroup_oom_kills(void)
@@ -185,7 +193,8 @@ static int local_run_task(executor_t *super, int task, char *why, size_t cap)
         return -1;
     }
     build_argv(ex, task, args, argv);
-    static const task_proc_callbacks_t cbs = {.on_line = on_task_line, .on_exit = on_task_exit};
+    static const task_proc_callbacks_t cbs = {
+        .on_line = on_task_line, .on_exit = on_task_exit, .on_cost = on_task_cost};
     local_task_t *t = &ex->tasks[task];
     int err = 0;
     t->proc = task_proc_spawn(ex->loop, argv, ex->work_dir, &cbs, t, &err);
@@ -194,6 +203,12 @@ static int local_run_task(executor_t *super, int task, char *why, size_t cap)
         return -1;
     }
     ex->running++;
+    if (ex->super.listener.task_cost) { /* where it runs, before it is news that it runs */
+        run_cost_t where;
+        run_cost_init(&where);
+        where.pid = task_proc_pid(t->proc);
+        ex->super.listener.task_cost(ex->super.listener.data, task, &where);
+    }
     ex->super.listener.task_started(ex->super.listener.data, task);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exec/nextflow_internal.h"
+#include "exec/pod_cost.h"
 #include "exec/pod_log.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -38,6 +39,13 @@ static void on_log_line(void *data, const char *ts, const char *line, size_t len
         }
     } else {
         pod_log_drop_own_time(&line, &len);
+        run_cost_t cost;
+        run_cost_init(&cost);
+        if (pod_cost_usage_line(line, len, &cost)) { /* pipeline-task's figures: never a log line */
+            if (ex->super.listener.task_cost)
+                ex->super.listener.task_cost(ex->super.listener.data, s->task, &cost);
+            return;
+        }
         log_tail_add(&s->tail, line, len);
     }
     char buf[POD_LOG_LINE_CAP]; /* the kubelet's time in front: the orchestrator takes it as the line's */
@@ -114,6 +122,12 @@ static void on_worker_event(void *data, kube_event_t type, json_t *obj)
         return;
     log_debug("nextflow", "run %s: worker pod %s (%s): event %d, phase %d", ex->run_id, pod.name, pod.task_name,
               (int)type, (int)pod.phase);
+    if (ex->super.listener.task_cost && type != KUBE_DELETED) { /* Nextflow submitted it: its creation is the submit */
+        run_cost_t cost;
+        run_cost_init(&cost);
+        pod_cost_read(obj, 1, &cost);
+        ex->super.listener.task_cost(ex->super.listener.data, task, &cost);
+    }
     if (type == KUBE_DELETED) {
         if (pod.phase == POD_SUCCEEDED) { /* its last change may come with its deletion (after a re-list) */
             nextflow_report_finished(ex, task, TASK_SUCCEEDED, NULL);

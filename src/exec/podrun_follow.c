@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "exec/nextflow_log.h"
+#include "exec/pod_cost.h"
 #include "exec/pod_log.h"
 #include "exec/pod_spec.h"
 #include "exec/pod_status.h"
@@ -98,6 +99,13 @@ static void on_log_line(void *data, const char *ts, const char *line, size_t len
     if (ex->ending)
         return;
     pod_log_drop_own_time(&line, &len);
+    run_cost_t cost;
+    run_cost_init(&cost);
+    if (pod_cost_usage_line(line, len, &cost)) { /* pipeline-task's figures: never a log line */
+        if (ex->super.listener.task_cost)
+            ex->super.listener.task_cost(ex->super.listener.data, s->task, &cost);
+        return;
+    }
     log_tail_add(&s->tail, line, len);
     char buf[POD_LOG_LINE_CAP];
     size_t n = pod_log_compose(ts, line, len, buf);
@@ -162,6 +170,12 @@ void podrun_on_pod_event(void *data, kube_event_t type, json_t *obj)
         snprintf(s->reason, sizeof(s->reason), "%.100s%s%.300s", pod_reason, msg ? ": " : "", msg ? msg : "");
     }
     log_debug("kube-exec", "run %s: pod %s: event %d, phase %d", ex->run_id, pod.name, (int)type, (int)pod.phase);
+    if (ex->super.listener.task_cost) { /* its node and times (the service knows when it submitted it) */
+        run_cost_t cost;
+        run_cost_init(&cost);
+        pod_cost_read(obj, 0, &cost);
+        ex->super.listener.task_cost(ex->super.listener.data, task, &cost);
+    }
     if (type == KUBE_DELETED) {
         s->exists = 0;
         if (pod.phase == POD_SUCCEEDED || pod.phase == POD_FAILED)

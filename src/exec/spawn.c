@@ -74,11 +74,12 @@ int exec_spawn(char *const *argv, const char *cwd, exec_child_t *child)
     return 0;
 }
 
-int exec_child_reap(const exec_child_t *child, int64_t *exit_status, int *term_signal)
+int exec_child_reap(const exec_child_t *child, int64_t *exit_status, int *term_signal, struct rusage *usage)
 {
     int status;
     pid_t r;
-    while ((r = waitpid(child->pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+    struct rusage ru;
+    while ((r = wait4(child->pid, &status, WNOHANG, &ru)) < 0 && errno == EINTR) {
     }
     if (r < 0 && errno == ECHILD) {
         /* not our child any more: reaped by the kernel (SIGCHLD ignored) or by someone else; it has ended */
@@ -90,5 +91,7 @@ int exec_child_reap(const exec_child_t *child, int64_t *exit_status, int *term_s
         return 0;
     *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
     *term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    if (usage)
+        *usage = ru;
     return 1;
 }

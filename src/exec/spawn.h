@@ -6,6 +6,8 @@
 #ifndef EXEC_SPAWN_H
 #define EXEC_SPAWN_H
 
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 typedef struct exec_child {
@@ -26,8 +28,9 @@ int exec_spawn(char *const *argv, const char *cwd, exec_child_t *child);
 /**
  * Reaps the child if it has exited: returns 1 with its exit code in `*exit_status` and the signal that ended it
  * (or 0) in `*term_signal`; 0 while it runs; -1 when it is no longer this process's child (someone else reaped
- * it, or the kernel did because SIGCHLD was ignored): it has ended, and how is lost.
+ * it, or the kernel did because SIGCHLD was ignored): it has ended, and how is lost. With `usage` (or NULL), a
+ * reaped child's resource use (wait4: the child and the descendants it waited for) goes there.
  */
-int exec_child_reap(const exec_child_t *child, int64_t *exit_status, int *term_signal);
+int exec_child_reap(const exec_child_t *child, int64_t *exit_status, int *term_signal, struct rusage *usage);
 
 #endif

@@ -9,7 +9,9 @@
 #include "exec/line_reader.h"
 #include "exec/log_tail.h"
 #include "exec/spawn.h"
+#include "util/clock.h"
 #include "util/text.h"
+#include "util/usage_line.h"
 
 #define DRAIN_TIMEOUT_MS 2000 /* after exit, how long a grandchild may keep the pipes open */
 #define EXIT_POLL_MS     5
@@ -33,6 +35,12 @@ struct task_proc {
     int64_t exit_status;
     int term_signal;
     log_tail_t tail; /* the last lines of stderr, for the failure message */
+    int64_t spawned_mono_ms;
+    double wall;         /* spawn to exit, seconds */
+    struct rusage usage; /* wait4's */
+    int has_usage;
+    usage_line_t own; /* the task's own report (util/usage_line.h) */
+    int has_own;
 };
 
 static void on_handle_closed(uv_handle_t *h)
@@ -57,6 +65,10 @@ static void on_out_line(void *ctx, const char *line, size_t len)
 static void on_err_line(void *ctx, const char *line, size_t len)
 {
     task_proc_t *p = ctx;
+    if (usage_line_parse(line, len, &p->own)) {
+        p->has_own = 1;
+        return;
+    }
     log_tail_add(&p->tail, line, len);
     p->cbs.on_line(p->ctx, 1, line, len);
 }
@@ -73,6 +85,37 @@ static void describe_failure(task_proc_t *p, char *out, size_t outlen)
     text_trim_partial_utf8(out); /* snprintf may have cut a character */
 }
 
+static double tv_seconds(struct timeval tv)
+{
+    return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void report_cost(task_proc_t *p)
+{
+    run_cost_t c;
+    run_cost_init(&c);
+    c.pid = p->pid;
+    c.wall_seconds = p->wall;
+    if (p->has_usage) { /* wait4 counts the task and every descendant it waited for (what a killed task has) */
+        c.cpu_seconds = tv_seconds(p->usage.ru_utime) + tv_seconds(p->usage.ru_stime);
+        c.peak_rss_bytes = (int64_t)p->usage.ru_maxrss * 1024;
+    }
+    if (p->has_own) {
+        double cpu = p->own.user >= 0 && p->own.sys >= 0 ? p->own.user + p->own.sys : -1;
+        if (cpu > c.cpu_seconds)
+            c.cpu_seconds = cpu;
+        /* wait4's ru_maxrss counts this service's size at the spawn (posix_spawn's child shares its memory until
+         * exec): the task's own figure (VmHWM and what it waited for) is the truth when it reports one */
+        if (p->own.maxrss >= 0)
+            c.peak_rss_bytes = p->own.maxrss;
+        c.read_bytes = p->own.rchar;
+        c.written_bytes = p->own.wchar;
+    }
+    if (!p->status_lost)
+        c.exit_code = p->term_signal ? 128 + p->term_signal : (int)p->exit_status;
+    p->cbs.on_cost(p->ctx, &c);
+}
+
 static void maybe_report(task_proc_t *p)
 {
     if (!p->exited || p->pipes_open > 0 || p->reported)
@@ -83,6 +126,8 @@ static void maybe_report(task_proc_t *p)
     char detail[1024] = "";
     if (!ok)
         describe_failure(p, detail, sizeof(detail));
+    if (p->cbs.on_cost)
+        report_cost(p);
     p->cbs.on_exit(p->ctx, ok, p->term_signal, ok ? NULL : detail);
 }
 
@@ -129,9 +174,11 @@ static void on_drain_timeout(uv_timer_t *t)
 
 static void on_child_maybe_exited(task_proc_t *p)
 {
-    int reaped = exec_child_reap(&p->child, &p->exit_status, &p->term_signal);
+    int reaped = exec_child_reap(&p->child, &p->exit_status, &p->term_signal, &p->usage);
     if (reaped == 0)
         return;
+    p->has_usage = reaped > 0;
+    p->wall = (clock_mono_ms() - p->spawned_mono_ms) / 1000.0;
     p->status_lost = reaped < 0;
     p->exited = 1;
     kill(-p->pid, SIGKILL); /* anything the task left behind in its group dies with it */
@@ -181,6 +228,7 @@ task_proc_t *task_proc_spawn(uv_loop_t *loop, char *const *argv, const char *cwd
     }
     p->open_handles = 4;
     p->pid = p->child.pid;
+    p->spawned_mono_ms = clock_mono_ms();
     uv_pipe_open(&p->out, p->child.out_fd);
     uv_pipe_open(&p->err, p->child.err_fd);
     if (p->child.pidfd >= 0) {

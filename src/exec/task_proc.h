@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "model/run_cost.h"
+
 typedef struct task_proc task_proc_t;
 
 typedef struct task_proc_callbacks {
@@ -15,6 +17,10 @@ typedef struct task_proc_callbacks {
     /** The process exited and its output is drained. `detail` describes a failure ("exit code 3: <stderr tail>")
      *  and is NULL on exit 0. The task_proc_t is freed right after this returns. */
     void (*on_exit)(void *ctx, int ok, int term_signal, const char *detail);
+    /** Optional, right before on_exit: what the process cost. Its wall time from spawn to exit, CPU and peak RSS
+     *  from wait4 (or the task's own usage line when that says more), bytes read and written from the usage line
+     *  (util/usage_line.h, never passed to on_line), exit code (128 + N for signal N), pid. */
+    void (*on_cost)(void *ctx, const run_cost_t *cost);
 } task_proc_callbacks_t;
 
 /**

@@ -27,6 +27,7 @@ static const route_t routes[] = {
     {"GET", "/api/v1/demo/history", route_history, 0},
     {"GET", "/api/v1/demo/runs/*", route_run_detail, 0},
     {"GET", "/api/v1/demo/runs/*/report", route_run_report, 0},
+    {"GET", "/api/v1/demo/runs/*/trace", route_run_trace, 0},
     {"POST", "/api/v1/demo/runs/*/resume", route_run_resume, ROUTE_AUTH},
     {"GET", "/api/v1/pipeline/stream", route_stream, 0},
     {"GET", "/api/v1/demo/metrics", route_metrics_summary, 0},

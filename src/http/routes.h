@@ -14,6 +14,7 @@ void route_cancel(http_server_t *srv, h2o_req_t *req, const char *param);
 void route_history(http_server_t *srv, h2o_req_t *req, const char *param);
 void route_run_detail(http_server_t *srv, h2o_req_t *req, const char *param);
 void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param);
+void route_run_trace(http_server_t *srv, h2o_req_t *req, const char *param);
 void route_run_resume(http_server_t *srv, h2o_req_t *req, const char *param);
 
 /* routes_stream.c */

@@ -1,4 +1,4 @@
-/* The /api/v1/demo routes: run, preview, status, cancel, history, one run, its report. */
+/* The /api/v1/demo routes: run, preview, status, cancel, history, one run, its report and trace. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,4 +177,24 @@ void route_run_report(http_server_t *srv, h2o_req_t *req, const char *param)
         return;
     }
     orch_run_report(srv->deps.orch, param, http_waiter(req), on_report);
+}
+
+static void on_trace(orch_waiter_t *w, int status, const char *text, size_t len)
+{
+    h2o_req_t *req = http_waiter_req(w);
+    if (status == 200)
+        reply_send(req, 200, "text/tab-separated-values; charset=utf-8", text, len);
+    else if (status == 404)
+        reply_detail(req, 404, "Run not found");
+    else
+        http_answer(w, status, json_pack("{s:s}", "detail", "The state store is unavailable; retry shortly"));
+}
+
+void route_run_trace(http_server_t *srv, h2o_req_t *req, const char *param)
+{
+    if (!run_id_valid(param, strlen(param))) {
+        reply_detail(req, 404, "Run not found");
+        return;
+    }
+    orch_run_trace(srv->deps.orch, param, http_waiter(req), on_trace);
 }

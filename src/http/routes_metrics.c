@@ -151,6 +151,7 @@ void route_prometheus(http_server_t *srv, h2o_req_t *req, const char *param)
             d->store->ops->name);
     write_http(f, d->metrics);
     write_runs(f, d->metrics, d->orch);
+    metrics_task_write(f, &d->metrics->task_costs, d->exec->ops->name);
     write_stream(f, d->hub);
     family(f, "pipeline_store_up", "gauge", "Whether the state store works as configured (1) or is degraded (0).");
     fprintf(f, "pipeline_store_up %d\n", d->store->ops->healthy(d->store));

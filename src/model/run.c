@@ -23,8 +23,10 @@ run_t *run_create(const run_params_t *params, const char *job_prefix)
     run->rows_per_batch = params->rows_per_batch;
     run->seed = params->seed;
     run->triggered_by = params->triggered_by ? strdup(params->triggered_by) : NULL;
-    for (int t = 0; t < WF_MAX_TASKS; t++)
+    for (int t = 0; t < WF_MAX_TASKS; t++) {
         run->outputs[t].size = -1;
+        run_cost_init(&run->costs[t]);
+    }
     return run;
 }
 
@@ -39,6 +41,7 @@ void run_destroy(run_t *run)
     }
     free(run->message);
     free(run->triggered_by);
+    free(run->past);
     free(run);
 }
 
@@ -188,15 +191,38 @@ json_t *run_log_line_json(const run_log_line_t *line)
                      line->source, "stream", line->is_stderr ? "stderr" : "stdout");
 }
 
+static json_t *task_json(const run_t *run, int t, int known_only)
+{
+    wf_stage_t stage = wf_task_stage(run->batch_count, t);
+    json_t *o = json_pack("{s:s,s:i,s:s}", "name", wf_stage_name(stage), "batch", wf_task_batch(run->batch_count, t),
+                          "state", wf_task_state_name(run->tasks[t]));
+    run_cost_add_json(o, &run->costs[t], run->attempts[t], known_only);
+    return o;
+}
+
+json_t *run_task_json(const run_t *run, int t)
+{
+    return task_json(run, t, 0);
+}
+
+json_t *run_task_update_json(const run_t *run, int t)
+{
+    return task_json(run, t, 1);
+}
+
 json_t *run_tasks_json(const run_t *run)
 {
     json_t *tasks = json_array();
-    for (int t = 0; t < wf_task_count(run->batch_count); t++) {
-        wf_stage_t stage = wf_task_stage(run->batch_count, t);
-        json_array_append_new(tasks, json_pack("{s:s,s:i,s:s,s:o}", "name", wf_stage_name(stage), "batch",
-                                               wf_task_batch(run->batch_count, t), "state",
-                                               wf_task_state_name(run->tasks[t]), "attempt",
-                                               run->attempts[t] > 0 ? json_integer(run->attempts[t]) : json_null()));
-    }
+    for (int t = 0; t < wf_task_count(run->batch_count); t++)
+        json_array_append_new(tasks, run_task_json(run, t));
     return tasks;
+}
+
+void run_cost_archive(run_t *run, int task, int state)
+{
+    if (run->past == NULL && (run->past = calloc(RUN_MAX_PAST_ATTEMPTS, sizeof(*run->past))) == NULL)
+        abort();
+    if (run->past_count < RUN_MAX_PAST_ATTEMPTS)
+        run->past[run->past_count++] = (run_attempt_t){.task = task, .state = state, .cost = run->costs[task]};
+    run_cost_init(&run->costs[task]);
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "model/run_cost.h"
 #include "model/workflow.h"
 #include "util/ids.h"
 
@@ -68,7 +69,10 @@ typedef struct run {
     int attempts[WF_MAX_TASKS];          /* times each task was given to its runner (0: never) */
     run_output_t outputs[WF_MAX_TASKS];  /* what each succeeded task wrote */
     char resumed_from[RUN_ID_LEN + 1];   /* the run this one resumes ("" : none) */
-    char nf_session[40];                 /* EXECUTOR=nextflow: Nextflow's session id ("" : not known) */
+    char nf_session[40];
+    run_cost_t costs[WF_MAX_TASKS]; /* each task's latest attempt: times, resources, where */
+    run_attempt_t *past;            /* attempts that ended and ran again (at most RUN_MAX_PAST_ATTEMPTS) */
+    int past_count;                 /* EXECUTOR=nextflow: Nextflow's session id ("" : not known) */
     int tasks_spawned; /* task processes (or pods) started */
     int has_metrics;
     run_metrics_t metrics;
@@ -105,7 +109,11 @@ json_t *run_history_json(const run_t *run);                /* a history entry */
 json_t *run_detail_json(const run_t *run, int64_t now_ms); /* GET /runs/{id}: RunInfo + duration, progress, metrics */
 json_t *run_progress_json(const run_t *run);               /* the data of a progress message */
 json_t *run_log_line_json(const run_log_line_t *line);
-json_t *run_tasks_json(const run_t *run); /* [{"name","batch","state","attempt"}...] */
+json_t *run_tasks_json(const run_t *run); /* [{"name","batch","state","attempt", the cost fields}...] */
+json_t *run_task_json(const run_t *run, int task); /* one of them */
+json_t *run_task_update_json(const run_t *run, int task); /* the same without what is not known yet (the stream) */
+/** Keeps the task's current cost as a past attempt that ended in `state`, and starts a fresh one. */
+void run_cost_archive(run_t *run, int task, int state);
 json_t *run_resumed_from_json(const run_t *run); /* the id, or json null */
 
 /** A timestamp as RFC 3339, or json null for 0 (or -1). */

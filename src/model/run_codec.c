@@ -11,6 +11,49 @@ static json_t *optional_string(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* Each task's cost, and the past attempts as [task, state, cost]. */
+static json_t *costs_to_record(const run_t *run, int n)
+{
+    json_t *costs = json_array(), *past = json_array();
+    for (int t = 0; t < n; t++)
+        json_array_append_new(costs, run_cost_to_record(&run->costs[t]));
+    for (int i = 0; i < run->past_count; i++)
+        json_array_append_new(past, json_pack("[i,i,o]", run->past[i].task, run->past[i].state,
+                                              run_cost_to_record(&run->past[i].cost)));
+    return json_pack("{s:o,s:o}", "tasks", costs, "past", past);
+}
+
+/* The costs added for issue 19; a record written before them has none (optional). */
+static int read_costs(run_t *run, const json_t *rec, int n, char *err, size_t errlen)
+{
+    json_t *costs = json_object_get(rec, "costs");
+    if (costs == NULL || json_is_null(costs))
+        return 0;
+    json_t *tasks = json_object_get(costs, "tasks"), *past = json_object_get(costs, "past");
+    if (!json_is_array(tasks) || json_array_size(tasks) != (size_t)n || (past && !json_is_array(past)) ||
+        json_array_size(past) > RUN_MAX_PAST_ATTEMPTS)
+        goto bad;
+    for (size_t i = 0; i < json_array_size(past); i++) {
+        int task, state;
+        json_t *cost;
+        run_attempt_t a;
+        if (json_unpack(json_array_get(past, i), "[i,i,o]", &task, &state, &cost) != 0 || task < 0 || task >= n ||
+            state < TASK_PENDING || state > TASK_STATE_LAST || run_cost_from_record(cost, &a.cost) != 0)
+            goto bad;
+        a.task = task;
+        a.state = state;
+        run_cost_archive(run, task, state); /* makes room (the tasks' own costs are read after) */
+        run->past[run->past_count - 1] = a;
+    }
+    for (int t = 0; t < n; t++)
+        if (run_cost_from_record(json_array_get(tasks, (size_t)t), &run->costs[t]) != 0)
+            goto bad;
+    return 0;
+bad:
+    snprintf(err, errlen, "bad run record: costs out of range");
+    return -1;
+}
+
 json_t *run_to_record(const run_t *run, const char *owner)
 {
     int n = wf_task_count(run->batch_count);
@@ -38,6 +81,7 @@ json_t *run_to_record(const run_t *run, const char *owner)
                                                                             run->outputs[t].sha256));
     }
     json_object_set_new(rec, "attempts", attempts);
+    json_object_set_new(rec, "costs", costs_to_record(run, n));
     json_object_set_new(rec, "outputs", outputs);
     json_object_set_new(rec, "resumed_from", run_resumed_from_json(run));
     json_object_set_new(rec, "nf_session", optional_string(run->nf_session[0] ? run->nf_session : NULL));
@@ -204,6 +248,7 @@ run_t *run_from_record(const json_t *rec, char *err, size_t errlen)
             run_log_append(run, msg, src, is_stderr, ts);
     }
     if (read_resume_fields(run, rec, wf_task_count(run->batch_count), err, errlen) != 0 ||
+        read_costs(run, rec, wf_task_count(run->batch_count), err, errlen) != 0 ||
         (metrics && !json_is_null(metrics) && read_metrics(run, metrics, err, errlen) != 0)) {
         run_destroy(run);
         return NULL;

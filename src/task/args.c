@@ -9,6 +9,7 @@
 
 /* What printing the help returned, for task_args_exit. */
 static int args_help_status;
+int task_args_helped; /* the help was printed: the task did no work to report */
 
 static task_opt_t *args_find(task_opt_t *opts, size_t nopts, const char *name, size_t len)
 {
@@ -34,6 +35,7 @@ task_args_result_t task_args_parse(int argc, char **argv, task_opt_t *opts, size
         }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             args_help_status = task_help();
+            task_args_helped = 1;
             return TASK_ARGS_HELP;
         }
         const char *eq = strchr(arg, '=');

@@ -22,6 +22,8 @@ static void main_help_print(FILE *out)
         "The work each task of the demo workflow does. Log lines go to stdout, each starting with an RFC 3339\n"
         "UTC timestamp; errors go to stderr. Every output file is written to PATH.tmp.<pid> and renamed into\n"
         "place, so it appears whole or not at all. Options come in any order, as --opt VALUE or --opt=VALUE.\n"
+        "The last line generate, analyze and report write on stderr is their resource use, for the service:\n"
+        "  @@pipeline-task-usage wall=SECONDS user=SECONDS sys=SECONDS maxrss=BYTES rchar=BYTES wchar=BYTES exit=N\n"
         "\n"
         "Commands:\n"
         "  generate --batch N [--rows R] [--seed S] [--sleep SECONDS] [--out PATH] [--mkdir]\n"
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
 {
     /* Log lines are read from a pipe as they come; task_log also flushes, this covers any other output. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    task_usage_begin();
     if (argc < 2) {
         fputs("Usage: pipeline-task generate|analyze|report|exec|help [OPTION...]\n"
               "Try 'pipeline-task --help' for more information.\n",
@@ -98,7 +101,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(main_commands) / sizeof(main_commands[0]); i++) {
         if (strcmp(argv[1], main_commands[i].name) == 0) {
             task_set_command(main_commands[i].name);
-            return main_commands[i].run(argc - 1, argv + 1);
+            int rc = main_commands[i].run(argc - 1, argv + 1);
+            /* exec: the program it ran reports (or not) itself; a help printed did no work */
+            if (main_commands[i].run != task_exec_main && !task_args_helped)
+                task_usage_report(rc);
+            return rc;
         }
     }
     return task_usage_error("unknown command '%s'", argv[1]);

@@ -23,6 +23,12 @@ int task_exec_main(int argc, char **argv);
  */
 int task_help(void);
 
+/** task/usage.c: notes the task's start; task_usage_report writes the usage line (util/usage_line.h) on stderr. */
+void task_usage_begin(void);
+void task_usage_report(int exit_code);
+/** Set once a subcommand printed its help instead of working (task/args.c). */
+extern int task_args_helped;
+
 /** Names the subcommand that prefixes error messages ("pipeline-task: generate: ..."). */
 void task_set_command(const char *name);
 

@@ -31,6 +31,7 @@ EXPECTED_ROUTES = {
     "/api/v1/demo/history": {"get"},
     "/api/v1/demo/runs/{run_id}": {"get"},
     "/api/v1/demo/runs/{run_id}/report": {"get"},
+    "/api/v1/demo/runs/{run_id}/trace": {"get"},
     "/api/v1/demo/runs/{run_id}/resume": {"post"},
     "/api/v1/demo/metrics": {"get"},
     "/metrics": {"get"},

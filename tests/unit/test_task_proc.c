@@ -104,7 +104,7 @@ static void test_a_child_the_kernel_reaped_is_a_failure_not_a_spin(void **state)
     }
     int64_t status = 0;
     int sig = 0;
-    assert_int_equal(exec_child_reap(&child, &status, &sig), -1);
+    assert_int_equal(exec_child_reap(&child, &status, &sig, NULL), -1);
     close(child.out_fd);
     close(child.err_fd);
 
