@@ -291,9 +291,8 @@ def test_costs_trace_and_metrics_are_clean_under_valgrind(start_service, redis_s
     marker.touch()
     wrapper = write_wrapper(tmp_path / "wrap.sh", f'if [ "$1" = analyze ] && [ -e "{marker}" ]; then sleep 30; fi\n'
                                                   f'exec "{TASK_BIN}" "$@"\n')
-    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "valgrind_libcrypto.supp")
     svc = start_service({"TASK_PROGRAM": wrapper, "TASK_RETRIES": "1", "REDIS_URL": redis_server.url,
-                         "REDIS_PREFIX": "vgcost:"}, prefix=VALGRIND + [f"--suppressions={supp}"])
+                         "REDIS_PREFIX": "vgcost:"}, prefix=VALGRIND)
     run_id = svc.run(batch_count=1)["run_id"]
 
     def analyze_pid():
