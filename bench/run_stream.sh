@@ -57,7 +57,7 @@ start_server() { # kind port: sets SRV_PID
     esac
 }
 
-declare -A DPS P50 P99 RSS
+declare -A DPS P50 P99 RSS CPU
 field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1"; }
 
 run_one() { # kind clients messages
@@ -74,6 +74,7 @@ run_one() { # kind clients messages
     P50[$kind,$n]+="$(field "$line" p50_ms) "
     P99[$kind,$n]+="$(field "$line" p99_ms) "
     RSS[$kind,$n]+="$(field "$line" rss_mb) "
+    CPU[$kind,$n]+="$(field "$line" cpu_ns_per_delivery) "
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$n" "$(field "$line" deliveries_per_s)" "$(field "$line" p50_ms)" \
         "$(field "$line" p99_ms)" "$(field "$line" rss_mb)" >>"$TSV.tmp"
 }
@@ -92,14 +93,17 @@ mv "$TSV.tmp" "$TSV"
 
 echo
 echo "Stream fan-out: $SIZE-byte events, $PER_TICK per tick, $MESSAGES per client (FastAPI $PEER_MESSAGES), server on CPU $SERVER_CPU, client on CPU $LOAD_CPU, $REPEAT runs (median [min-max])"
-printf '%-7s %26s %26s %8s %22s %22s %7s %9s %9s %22s\n' clients "service deliveries/s" "writer deliveries/s" "ratio" \
-    "service p99 ms" "writer p99 ms" "p99 x" "svc RSS" "wr RSS" "fastapi deliveries/s"
+printf '%-7s %26s %26s %8s %22s %22s %7s %9s %9s %22s %16s\n' clients "service deliveries/s" "writer deliveries/s" \
+    "ratio" "service p99 ms" "writer p99 ms" "p99 x" "svc RSS" "wr RSS" "fastapi deliveries/s" "CPU ns/deliv s/w"
 for n in $CLIENT_COUNTS; do
     [[ -n "${DPS[service,$n]:-}" ]] || continue
     sd=$(median ${DPS[service,$n]}) wd=$(median ${DPS[writer,$n]:-0}) sp=$(median ${P99[service,$n]}) wp=$(median ${P99[writer,$n]:-0})
-    printf '%-7s %26s %26s %8s %22s %22s %7s %9s %9s %22s\n' "$n" "$(FMT=%.0f summary ${DPS[service,$n]})" \
+    sc=$(median ${CPU[service,$n]:-0}) wc=$(median ${CPU[writer,$n]:-0})
+    printf '%-7s %26s %26s %8s %22s %22s %7s %9s %9s %22s %16s\n' "$n" "$(FMT=%.0f summary ${DPS[service,$n]})" \
         "$(FMT=%.0f summary ${DPS[writer,$n]:-})" "$(ratio "$sd" "$wd")" "$(FMT=%.1f summary ${P99[service,$n]})" \
         "$(FMT=%.1f summary ${P99[writer,$n]:-})" "$(ratio "$sp" "$wp")" "$(median ${RSS[service,$n]}) MB" \
-        "$(median ${RSS[writer,$n]:-0}) MB" "$([[ -n "${DPS[fastapi,$n]:-}" ]] && FMT=%.0f summary ${DPS[fastapi,$n]} || echo -)"
+        "$(median ${RSS[writer,$n]:-0}) MB" "$([[ -n "${DPS[fastapi,$n]:-}" ]] && FMT=%.0f summary ${DPS[fastapi,$n]} || echo -)" \
+        "$sc / $wc"
 done
-echo "(ratio: service/writer deliveries; p99 x: service p99 / writer p99. RSS with N clients connected, before the burst.)"
+echo "(ratio: service/writer deliveries; p99 x: service p99 / writer p99. RSS with N clients connected, before the burst."
+echo " CPU ns/deliv: the server's CPU time over the burst (/proc/PID/schedstat) per delivery, service / writer.)"

@@ -194,6 +194,23 @@ static void scan_fields(const uint8_t *p, size_t len, fields_t *out)
     }
 }
 
+/* CPU time a process has had, in ns (/proc/PID/schedstat, user and system together), or -1. */
+static int64_t read_cpu_ns(int pid)
+{
+    if (pid <= 0)
+        return -1;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    long long ns = -1;
+    if (fscanf(f, "%lld", &ns) != 1)
+        ns = -1;
+    fclose(f);
+    return ns;
+}
+
 /* VmRSS of a process in MiB, or -1 when it cannot be read. */
 static double read_rss_mb(int pid)
 {
@@ -788,6 +805,7 @@ int main(int argc, char **argv)
             die("timed out waiting for %s", o->wait_file);
         usleep(10000);
     }
+    int64_t cpu0 = read_cpu_ns(o->pid);
     int64_t t0 = mono_us();
     b.burst_wall_us = wall_us();
     if (!o->no_burst)
@@ -799,6 +817,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ws_fanout: timed out after %.0f s: %d of %d clients have every message\n", o->timeout,
                 b.done, o->clients);
     double rss_after = read_rss_mb(o->pid);
+    int64_t cpu1 = read_cpu_ns(o->pid);
 
     uint64_t missing = 0;
     for (int i = 0; i < o->clients; i++)
@@ -812,6 +831,11 @@ int main(int argc, char **argv)
     print_rss("rss_mb", rss_connected);
     printf(" missing=%" PRIu64 " max_ms=%.2f", missing, (double)b.hist_max_us / 1000.0);
     print_rss("rss_after_mb", rss_after);
+    /* the server's CPU time over the burst per delivery: steadier than deliveries/s on a shared machine */
+    if (cpu0 >= 0 && cpu1 >= cpu0 && b.delivered)
+        printf(" cpu_ns_per_delivery=%.0f", (double)(cpu1 - cpu0) / (double)b.delivered);
+    else
+        printf(" cpu_ns_per_delivery=-");
     printf(" closed=%d out_of_order=%" PRIu64 " seq_gaps=%" PRIu64 " stale=%" PRIu64 "\n", b.closed, b.out_of_order,
            b.seq_gaps, b.stale);
     if (b.closed && b.first_close_code)

@@ -9,9 +9,10 @@
 #include "http/ws_hub_internal.h"
 #include "util/log.h"
 
-#define WS_MAX_IOV            256          /* frames per write */
-#define WS_MAX_CLIENT_MESSAGE 65536        /* client messages are ignored, but bounded */
-#define WS_SOCKET_SNDBUF      (256 * 1024) /* kernel buffering per client; the default autotunes up to 4 MiB */
+#define WS_MAX_IOV            256           /* pieces of memory per write */
+#define WS_MAX_WRITE_BYTES    (1024 * 1024) /* bytes per write: a long backlog is not walked whole at each flush */
+#define WS_MAX_CLIENT_MESSAGE 65536         /* client messages are ignored, but bounded */
+#define WS_SOCKET_SNDBUF      (256 * 1024)  /* kernel buffering per client; the default autotunes up to 4 MiB */
 
 /* ---- the send queue -------------------------------------------------------------------------------------------- */
 
@@ -25,7 +26,7 @@ static void queue_reserve(ws_client_t *c)
     if (q == NULL)
         abort();
     for (uint32_t i = 0; i < c->count; i++)
-        q[i] = c->queue[(c->head + i) % c->cap];
+        q[i] = c->queue[(c->head + i) & (c->cap - 1)];
     free(c->queue);
     c->queue = q;
     c->cap = cap;
@@ -35,7 +36,7 @@ static void queue_reserve(ws_client_t *c)
 static void queue_push(ws_client_t *c, ws_frame_t *f)
 {
     queue_reserve(c);
-    c->queue[(c->head + c->count++) % c->cap] = f;
+    c->queue[(c->head + c->count++) & (c->cap - 1)] = f;
     c->queued_bytes += f->len;
 }
 
@@ -43,7 +44,7 @@ void ws_client_send_first(ws_client_t *c, ws_frame_t **frames, int count)
 {
     for (int i = count - 1; i >= 0; i--) { /* the head moves back: the last one goes in first */
         queue_reserve(c);
-        c->head = (c->head + c->cap - 1) % c->cap;
+        c->head = (c->head + c->cap - 1) & (c->cap - 1);
         c->queue[c->head] = ws_frame_ref(frames[i]);
         c->count++;
         c->queued_bytes += frames[i]->len;
@@ -53,13 +54,13 @@ void ws_client_send_first(ws_client_t *c, ws_frame_t **frames, int count)
 
 static ws_frame_t *queue_at(const ws_client_t *c, uint32_t i)
 {
-    return c->queue[(c->head + i) % c->cap];
+    return c->queue[(c->head + i) & (c->cap - 1)];
 }
 
 static void queue_pop(ws_client_t *c)
 {
     ws_frame_unref(c->queue[c->head]);
-    c->head = (c->head + 1) % c->cap;
+    c->head = (c->head + 1) & (c->cap - 1);
     c->count--;
 }
 
@@ -81,15 +82,25 @@ static void consume(ws_client_t *c, size_t bytes)
     }
 }
 
+/* The queued bytes as iovecs: frames adjacent in memory (broadcasts of one shared buffer, see ws_frame_build_shared)
+ * make one piece, so a client that has a loop turn's frames and nothing else gets one. */
 static int fill_bufs(const ws_client_t *c, uv_buf_t *bufs, size_t *total)
 {
     int n = 0;
     *total = 0;
-    for (uint32_t i = 0; i < c->count && n < WS_MAX_IOV; i++, n++) {
+    for (uint32_t i = 0; i < c->count && *total < WS_MAX_WRITE_BYTES; i++) {
         ws_frame_t *f = queue_at(c, i);
         size_t off = i == 0 ? c->head_off : 0;
-        bufs[n] = uv_buf_init((char *)f->data + off, (unsigned)(f->len - off));
-        *total += f->len - off;
+        char *at = (char *)f->data + off;
+        size_t len = f->len - off;
+        if (n > 0 && bufs[n - 1].base + bufs[n - 1].len == at) {
+            bufs[n - 1].len += len;
+        } else {
+            if (n == WS_MAX_IOV)
+                break;
+            bufs[n++] = uv_buf_init(at, (unsigned)len);
+        }
+        *total += len;
     }
     return n;
 }
@@ -190,7 +201,7 @@ void ws_client_close(ws_client_t *c, uint16_t code, const char *reason, uint64_t
         keep = 1;
     }
     while (c->count > keep) {
-        ws_frame_t *f = c->queue[(c->head + c->count - 1) % c->cap];
+        ws_frame_t *f = c->queue[(c->head + c->count - 1) & (c->cap - 1)];
         c->queued_bytes -= f->len;
         ws_frame_unref(f);
         c->count--;
@@ -282,7 +293,8 @@ void ws_client_send(ws_client_t *c, ws_frame_t *f)
     queue_push(c, ws_frame_ref(f));
     if (c->writing && too_slow(c))
         return;
-    ws_hub__client_dirty(c->hub, c);
+    if (!c->dirty)
+        ws_hub__client_dirty(c->hub, c);
 }
 
 /* ---- reading (wslay) ------------------------------------------------------------------------------------------- */

@@ -26,7 +26,7 @@ typedef struct ws_client {
     wslay_event_context_ptr wslay;
     const uint8_t *rx; /* bytes read and not yet handed to wslay */
     size_t rx_len;
-    ws_frame_t **queue; /* a ring of frames to send, oldest at head */
+    ws_frame_t **queue; /* a ring of frames to send, oldest at head; cap is 0 or a power of two */
     uint32_t cap, head, count;
     size_t head_off;       /* bytes of the head frame already written */
     size_t queued_bytes;   /* bytes queued and not yet written */

@@ -32,6 +32,8 @@ static ws_frame_t *frame_alloc(size_t len)
     f->refs = 1;
     f->seq = 0;
     f->len = len;
+    f->data = (uint8_t *)(f + 1);
+    f->buf = NULL;
     return f;
 }
 
@@ -50,11 +52,53 @@ ws_frame_t *ws_frame_new(int opcode, const void *payload, size_t len, uint64_t s
 /* The header room left before a payload being built: that of a 126..65535-byte payload, most events'. */
 #define BUILD_HEADER_ROOM 4
 
+/* A frame being built: `len` bytes (the header room included) at `at`, out of `cap`. Either a frame of its own
+ * (`f`, reallocated as it grows) or the tail of a shared buffer (`owner`, replaced by a larger one when full). */
 typedef struct frame_builder {
     ws_frame_t *f;
-    size_t cap; /* bytes of f->data allocated */
-    size_t len; /* bytes of f->data used, the header room included */
+    ws_frame_buf_t **owner;
+    uint8_t *at;
+    size_t cap;
+    size_t len;
 } frame_builder_t;
+
+static ws_frame_buf_t *buf_alloc(size_t cap)
+{
+    ws_frame_buf_t *b = malloc(sizeof(*b) + cap);
+    if (b == NULL)
+        abort();
+    b->refs = 1;
+    b->cap = cap;
+    b->used = 0;
+    return b;
+}
+
+static void buf_unref(ws_frame_buf_t *b)
+{
+    if (--b->refs == 0)
+        free(b);
+}
+
+void ws_frame_buf_release(ws_frame_buf_t **buf)
+{
+    if (*buf != NULL)
+        buf_unref(*buf);
+    *buf = NULL;
+}
+
+/* The shared buffer the builder writes into becomes a new one with room for `need` bytes, holding what was written
+ * so far; the old one stays with the frames in it. */
+static void builder_move(frame_builder_t *b, size_t need)
+{
+    size_t cap = need > WS_FRAME_BUF_BYTES ? need + need / 2 : WS_FRAME_BUF_BYTES;
+    ws_frame_buf_t *nb = buf_alloc(cap);
+    if (b->len)
+        memcpy(nb->data, b->at, b->len);
+    ws_frame_buf_release(b->owner);
+    *b->owner = nb;
+    b->at = nb->data;
+    b->cap = cap;
+}
 
 static int builder_sink(const char *bytes, size_t n, void *ctx)
 {
@@ -63,43 +107,88 @@ static int builder_sink(const char *bytes, size_t n, void *ctx)
         size_t cap = b->cap * 2;
         while (cap - b->len < n)
             cap *= 2;
-        ws_frame_t *f = realloc(b->f, sizeof(*f) + cap);
-        if (f == NULL)
-            abort();
-        b->f = f;
-        b->cap = cap;
+        if (b->owner) {
+            builder_move(b, cap);
+        } else {
+            ws_frame_t *f = realloc(b->f, sizeof(*f) + cap);
+            if (f == NULL)
+                abort();
+            b->f = f;
+            b->at = f->data = (uint8_t *)(f + 1);
+            b->cap = cap;
+        }
     }
-    memcpy(b->f->data + b->len, bytes, n);
+    memcpy(b->at + b->len, bytes, n);
     b->len += n;
     return 0;
+}
+
+/* Puts the header in front of the payload built behind BUILD_HEADER_ROOM; returns the frame's length. */
+static size_t builder_finish(frame_builder_t *b, int opcode)
+{
+    size_t payload = b->len - BUILD_HEADER_ROOM;
+    uint8_t header[10];
+    size_t hlen = ws_frame_header(header, opcode, payload);
+    if (hlen > BUILD_HEADER_ROOM) { /* a payload over 65535 bytes: rare enough for a move */
+        char zero[10 - BUILD_HEADER_ROOM] = {0};
+        builder_sink(zero, hlen - BUILD_HEADER_ROOM, b);
+    }
+    if (hlen != BUILD_HEADER_ROOM)
+        memmove(b->at + hlen, b->at + BUILD_HEADER_ROOM, payload);
+    memcpy(b->at, header, hlen);
+    return hlen + payload;
 }
 
 ws_frame_t *ws_frame_build(int opcode, ws_frame_producer_fn produce, const void *src, size_t size_hint, uint64_t seq)
 {
     frame_builder_t b = {.cap = BUILD_HEADER_ROOM + (size_hint < 64 ? 64 : size_hint), .len = BUILD_HEADER_ROOM};
     b.f = frame_alloc(b.cap);
+    b.at = b.f->data;
     if (produce(src, builder_sink, &b) != 0) {
         free(b.f);
         return NULL;
     }
-    size_t payload = b.len - BUILD_HEADER_ROOM;
-    uint8_t header[10];
-    size_t hlen = ws_frame_header(header, opcode, payload);
-    if (hlen > BUILD_HEADER_ROOM) { /* a payload over 65535 bytes: rare enough for a move */
-        char zero[10 - BUILD_HEADER_ROOM] = {0};
-        builder_sink(zero, hlen - BUILD_HEADER_ROOM, &b);
-    }
-    if (hlen != BUILD_HEADER_ROOM)
-        memmove(b.f->data + hlen, b.f->data + BUILD_HEADER_ROOM, payload);
-    memcpy(b.f->data, header, hlen);
-    b.f->len = hlen + payload;
+    size_t len = builder_finish(&b, opcode); /* (it may move b.f) */
+    b.f->len = len;
     b.f->seq = seq;
     if (b.cap - b.f->len > 64) { /* what the hint overshot goes back (glibc shrinks in place) */
         ws_frame_t *f = realloc(b.f, sizeof(*f) + b.f->len);
-        if (f != NULL)
+        if (f != NULL) {
             b.f = f;
+            f->data = (uint8_t *)(f + 1);
+        }
     }
     return b.f;
+}
+
+ws_frame_t *ws_frame_build_shared(ws_frame_buf_t **buf, int opcode, ws_frame_producer_fn produce, const void *src,
+                                  size_t size_hint, uint64_t seq)
+{
+    frame_builder_t b = {.owner = buf, .len = BUILD_HEADER_ROOM};
+    size_t want = BUILD_HEADER_ROOM + (size_hint < 64 ? 64 : size_hint);
+    if (*buf == NULL || (*buf)->cap - (*buf)->used < want) {
+        b.len = 0;
+        builder_move(&b, want);
+        b.len = BUILD_HEADER_ROOM;
+    } else {
+        b.at = (*buf)->data + (*buf)->used;
+        b.cap = (*buf)->cap - (*buf)->used;
+    }
+    if (produce(src, builder_sink, &b) != 0)
+        return NULL; /* nothing is taken: the bytes written stay beyond the buffer's `used` */
+    size_t len = builder_finish(&b, opcode);
+    ws_frame_buf_t *owner = *buf;
+    ws_frame_t *f = malloc(sizeof(*f));
+    if (f == NULL)
+        abort();
+    f->refs = 1;
+    f->seq = seq;
+    f->len = len;
+    f->data = b.at;
+    f->buf = owner;
+    owner->refs++;
+    owner->used = (size_t)(b.at - owner->data) + len;
+    return f;
 }
 
 ws_frame_t *ws_frame_raw(const void *bytes, size_t len)
@@ -111,8 +200,11 @@ ws_frame_t *ws_frame_raw(const void *bytes, size_t len)
 
 void ws_frame_unref(ws_frame_t *f)
 {
-    if (--f->refs == 0)
+    if (--f->refs == 0) {
+        if (f->buf != NULL)
+            buf_unref(f->buf);
         free(f);
+    }
 }
 
 void ws_accept_key(char out[29], const char *client_key, size_t key_len)

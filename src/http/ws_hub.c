@@ -24,7 +24,8 @@ struct ws_hub {
     ws_client_t *dirty;   /* clients with frames to flush */
     uv_idle_t flusher;
     uv_timer_t keepalive;
-    ws_frame_t **ring; /* the last broadcasts, oldest at ring_head */
+    ws_frame_buf_t *frames; /* broadcasts are written here back to back (each loop turn's in one piece) */
+    ws_frame_t **ring;      /* the last broadcasts, oldest at ring_head */
     uint32_t ring_head, ring_count;
     size_t ring_bytes;
     uint64_t last_seq;
@@ -84,6 +85,7 @@ static void maybe_free(ws_hub_t *hub)
         hub->ring_head = (hub->ring_head + 1) % WS_RING_MAX_FRAMES;
         hub->ring_count--;
     }
+    ws_frame_buf_release(&hub->frames);
     free(hub->ring);
     free(hub);
 }
@@ -180,11 +182,15 @@ static int produce_event(const void *src, ws_frame_sink_fn sink, void *sink_ctx)
     return event_wire_write(src, sink, sink_ctx);
 }
 
-/* The event's envelope serialised once, straight into the frame every client shares. */
-static ws_frame_t *event_frame(ws_hub_t *hub, const event_t *ev, uint64_t frame_seq)
+/* The event's envelope serialised once, straight into the frame every client shares. A broadcast is written into
+ * the hub's shared buffer right behind the one before it, so that a client that has every frame of a loop turn
+ * gets them in one contiguous piece; a private message is a frame of its own. */
+static ws_frame_t *event_frame(ws_hub_t *hub, const event_t *ev, uint64_t frame_seq, int shared)
 {
     size_t *hint = &hub->size_hint[ev->type < EVENT_TYPE_COUNT ? ev->type : 0];
-    ws_frame_t *f = ws_frame_build(WS_OP_TEXT, produce_event, ev, *hint + *hint / 8, frame_seq);
+    ws_frame_t *f =
+        shared ? ws_frame_build_shared(&hub->frames, WS_OP_TEXT, produce_event, ev, *hint + *hint / 8, frame_seq)
+               : ws_frame_build(WS_OP_TEXT, produce_event, ev, *hint + *hint / 8, frame_seq);
     if (f != NULL)
         *hint = f->len;
     return f;
@@ -193,7 +199,7 @@ static ws_frame_t *event_frame(ws_hub_t *hub, const event_t *ev, uint64_t frame_
 static void on_event(void *ctx, const event_t *ev)
 {
     ws_hub_t *hub = ctx;
-    ws_frame_t *f = event_frame(hub, ev, ev->seq);
+    ws_frame_t *f = event_frame(hub, ev, ev->seq, 1);
     if (f == NULL) {
         log_error("ws", "cannot encode event %llu", (unsigned long long)ev->seq);
         return;
@@ -219,7 +225,7 @@ static ws_frame_t *private_status(ws_hub_t *hub, json_t *data, uint64_t seq)
         run_id = active->id;
     event_t ev = {.type = EVENT_STATUS, .seq = seq, .ts_ms = clock_now_ms(), .data = data};
     snprintf(ev.run_id, sizeof(ev.run_id), "%s", run_id ? run_id : "none");
-    ws_frame_t *f = event_frame(hub, &ev, 0);
+    ws_frame_t *f = event_frame(hub, &ev, 0, 0);
     json_decref(data);
     return f;
 }

@@ -116,3 +116,48 @@ def test_nextflow_resume_is_clean_under_valgrind(start_service, tmp_path):
         assert new["nf_session"] == detail["nf_session"]
         assert sorted(t["state"] for t in new["tasks"]) == ["cached"] * 4 + ["succeeded"]
         assert svc.stop(signal.SIGTERM, timeout=60) == 0, svc.log()[-5000:]
+
+
+def test_stream_is_clean_under_valgrind(start_service):
+    """Broadcasts in shared buffers (ws_frame_build_shared) under valgrind: a client reading everything, one that
+    reads nothing and is dropped (1008) holding references to older buffers, one replaying with ?since=, then a
+    shutdown with frames still queued. No invalid access, no leak."""
+    import asyncio
+    import json
+
+    import requests
+    import websockets
+
+    from wsutil import RawClient
+
+    svc = start_service({"BENCH_EVENTS": "1", "WS_SEND_QUEUE_BYTES": "65536"}, prefix=VALGRIND)
+    url = f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
+    slow = RawClient(svc.port, rcvbuf=4096)
+    count = 400
+
+    async def scenario():
+        async with websockets.connect(url, max_size=None, max_queue=None, ping_interval=None) as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 60))["seq"] == 0
+            r = requests.post(svc.url("/bench/burst"), json={"count": count, "size": 1000, "per_tick": 16},
+                              timeout=30)
+            assert r.status_code == 202
+            seqs = []
+            while len(seqs) < count:
+                m = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if m["type"] == "log":
+                    seqs.append(m["seq"])
+        assert seqs == list(range(seqs[0], seqs[0] + count))
+        async with websockets.connect(f"{url}?since={seqs[count // 2]}", max_size=None, max_queue=None,
+                                      ping_interval=None) as ws:
+            replay = [json.loads(await asyncio.wait_for(ws.recv(), 60))["seq"] for _ in range(count // 2 - 1)]
+        assert replay == seqs[count // 2 + 1:]
+
+    asyncio.run(scenario())
+    lagging = RawClient(svc.port, rcvbuf=4096)  # reads nothing: still holds frames when the service stops
+    requests.post(svc.url("/bench/burst"), json={"count": 100, "size": 1000, "per_tick": 16}, timeout=30)
+    texts, code = slow.messages_until_close()
+    assert code == 1008
+    slow.close()
+    code = svc.stop(signal.SIGTERM, timeout=60)
+    lagging.close()
+    assert code == 0, svc.log()[-5000:]

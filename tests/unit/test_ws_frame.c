@@ -157,6 +157,147 @@ static void test_ref_counting(void **state)
     ws_frame_unref(f);
 }
 
+/* ---- frames in a shared buffer (ws_frame_build_shared) ------------------------------------------------------ */
+
+/* A payload of `len` bytes, pattern `tag`, handed to the sink in pieces of 7; fails when `len` is SIZE_MAX. */
+typedef struct payload_spec {
+    size_t len;
+    uint8_t tag;
+} payload_spec_t;
+
+static uint8_t pattern(const payload_spec_t *p, size_t i)
+{
+    return (uint8_t)(i * 13 + p->tag);
+}
+
+static int produce(const void *src, ws_frame_sink_fn sink, void *ctx)
+{
+    const payload_spec_t *p = src;
+    if (p->len == SIZE_MAX) { /* some bytes, then a failure */
+        sink("partial", 7, ctx);
+        return -1;
+    }
+    char piece[7];
+    for (size_t i = 0; i < p->len; i += sizeof(piece)) {
+        size_t n = p->len - i < sizeof(piece) ? p->len - i : sizeof(piece);
+        for (size_t k = 0; k < n; k++)
+            piece[k] = (char)pattern(p, i + k);
+        if (sink(piece, n, ctx) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* `f` holds exactly the frame ws_frame_new makes of the same payload. */
+static void assert_same_as_new(const ws_frame_t *f, const payload_spec_t *p)
+{
+    uint8_t *bytes = malloc(p->len ? p->len : 1);
+    assert_non_null(bytes);
+    for (size_t i = 0; i < p->len; i++)
+        bytes[i] = pattern(p, i);
+    ws_frame_t *ref = ws_frame_new(WS_OP_TEXT, bytes, p->len, 0);
+    assert_int_equal(f->len, ref->len);
+    assert_memory_equal(f->data, ref->data, ref->len);
+    ws_frame_unref(ref);
+    free(bytes);
+}
+
+static void test_shared_frames_are_adjacent(void **state)
+{
+    (void)state;
+    ws_frame_buf_t *buf = NULL;
+    ws_frame_t *f[16];
+    payload_spec_t p[16];
+    for (int i = 0; i < 16; i++) {
+        p[i] = (payload_spec_t){.len = (size_t)(100 + i * 10), .tag = (uint8_t)i}; /* headers of 2 and of 4 bytes */
+        f[i] = ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &p[i], i == 0 ? 0 : 200, (uint64_t)i + 1);
+        assert_non_null(f[i]);
+        assert_ptr_equal(f[i]->buf, buf);
+        assert_int_equal(f[i]->seq, i + 1);
+        if (i > 0) /* one loop turn's frames lie back to back: one piece for a client that has them all */
+            assert_ptr_equal(f[i]->data, f[i - 1]->data + f[i - 1]->len);
+    }
+    assert_int_equal(buf->refs, 17); /* each frame, and the owner */
+    for (int i = 0; i < 16; i++)
+        assert_same_as_new(f[i], &p[i]);
+
+    /* a failed build takes nothing: the next frame still follows the last one */
+    payload_spec_t bad = {.len = SIZE_MAX};
+    assert_null(ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &bad, 100, 99));
+    assert_int_equal(buf->refs, 17);
+    payload_spec_t next = {.len = 50, .tag = 0x55};
+    ws_frame_t *g = ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &next, 50, 17);
+    assert_ptr_equal(g->data, f[15]->data + f[15]->len);
+    assert_same_as_new(g, &next);
+    ws_frame_unref(g);
+    for (int i = 0; i < 16; i++)
+        ws_frame_unref(f[i]);
+    assert_int_equal(buf->refs, 1);
+    ws_frame_buf_release(&buf);
+    assert_null(buf);
+}
+
+/* A slow client keeps a frame (and so its buffer) after the owner has moved on to newer buffers and every other
+ * holder let go: the bytes stay intact (ASan reports a use after free otherwise) and go with its last reference. */
+static void test_slow_holder_keeps_its_buffer(void **state)
+{
+    (void)state;
+    ws_frame_buf_t *buf = NULL;
+    payload_spec_t p = {.len = 300, .tag = 9};
+    ws_frame_t *kept = ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &p, 300, 1);
+    ws_frame_t *slow = ws_frame_ref(kept); /* the slow client's queue */
+    ws_frame_buf_t *first = buf;
+    int moved = 0;
+    for (uint64_t seq = 2; seq < 1000; seq++) { /* fast clients write and drop theirs; the buffer fills up */
+        ws_frame_t *f = ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &p, 300, seq);
+        assert_same_as_new(f, &p);
+        moved |= buf != first;
+        ws_frame_unref(f);
+    }
+    assert_true(moved);
+    ws_frame_unref(kept); /* the ring lets go too */
+    assert_int_equal(first->refs, 1);
+    assert_int_equal(slow->refs, 1);
+    assert_same_as_new(slow, &p);
+    ws_frame_buf_release(&buf);
+    ws_frame_unref(slow);
+}
+
+/* A frame larger than what is left (its hint too small) moves to a new buffer mid-build, what was written before it
+ * staying where it is; a frame larger than a whole buffer gets a buffer of its own size, with a 10-byte header. */
+static void test_shared_overflow_and_large_frames(void **state)
+{
+    (void)state;
+    ws_frame_buf_t *buf = NULL;
+    payload_spec_t small = {.len = 1000, .tag = 1};
+    ws_frame_t *a = ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &small, 1000, 1);
+    ws_frame_buf_t *first = buf;
+    while (buf->cap - buf->used > 2000) {
+        ws_frame_t *f = ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &small, 1000, 2);
+        ws_frame_unref(f);
+    }
+    payload_spec_t mid = {.len = 5000, .tag = 2};
+    ws_frame_t *b = ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &mid, 10, 3); /* the hint lies */
+    assert_ptr_not_equal(buf, first);
+    assert_ptr_equal(b->buf, buf);
+    assert_ptr_equal(b->data, buf->data);
+    assert_same_as_new(b, &mid);
+    assert_same_as_new(a, &small);
+    size_t sizes[] = {125, 126, 65535, 65536, 200000, 3};
+    ws_frame_t *prev = b;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        payload_spec_t big = {.len = sizes[i], .tag = (uint8_t)(i + 3)};
+        ws_frame_t *f = ws_frame_build_shared(&buf, WS_OP_TEXT, produce, &big, 1000, 10 + i);
+        assert_same_as_new(f, &big);
+        assert_same_as_new(prev, i == 0 ? &mid : &(payload_spec_t){.len = sizes[i - 1], .tag = (uint8_t)(i + 2)});
+        ws_frame_unref(prev);
+        prev = f;
+    }
+    ws_frame_unref(prev);
+    ws_frame_unref(a);
+    ws_frame_buf_release(&buf);
+}
+
 static void assert_accept(const char *key, size_t key_len, const char *expected)
 {
     char out[29];
@@ -189,6 +330,9 @@ int main(void)
         cmocka_unit_test(test_new_layout),
         cmocka_unit_test(test_raw),
         cmocka_unit_test(test_ref_counting),
+        cmocka_unit_test(test_shared_frames_are_adjacent),
+        cmocka_unit_test(test_slow_holder_keeps_its_buffer),
+        cmocka_unit_test(test_shared_overflow_and_large_frames),
         cmocka_unit_test(test_accept_key),
     };
     return cmocka_run_group_tests_name("ws_frame", tests, NULL, NULL);
