@@ -104,7 +104,9 @@ def full_run_of_three(svc, executor, job_prefix):
     for name, states in seen.items():
         assert states[-1] == "succeeded", (name, states)
     lines = log_lines(messages)
-    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines)
+    assert any(line["source"] == "REPORT" and "Report: 3 batches, 150 records" in line["message"] for line in lines), \
+        ([(line["source"], line["message"]) for line in lines if line["source"] in ("REPORT", "orchestrator")],
+         sorted({line["source"] for line in lines}))
     assert all(line["timestamp"].endswith("Z") for line in lines)
     # demo_metrics from the report on the work volume
     metrics = complete["data"]["demo_metrics"]

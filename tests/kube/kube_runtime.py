@@ -279,8 +279,10 @@ class RuntimePod:
     def follow(self, container, fn, alive=lambda: True):
         """Calls fn(ts, line) for each line of the container's log as it comes, until the container has ended (or
         alive() is false). Waits for the container to exist first."""
+        # until it has started: `podman logs --follow` of a container that is only created returns at once, empty
         while alive() and not self.deleted:
-            if podman("container", "exists", self.container(container), timeout=30).returncode == 0:
+            p = podman("container", "inspect", "--format", "{{.State.Status}}", self.container(container), timeout=30)
+            if p.returncode == 0 and p.stdout.strip() not in ("", "created", "configured", "initialized"):
                 break
             time.sleep(self.rt.poll)
         else:

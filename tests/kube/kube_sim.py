@@ -213,6 +213,11 @@ class ClusterSim:
         last = None
         while self.pod_alive(pod):
             st = h.status()
+            if st["phase"] in ("Succeeded", "Failed"):
+                # a runtime's log file is whole when the kubelet reports the container ended: copy it first, or a
+                # client that reads the log of a finished pod could miss its last lines
+                for t in followers:
+                    t.join(timeout=30)
             key = json.dumps(st, sort_keys=True)
             if key != last:
                 last = key
