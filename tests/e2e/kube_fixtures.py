@@ -58,6 +58,16 @@ class Cluster:
                                                      "spec": {"hard": hard}})
 
 
+def pod_runner_cluster(tmp_path):
+    """A Cluster for EXECUTOR=kubernetes whose task pods run the real pipeline-task (tests/kube/pod_runner_sim.py),
+    with the short demo pauses of these tests; as a context manager, in a fixture."""
+    from conftest import TASK_BIN
+    from pod_runner_sim import PodRunnerSim
+    c = Cluster(tmp_path, "kubernetes", GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2")
+    c.sim = PodRunnerSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+    return c
+
+
 def stream_url(svc):
     return f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
 

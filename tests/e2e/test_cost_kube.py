@@ -8,17 +8,15 @@ import time
 import pytest
 
 from conftest import ROOT, TASK_BIN, wait_until
-from kube_fixtures import Cluster
+from kube_fixtures import Cluster, pod_runner_cluster
 from test_cost import read_trace, ts
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from pod_runner_sim import PodRunnerSim  # noqa: E402
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    with Cluster(tmp_path, "kubernetes", GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2") as c:
-        c.sim = PodRunnerSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+    with pod_runner_cluster(tmp_path) as c:
         yield c
 
 

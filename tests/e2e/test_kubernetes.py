@@ -8,17 +8,15 @@ import time
 
 import pytest
 
-from conftest import ROOT, TASK_BIN, free_port, run_node, wait_until
-from kube_fixtures import NS, Cluster, full_run_of_three, handed_over, run_with_stream, take_over
+from conftest import ROOT, free_port, run_node, wait_until
+from kube_fixtures import NS, full_run_of_three, handed_over, pod_runner_cluster, run_with_stream, take_over
 
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from pod_runner_sim import PodRunnerSim  # noqa: E402
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    with Cluster(tmp_path, "kubernetes", GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2") as c:
-        c.sim = PodRunnerSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+    with pod_runner_cluster(tmp_path) as c:
         yield c
 
 

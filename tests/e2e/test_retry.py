@@ -103,10 +103,8 @@ sys.path.insert(0, str(ROOT / "tests" / "kube"))
 
 @pytest.fixture
 def cluster(tmp_path):
-    from kube_fixtures import Cluster
-    from pod_runner_sim import PodRunnerSim
-    with Cluster(tmp_path, "kubernetes", GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2") as c:
-        c.sim = PodRunnerSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN))
+    from kube_fixtures import pod_runner_cluster
+    with pod_runner_cluster(tmp_path) as c:
         yield c
 
 
