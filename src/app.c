@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "core/output_digest.h"
 #include "kube/kube.h"
 #include "store/store_redis.h"
 #include "util/clock.h"
@@ -282,4 +283,5 @@ void app_dispose(app_t *app)
     /* let the close callbacks run (timers, h2o's own handles) */
     for (int i = 0; i < 8; i++)
         uv_run(app->loop, UV_RUN_NOWAIT);
+    output_digest_shutdown(); /* a digest still in the pool holds its own reference */
 }

@@ -7,7 +7,19 @@
 #include "core/log_batch.h"
 #include "core/orchestrator.h"
 
+#include <sys/types.h>
+#include <time.h>
+
 #define ORCH_LOG_SAVE_MS 250 /* the shared record follows the log tail at most this often */
+
+/* What identifies a task's output file when the task ended: whether it is still that file, unchanged. */
+typedef struct orch_output_note {
+    int noted;
+    dev_t dev;
+    ino_t ino;
+    int64_t size;
+    struct timespec mtime, ctime;
+} orch_output_note_t;
 
 struct orch {
     uv_loop_t *loop;
@@ -36,7 +48,9 @@ struct orch {
     uv_timer_t sched_timer;  /* a round of the task scheduler */
     char orphan_candidate[RUN_ID_LEN + 1];
     run_t *resume_src;         /* the run the queued or starting run resumes, until its outputs are checked */
-    int digests_pending;       /* task outputs being recorded: the run's end waits for them */
+    orch_output_note_t notes[WF_MAX_TASKS]; /* what each succeeded task of run `notes_run` wrote (orch_outputs.c) */
+    char notes_run[RUN_ID_LEN + 1];
+    int digests_pending;        /* a run that did not succeed: its outputs are being read; its end waits */
     int done_deferred, done_ok; /* the executor's done() came while digests were pending */
     char done_detail[600];
     int shutting_down;
@@ -126,9 +140,10 @@ void orch_resume_engine(orch_t *orch);
 json_t *orch_active_conflict(const char *run_id);
 
 /* orch_outputs.c */
-/** Records the size and SHA-256 of what `task` wrote (in the thread pool). */
+/** Notes what identifies the file `task` wrote (a stat): read only if the run ends without success. */
 void orch_outputs_record(orch_t *orch, int task);
-/** The executor is done: 1 when digests are still pending (done() is called again once they are), else 0. */
+/** The executor is done: for a run that did not succeed, the noted outputs are digested in the thread pool and 1 is
+ *  returned (done() is called again once they are); else 0. */
 int orch_outputs_wait(orch_t *orch, int ok, const char *detail);
 /** A resumed run's start: checks resume_src's outputs, links the verified ones into the run's results folder and
  *  marks those tasks cached, then `cb`. 0, or a negative errno (then `cb` never fires). */

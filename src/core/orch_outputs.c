@@ -1,8 +1,8 @@
 /*
- * What each task wrote, for resume: when a task succeeds its output file's size and SHA-256 go into the run (in
- * libuv's thread pool; the run's end waits for them), and a resumed run starts by checking the outputs the old run
- * recorded, giving the verified ones to the new run's results folder (hard link or copy) as `cached` tasks. A task
- * whose file changed or is gone runs again, and so does every task that depends on it.
+ * What each task wrote, for resume: the size and SHA-256 of each succeeded task's output go into a run that ends
+ * without success (below), and a resumed run starts by checking the outputs the old run recorded, giving the
+ * verified ones to the new run's results folder (hard link or copy) as `cached` tasks. A task whose file changed or
+ * is gone runs again, and so does every task that depends on it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,22 +13,74 @@
 #include "core/output_digest.h"
 #include "util/log.h"
 
-/* ---- recording --------------------------------------------------------------------------------------------------- */
+/* ---- recording ---------------------------------------------------------------------------------------------------
+ * When a task succeeds, what identifies its output file (device, inode, size, modification and change times) is
+ * noted: one stat on the loop. Only a run that ends without success can be resumed, so only then is anything read:
+ * one job in the thread pool digests every noted output whose identity is unchanged (a file rewritten since its task
+ * ended is left unrecorded, and a resume runs its task again), and the run's end waits for it. A run that succeeds
+ * reads nothing back. */
+
+static int note_matches(const orch_output_note_t *n, const struct stat *st)
+{
+    return n->dev == st->st_dev && n->ino == st->st_ino && n->size == (int64_t)st->st_size &&
+           n->mtime.tv_sec == st->st_mtim.tv_sec && n->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           n->ctime.tv_sec == st->st_ctim.tv_sec && n->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+void orch_outputs_record(orch_t *orch, int task)
+{
+    run_t *run = orch->active;
+    if (run == NULL || orch->exec->results_unseen || task < 0 || task >= WF_MAX_TASKS)
+        return;
+    if (strcmp(orch->notes_run, run->id) != 0) { /* the first of this run: what the last run noted goes */
+        memset(orch->notes, 0, sizeof(orch->notes));
+        snprintf(orch->notes_run, sizeof(orch->notes_run), "%s", run->id);
+    }
+    char name[64], path[1200];
+    wf_task_output(run->batch_count, task, name, sizeof(name));
+    snprintf(path, sizeof(path), "%s/%s", orch->results_dir, name);
+    struct stat st;
+    orch_output_note_t *n = &orch->notes[task];
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        n->noted = 0;
+        return;
+    }
+    *n = (orch_output_note_t){.noted = 1, .dev = st.st_dev, .ino = st.st_ino, .size = (int64_t)st.st_size,
+                              .mtime = st.st_mtim, .ctime = st.st_ctim};
+}
 
 typedef struct digest_job {
     uv_work_t req;
     orch_t *orch;
-    int task;
-    char path[1200];
-    int rc;
-    int64_t size;
-    char hex[65];
+    char run_id[RUN_ID_LEN + 1];
+    int batches;
+    char dir[1100];
+    orch_output_note_t notes[WF_MAX_TASKS];
+    int rc[WF_MAX_TASKS]; /* 0: digested; else a negative errno, or 1: changed since its task ended */
+    run_output_t out[WF_MAX_TASKS];
 } digest_job_t;
 
 static void digest_work(uv_work_t *req)
 {
     digest_job_t *j = req->data;
-    j->rc = output_digest(j->path, &j->size, j->hex);
+    for (int t = 0; t < wf_task_count(j->batches); t++) {
+        if (!j->notes[t].noted)
+            continue;
+        char name[64], path[1200];
+        wf_task_output(j->batches, t, name, sizeof(name));
+        snprintf(path, sizeof(path), "%s/%s", j->dir, name);
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            j->rc[t] = -errno;
+        else if (!note_matches(&j->notes[t], &st))
+            j->rc[t] = 1;
+        else
+            j->rc[t] = output_digest(path, &j->out[t].size, j->out[t].sha256);
+        /* written between the stat and the reading: the size read tells (a rename in between changes nothing
+         * read through the path after it, but then the inode differs, which the next resume's check sees) */
+        if (j->rc[t] == 0 && j->out[t].size != j->notes[t].size)
+            j->rc[t] = 1;
+    }
 }
 
 static void digest_done(uv_work_t *req, int status)
@@ -36,45 +88,57 @@ static void digest_done(uv_work_t *req, int status)
     digest_job_t *j = req->data;
     orch_t *orch = j->orch;
     run_t *run = orch->active;
-    if (status == 0 && j->rc == 0 && run) {
-        run->outputs[j->task].size = j->size;
-        memcpy(run->outputs[j->task].sha256, j->hex, sizeof(j->hex));
-    } else if (run) {
-        log_warn("orch", "run %s: the output of task %d is not recorded (%s): a resume runs it again", run->id,
-                 j->task, uv_strerror(status ? status : j->rc));
+    for (int t = 0; run && strcmp(run->id, j->run_id) == 0 && t < wf_task_count(j->batches); t++) {
+        if (!j->notes[t].noted)
+            continue;
+        if (status == 0 && j->rc[t] == 0)
+            run->outputs[t] = j->out[t];
+        else
+            log_warn("orch", "run %s: the output of task %d is not recorded (%s): a resume runs it again", run->id,
+                     t,
+                     status        ? uv_strerror(status)
+                     : j->rc[t] == 1 ? "changed since the task ended"
+                                     : uv_strerror(j->rc[t]));
     }
     free(j);
-    if (--orch->digests_pending == 0 && orch->done_deferred) {
+    orch->digests_pending = 0;
+    orch->notes_run[0] = '\0'; /* read once: the done() below ends the run */
+    if (orch->done_deferred) {
         orch->done_deferred = 0;
         orch->listener.done(orch->listener.data, orch->done_ok, orch->done_detail[0] ? orch->done_detail : NULL);
     }
 }
 
-void orch_outputs_record(orch_t *orch, int task)
+int orch_outputs_wait(orch_t *orch, int ok, const char *detail)
 {
     run_t *run = orch->active;
-    if (run == NULL || orch->exec->results_unseen)
-        return;
+    if (orch->digests_pending) /* a second done() while the first waits: the first one's answer stands */
+        return 1;
+    if (run == NULL || (ok && !orch->failed && !orch->cancel_requested) || strcmp(orch->notes_run, run->id) != 0)
+        return 0; /* a run that succeeds (or noted nothing) is never resumed: nothing to read */
     digest_job_t *j = calloc(1, sizeof(*j));
     if (j == NULL)
         abort();
-    char name[64];
-    wf_task_output(run->batch_count, task, name, sizeof(name));
-    snprintf(j->path, sizeof(j->path), "%s/%s", orch->results_dir, name);
+    int any = 0;
+    for (int t = 0; t < wf_task_count(run->batch_count); t++) {
+        j->notes[t] = orch->notes[t];
+        j->notes[t].noted &= run->outputs[t].size < 0; /* a cached task has its record from the run it resumed */
+        any |= j->notes[t].noted;
+    }
+    if (!any) {
+        free(j);
+        return 0;
+    }
     j->orch = orch;
-    j->task = task;
+    j->batches = run->batch_count;
+    snprintf(j->run_id, sizeof(j->run_id), "%s", run->id);
+    snprintf(j->dir, sizeof(j->dir), "%s", orch->results_dir);
     j->req.data = j;
     if (uv_queue_work(orch->loop, &j->req, digest_work, digest_done) != 0) {
         free(j);
-        return;
-    }
-    orch->digests_pending++;
-}
-
-int orch_outputs_wait(orch_t *orch, int ok, const char *detail)
-{
-    if (orch->digests_pending == 0)
         return 0;
+    }
+    orch->digests_pending = 1;
     orch->done_deferred = 1;
     orch->done_ok = ok;
     snprintf(orch->done_detail, sizeof(orch->done_detail), "%s", detail ? detail : "");

@@ -9,25 +9,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* SHA-256 fetched once: EVP_sha256() in every EVP_DigestInit_ex is an implicit fetch (a name lookup under a lock) */
+static EVP_MD *sha256;
+
 void output_digest_init(void)
 {
     OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new(); /* and the SHA-256 implementation fetched once, here too */
-    if (ctx)
-        EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_MD_CTX_free(ctx);
+    if (sha256 == NULL)
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-int output_digest(const char *path, int64_t *size, char hex[65])
+void output_digest_shutdown(void)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
+    EVP_MD_free(sha256);
+    sha256 = NULL;
+}
+
+/* The digest of the open regular file `fd` (st: its fstat), read to its end. */
+static int digest_fd(int fd, const struct stat *st, int64_t *size, char hex[65])
+{
+    if (!S_ISREG(st->st_mode))
+        return -EINVAL;
     int rc = 0;
-    struct stat st;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        rc = ctx == NULL ? -ENOMEM : errno ? -errno : -EINVAL;
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, sha256 ? sha256 : EVP_sha256(), NULL) != 1) {
+        rc = ctx == NULL ? -ENOMEM : -EINVAL;
         goto out;
     }
     static __thread unsigned char buf[65536];
@@ -51,14 +57,30 @@ int output_digest(const char *path, int64_t *size, char hex[65])
         rc = -EIO;
         goto out;
     }
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[64] = '\0';
     *size = total;
 out:
     EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+int output_digest(const char *path, int64_t *size, char hex[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 ? -errno : digest_fd(fd, &st, size, hex);
     close(fd);
     return rc;
 }
+
+
 
 static int copy_file(const char *from, const char *to)
 {

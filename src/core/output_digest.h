@@ -11,6 +11,8 @@
 /** Loads libcrypto's configuration once, on the calling thread (the loop's, at start-up): done lazily by the first
  *  digest instead, it would leave that pool thread's OpenSSL error state allocated until the process ends. */
 void output_digest_init(void);
+/** Frees what output_digest_init fetched (at the service's end). */
+void output_digest_shutdown(void);
 /** The size and SHA-256 (64 lower-case hex digits) of the file at `path`: 0, or a negative errno. */
 int output_digest(const char *path, int64_t *size, char hex[65]);
 /** `from` appears at `to` (which must not exist): a hard link, else (another file system, links refused) a copy

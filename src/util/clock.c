@@ -18,6 +18,33 @@ int64_t clock_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The proleptic Gregorian date of a day counted from 1970-01-01 (the inverse of days_from_civil). gmtime_r would do,
+ * but its first call in a process reads the time zone file (/etc/localtime) it does not need: a cost every task,
+ * which formats one time per log line, would pay. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
 /* "YYYY-MM-DDTHH:MM:SS" of the second formatted last: events come many to a second (one thread per process) */
 static struct {
     time_t secs;
@@ -34,12 +61,17 @@ void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN + 1])
         secs -= 1;
     }
     if (!last_second.valid || last_second.secs != secs) {
-        struct tm tm = {0};
-        gmtime_r(&secs, &tm);
+        int64_t days = secs / 86400, in_day = secs % 86400, year;
+        if (in_day < 0) {
+            in_day += 86400;
+            days -= 1;
+        }
+        unsigned month, day;
+        civil_from_days(days, &year, &month, &day);
         /* every field is bounded so that the text is exactly CLOCK_RFC3339_LEN characters */
         snprintf(last_second.text, sizeof(last_second.text), "%04u-%02u-%02uT%02u:%02u:%02u",
-                 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
-                 (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+                 (unsigned)(year % 10000 + 10000) % 10000u, month % 100u, day % 100u, (unsigned)(in_day / 3600),
+                 (unsigned)(in_day / 60 % 60), (unsigned)(in_day % 60));
         last_second.secs = secs;
         last_second.valid = 1;
     }
@@ -71,17 +103,6 @@ static int expect(const char *s, size_t len, size_t *pos, char c)
         return -1;
     (*pos)++;
     return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 int clock_parse_iso8601_prefix(const char *s, size_t len, int64_t *ms, size_t *used)

@@ -130,6 +130,36 @@ def test_corrupted_batch_reruns_its_generate_and_analyze(start_service, tmp_path
     assert "GENERATE (2) runs again: batch_2.csv changed" in svc.log()
 
 
+def test_batch_changed_during_the_run_is_not_reused(start_service, tmp_path):
+    """An output rewritten after its task ended but before the run failed (here by the failing REPORT itself, same
+    size, other bytes): what was recorded is the file as its task left it, so the resume runs that task again, and
+    what read it."""
+    calls = tmp_path / "calls.txt"
+    marker = tmp_path / "report-failed-once"
+    body = (f'echo "$*" >> "{calls}"\n'
+            f'if [ "$1" = report ] && [ ! -e "{marker}" ]; then touch "{marker}"\n'
+            '  for a in "$@"; do case "$a" in --out=*) dir=$(dirname "${a#--out=}");; esac; done\n'
+            '  printf 9 | dd of="$dir/batch_1.csv" bs=1 seek=0 conv=notrunc status=none\n'
+            '  echo "report: boom" >&2; exit 7\n'
+            'fi\n'
+            f'exec "{TASK_BIN}" "$@"\n')
+    wrapper = write_wrapper(tmp_path / "wrap.sh", body)
+    svc = start_service({"TASK_PROGRAM": wrapper})
+    old = svc.run(batch_count=3, seed=9)["run_id"]
+    assert svc.wait_finished(old)["status"] == "failed"
+    assert (svc.data_dir / "results" / old / "batch_1.csv").read_bytes().startswith(b"9")
+    calls.unlink()
+    answer = resume(svc, old).json()
+    new = svc.wait_finished(answer["run_id"])
+    assert new["status"] == "succeeded", new["message"]
+    ran = sorted(line.split()[0] for line in calls.read_text().splitlines())
+    assert ran == ["analyze", "generate", "report"]
+    st = states(new)
+    assert st[("GENERATE", 1)] == st[("ANALYZE", 1)] == "succeeded"
+    assert st[("GENERATE", 2)] == st[("ANALYZE", 3)] == "cached"
+    assert "the output of task 0 is not recorded (changed since the task ended)" in svc.log()
+
+
 def test_refusals(start_service, tmp_path):
     wrapper, _ = counting_wrapper(tmp_path, fail_report_once=True)
     svc = start_service({"TASK_PROGRAM": wrapper, "GENERATE_SECONDS": "0"})

@@ -79,6 +79,32 @@ static void test_format_negative(void **state)
     fmt(T_1969_07_20_201740 + 7, "1969-07-20T20:17:40.007Z");
 }
 
+/* The date arithmetic against the C library's gmtime_r, second by second around every kind of boundary and at
+ * pseudo-random times from year 1 to 9999. */
+static void test_format_matches_gmtime(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* 0001-01-01 .. 9999-12-31 */
+        int64_t secs = -62135596800LL + (int64_t)(x % 315537897600ULL);
+        if (i < 4000) /* the days around the epoch, leap days and century years */
+            secs = (int64_t)(i - 2000) * 86399 + (i % 7 == 0 ? 951782400LL : i % 7 == 1 ? 4107542400LL : 0);
+        time_t t = (time_t)secs;
+        struct tm tm;
+        assert_non_null(gmtime_r(&t, &tm));
+        char want[80], got[CLOCK_RFC3339_LEN + 1];
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        clock_format_rfc3339(secs * 1000, got);
+        if (strcmp(want, got) != 0) {
+            print_error("%lld s: %s, gmtime_r %s\n", (long long)secs, got, want);
+            fail();
+        }
+    }
+}
+
 static void test_parse_zones(void **state)
 {
     (void)state;
@@ -275,6 +301,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_known),
         cmocka_unit_test(test_format_negative),
+        cmocka_unit_test(test_format_matches_gmtime),
         cmocka_unit_test(test_parse_zones),
         cmocka_unit_test(test_parse_fraction),
         cmocka_unit_test(test_parse_prefix_used),
