@@ -60,9 +60,13 @@ struct orch {
 };
 
 /* A store read in flight on behalf of a waiter (which may go away first). */
+/* A run found by orch_find_run: status 200 (run), 404 or 503 (the shared store did not answer; run NULL). */
+typedef void (*orch_found_cb)(orch_waiter_t *w, int status, const run_t *run);
+
 struct orch_call {
     orch_t *orch;
     orch_waiter_t *waiter; /* NULL once forgotten */
+    orch_found_cb found;   /* orch_find_run's */
     int connected_clients;
     int limit;
     char run_id[RUN_ID_LEN + 1];
@@ -73,6 +77,9 @@ orch_call_t *orch_call_new(orch_t *orch, orch_waiter_t *w);
 /** The waiter of a finished call, or NULL if it went away; frees the call. */
 orch_waiter_t *orch_call_done(orch_call_t *call);
 void orch_waiter_link(orch_waiter_t **list, orch_waiter_t *w);
+/** A run by id wherever this service sees it: the active run, the shared store, or the history; `found` gets it
+ *  (borrowed for the call) or a 404 / 503, at once or later. */
+void orch_find_run(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_found_cb found);
 json_t *orch_status_json(orch_t *orch, const run_t *run, int connected_clients);
 json_t *orch_run_answer(const run_t *run, int attached);
 /** The folder where a run's results are seen by this service: the executor's results root, else DATA_DIR/results. */

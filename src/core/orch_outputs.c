@@ -45,8 +45,12 @@ void orch_outputs_record(orch_t *orch, int task)
         n->noted = 0;
         return;
     }
-    *n = (orch_output_note_t){.noted = 1, .dev = st.st_dev, .ino = st.st_ino, .size = (int64_t)st.st_size,
-                              .mtime = st.st_mtim, .ctime = st.st_ctim};
+    *n = (orch_output_note_t){.noted = 1,
+                              .dev = st.st_dev,
+                              .ino = st.st_ino,
+                              .size = (int64_t)st.st_size,
+                              .mtime = st.st_mtim,
+                              .ctime = st.st_ctim};
 }
 
 typedef struct digest_job {
@@ -94,9 +98,8 @@ static void digest_done(uv_work_t *req, int status)
         if (status == 0 && j->rc[t] == 0)
             run->outputs[t] = j->out[t];
         else
-            log_warn("orch", "run %s: the output of task %d is not recorded (%s): a resume runs it again", run->id,
-                     t,
-                     status        ? uv_strerror(status)
+            log_warn("orch", "run %s: the output of task %d is not recorded (%s): a resume runs it again", run->id, t,
+                     status          ? uv_strerror(status)
                      : j->rc[t] == 1 ? "changed since the task ended"
                                      : uv_strerror(j->rc[t]));
     }
@@ -238,8 +241,7 @@ static void prep_done(uv_work_t *req, int status)
         }
     }
     if (run)
-        orch_say(orch, "Resuming run %s: %d of %d tasks cached, %d to run", old ? old->id : "?", cached, n,
-                 n - cached);
+        orch_say(orch, "Resuming run %s: %d of %d tasks cached, %d to run", old ? old->id : "?", cached, n, n - cached);
     run_destroy(old);
     void (*cb)(orch_t *) = j->cb;
     free(j);

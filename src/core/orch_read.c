@@ -290,37 +290,49 @@ static json_t *detail_json(const run_t *run)
     return detail;
 }
 
-static void on_run_loaded(void *data, int ok, run_t **runs, int count)
+static void on_found_loaded(void *data, int ok, run_t **runs, int count)
 {
-    orch_waiter_t *w = orch_call_done(data);
-    if (w && !ok)
-        store_unavailable(w);
-    else if (w && count == 0)
-        not_found(w);
-    else if (w)
-        w->reply(w, 200, detail_json(runs[0]));
+    orch_call_t *call = data;
+    orch_found_cb found = call->found;
+    orch_waiter_t *w = orch_call_done(call);
+    if (w)
+        found(w, !ok ? 503 : count == 0 ? 404 : 200, count > 0 ? runs[0] : NULL);
     for (int i = 0; i < count; i++)
         run_destroy(runs[i]);
+}
+
+void orch_find_run(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_found_cb found)
+{
+    const run_t *active = orch_active(orch);
+    if (active && strcmp(active->id, run_id) == 0) {
+        found(w, 200, active);
+        return;
+    }
+    if (orch->store->ops->shared) {
+        orch_call_t *call = orch_call_new(orch, w);
+        call->found = found;
+        orch->store->ops->load_run(orch->store, run_id, on_found_loaded, call);
+        return;
+    }
+    history_expire(&orch->history, clock_now_ms());
+    const run_t *run = history_find(&orch->history, run_id);
+    found(w, run ? 200 : 404, run);
+}
+
+static void detail_found(orch_waiter_t *w, int status, const run_t *run)
+{
+    if (status == 200)
+        w->reply(w, 200, detail_json(run));
+    else if (status == 404)
+        not_found(w);
+    else
+        store_unavailable(w);
 }
 
 void orch_run_detail(orch_t *orch, const char *run_id, orch_waiter_t *w, orch_reply_cb cb)
 {
     w->reply = cb;
-    const run_t *active = orch_active(orch);
-    if (active && strcmp(active->id, run_id) == 0) {
-        cb(w, 200, detail_json(active));
-        return;
-    }
-    if (orch->store->ops->shared) {
-        orch->store->ops->load_run(orch->store, run_id, on_run_loaded, orch_call_new(orch, w));
-        return;
-    }
-    history_expire(&orch->history, clock_now_ms());
-    const run_t *run = history_find(&orch->history, run_id);
-    if (run)
-        cb(w, 200, detail_json(run));
-    else
-        not_found(w);
+    orch_find_run(orch, run_id, w, detail_found);
 }
 
 /* ---- GET /runs/{id}/report ------------------------------------------------------------------------------------- */

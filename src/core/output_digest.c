@@ -80,8 +80,6 @@ int output_digest(const char *path, int64_t *size, char hex[65])
     return rc;
 }
 
-
-
 static int copy_file(const char *from, const char *to)
 {
     char tmp[1200];

@@ -18,11 +18,13 @@ struct ws_hub {
     const config_t *cfg;
     events_t *events;
     orch_t *orch;
-    ws_client_t *clients; /* every client object, live or closing */
-    int objects;          /* client objects not yet freed */
-    int connected;        /* clients receiving the stream */
-    ws_client_t *dirty;   /* clients with frames to flush */
-    uv_idle_t flusher;
+    ws_client_t *clients;   /* every client object, live or closing */
+    int objects;            /* client objects not yet freed */
+    int connected;          /* clients receiving the stream */
+    ws_client_t *dirty;     /* clients with frames to flush */
+    uv_idle_t flusher;      /* flushes before the next poll: frames queued by timers and idle callbacks */
+    uv_check_t flush_check; /* flushes right after the poll: frames queued by I/O callbacks, and by idle callbacks
+                             * (an idle handle started in the idle phase would wait a whole iteration) */
     uv_timer_t keepalive;
     ws_frame_buf_t *frames; /* broadcasts are written here back to back (each loop turn's in one piece) */
     ws_frame_t **ring;      /* the last broadcasts, oldest at ring_head */
@@ -117,11 +119,12 @@ void ws_hub__client_gone(ws_hub_t *hub, ws_client_t *c)
     maybe_free(hub);
 }
 
-/* Once per loop iteration: every client with queued frames gets one write. */
-static void flush_dirty(uv_idle_t *idle)
+/* Once per loop iteration, at the first of the idle or the check phase that comes: every client with queued frames
+ * gets one write. (The idle handle also keeps the poll from blocking while frames wait.) */
+static void flush_dirty(ws_hub_t *hub)
 {
-    ws_hub_t *hub = idle->data;
-    uv_idle_stop(idle);
+    uv_idle_stop(&hub->flusher);
+    uv_check_stop(&hub->flush_check);
     while (hub->dirty) {
         ws_client_t *c = hub->dirty;
         hub->dirty = c->dnext;
@@ -130,6 +133,16 @@ static void flush_dirty(uv_idle_t *idle)
         c->dirty = 0;
         ws_client_flush(c);
     }
+}
+
+static void on_flush_idle(uv_idle_t *idle)
+{
+    flush_dirty(idle->data);
+}
+
+static void on_flush_check(uv_check_t *check)
+{
+    flush_dirty(check->data);
 }
 
 void ws_hub__client_dirty(ws_hub_t *hub, ws_client_t *c)
@@ -142,8 +155,10 @@ void ws_hub__client_dirty(ws_hub_t *hub, ws_client_t *c)
     if (c->dnext)
         c->dnext->dprev = c;
     hub->dirty = c;
-    if (!uv_is_active((uv_handle_t *)&hub->flusher))
-        uv_idle_start(&hub->flusher, flush_dirty);
+    if (!uv_is_active((uv_handle_t *)&hub->flusher)) {
+        uv_idle_start(&hub->flusher, on_flush_idle);
+        uv_check_start(&hub->flush_check, on_flush_check);
+    }
 }
 
 void ws_hub__delivered(ws_hub_t *hub)
@@ -422,8 +437,9 @@ ws_hub_t *ws_hub_create(uv_loop_t *loop, const config_t *cfg, events_t *events, 
     hub->events = events;
     hub->orch = orch;
     uv_idle_init(loop, &hub->flusher);
+    uv_check_init(loop, &hub->flush_check);
     uv_timer_init(loop, &hub->keepalive);
-    hub->flusher.data = hub->keepalive.data = hub;
+    hub->flusher.data = hub->flush_check.data = hub->keepalive.data = hub;
     uint64_t every = (uint64_t)(cfg->ws_keepalive_seconds * 1000);
     uv_timer_start(&hub->keepalive, on_keepalive, every, every);
     events_subscribe(events, on_event, hub);
@@ -459,7 +475,8 @@ void ws_hub_destroy(ws_hub_t *hub)
         next = c->next;
         ws_client_abort(c); /* stragglers of a shutdown that ran out of time */
     }
-    hub->open_handles = 2;
+    hub->open_handles = 3;
     uv_close((uv_handle_t *)&hub->flusher, on_hub_handle_closed);
+    uv_close((uv_handle_t *)&hub->flush_check, on_hub_handle_closed);
     uv_close((uv_handle_t *)&hub->keepalive, on_hub_handle_closed);
 }
