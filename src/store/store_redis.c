@@ -9,6 +9,7 @@
 #include "store/redis_conn.h"
 #include "store/redis_eval.h"
 #include "store/redis_scripts.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 /* ---- writes that wait for Redis ------------------------------------------------------------------------------- */
@@ -289,6 +290,23 @@ static void redis_release(store_t *store, const run_t *run, void (*cb)(void *dat
     free(record);
 }
 
+/* An orphan claimed (its lock is ours) whose record cannot be read: a record of the run ended as failed, with only
+ * what is known (its id), for the orchestrator to write in its place, which frees the lock and the active run. */
+static run_t *unreadable_orphan(const char *id)
+{
+    run_params_t params = {.batch_count = 1, .rows_per_batch = 1, .triggered_by = "unknown"};
+    run_t *run = run_create(&params, "unknown");
+    snprintf(run->id, sizeof(run->id), "%s", id);
+    snprintf(run->job_name, sizeof(run->job_name), "unknown-%s", id);
+    run->status = RUN_FAILED;
+    run->finished_ms = clock_now_ms();
+    run_set_message(run, "orchestrator lost, and the run's record in Redis could not be read: ended without it");
+    log_error("redis", "run %s: its replica stopped renewing its lease and its record cannot be read; it is ended "
+                       "as failed with a record that keeps only its id",
+              id);
+    return run;
+}
+
 static void on_orphan_reply(redis_conn_t *conn, redisReply *reply, void *privdata)
 {
     (void)conn;
@@ -299,8 +317,8 @@ static void on_orphan_reply(redis_conn_t *conn, redisReply *reply, void *privdat
     run_t *claimed = NULL;
     if (!store_redis__error(reply, "looking for an orphaned run") && id && rec && run_id_valid(id->str, id->len)) {
         memcpy(seen, id->str, id->len + 1);
-        if (rec->len > 0)
-            claimed = store_redis__record(rec->str, rec->len, "orphaned run");
+        if (rec->len > 0 && (claimed = store_redis__record(rec->str, rec->len, "orphaned run")) == NULL)
+            claimed = unreadable_orphan(seen); /* its lock is ours now: it must end, or it would stay active */
     }
     op->cb.orphan(op->data, seen[0] ? seen : NULL, claimed);
     free(op);

@@ -159,6 +159,29 @@ def test_orphan_is_ended_without_a_new_request(start_service, redis_server):
     assert b.get("/api/v1/demo/history").json()[0]["run_id"] == run["run_id"]
 
 
+def test_orphan_whose_record_cannot_be_read_is_ended_and_frees_the_lock(start_service, redis_server):
+    """The dead owner's record in Redis is garbage (a newer version's, a corrupted write): the replica that claims the
+    orphan cannot adopt it, and must not sit on its lock either: it ends the run as failed and a new run starts."""
+    env = replica_env(redis_server, "t6b:", GENERATE_SECONDS=60)
+    a, b = start_service(env, name="a"), start_service(env, name="b")
+    run = a.run(batch_count=1)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    client = redis_server.client()
+    key = f"{{t6b:}}run:{run['run_id']}"  # the prefix is a hash tag (one slot in a cluster)
+    assert client.get(key) is not None
+    client.set(key, '{"run_id": 42, "status": ')
+    assert wait_until(lambda: b.get(f"/api/v1/demo/runs/{run['run_id']}").status_code == 200 and
+                      b.get(f"/api/v1/demo/runs/{run['run_id']}").json()["status"] == "failed", timeout=20)
+    detail = b.get(f"/api/v1/demo/runs/{run['run_id']}").json()
+    assert "could not be read" in detail["message"]
+    assert b.get("/api/v1/demo/status").json()["active"] is False
+    new = b.run(batch_count=1)
+    assert new["run_id"] != run["run_id"] and new["attached"] is False
+    b.delete("/api/v1/demo/cancel")
+    assert "its record cannot be read" in b.log()
+
+
 def test_redis_restart_mid_run(start_service, redis_server):
     env = replica_env(redis_server, "t7:", GENERATE_SECONDS=2, ANALYZE_SECONDS=1)
     a, b = start_service(env, name="a"), start_service(env, name="b")
