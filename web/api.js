@@ -170,24 +170,31 @@ export async function fetchPreview(useDefault = false) {
 
 /* ---- Run and Cancel -------------------------------------------------------------------------------------- */
 
-export async function startRun() {
-  if (state.busy.run || Date.now() < state.retryUntil) return;
-  state.busy.run = true;
-  state.notice = null;
+/* A request that changes something (run, resume, cancel): state.busy[kind] while it goes; its error is shown. */
+async function mutate(kind, work) {
+  state.busy[kind] = true;
   scheduleRender();
   try {
-    const answer = await api(`${API}/run`, {
-      method: "POST", body: { batch_count: state.batchCount, triggered_by: "dashboard" },
-    });
-    applyRunAnswer(answer);
+    await work();
   } catch (err) {
     noteRateLimit(err);
     showNotice("error", err.message);
     if (err.status === 401) $("token-box").open = true;
   } finally {
-    state.busy.run = false;
+    state.busy[kind] = false;
     scheduleRender();
   }
+}
+
+export async function startRun() {
+  if (state.busy.run || Date.now() < state.retryUntil) return;
+  state.notice = null;
+  await mutate("run", async () => {
+    const answer = await api(`${API}/run`, {
+      method: "POST", body: { batch_count: state.batchCount, triggered_by: "dashboard" },
+    });
+    applyRunAnswer(answer);
+  });
 }
 
 function applyRunAnswer(answer) {
@@ -209,10 +216,8 @@ function applyRunAnswer(answer) {
 
 export async function resumeRun(runId) {
   if (state.busy.run || typeof runId !== "string" || Date.now() < state.retryUntil) return;
-  state.busy.run = true;
   state.notice = null;
-  scheduleRender();
-  try {
+  await mutate("run", async () => {
     const answer = await api(`${API}/runs/${encodeURIComponent(runId)}/resume`, { method: "POST" });
     if (isObject(answer) && typeof answer.run_id === "string") {
       state.following = { runId: answer.run_id, attached: false };
@@ -221,21 +226,12 @@ export async function resumeRun(runId) {
       showNotice("info", `Resumed run ${runId} as run ${answer.run_id}: its finished tasks are reused.`);
       requestStatus(0);
     }
-  } catch (err) {
-    noteRateLimit(err);
-    showNotice("error", err.message);
-    if (err.status === 401) $("token-box").open = true;
-  } finally {
-    state.busy.run = false;
-    scheduleRender();
-  }
+  });
 }
 
 export async function cancelRun() {
   if (state.busy.cancel || !state.active) return;
-  state.busy.cancel = true;
-  scheduleRender();
-  try {
+  await mutate("cancel", async () => {
     const answer = await api(`${API}/cancel`, { method: "DELETE" });
     if (answer?.cancelled === true) {
       if (state.run && answer.run_id === state.run.run_id) adoptRun({ run_id: answer.run_id, status: "cancelled" });
@@ -245,12 +241,5 @@ export async function cancelRun() {
     }
     requestStatus(0);
     refreshHistory();
-  } catch (err) {
-    noteRateLimit(err);
-    showNotice("error", err.message);
-    if (err.status === 401) $("token-box").open = true;
-  } finally {
-    state.busy.cancel = false;
-    scheduleRender();
-  }
+  });
 }
