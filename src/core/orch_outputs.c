@@ -137,6 +137,7 @@ int orch_outputs_wait(orch_t *orch, int ok, const char *detail)
     snprintf(j->run_id, sizeof(j->run_id), "%s", run->id);
     snprintf(j->dir, sizeof(j->dir), "%s", orch->results_dir);
     j->req.data = j;
+    output_digest_init(); /* on the loop's thread, before the pool's first digest (once) */
     if (uv_queue_work(orch->loop, &j->req, digest_work, digest_done) != 0) {
         free(j);
         return 0;
@@ -263,6 +264,7 @@ int orch_outputs_prepare(orch_t *orch, void (*cb)(orch_t *orch))
     memcpy(j->states, old->tasks, sizeof(j->states));
     memcpy(j->outputs, old->outputs, sizeof(j->outputs));
     j->req.data = j;
+    output_digest_init();
     int rc = uv_queue_work(orch->loop, &j->req, prep_work, prep_done);
     if (rc != 0)
         free(j);

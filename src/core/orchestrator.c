@@ -8,7 +8,6 @@
 
 #include "core/fs_work.h"
 #include "core/orch_internal.h"
-#include "core/output_digest.h"
 #include "core/report.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -630,7 +629,6 @@ orch_t *orch_create(uv_loop_t *loop, const config_t *cfg, events_t *events, stor
         abort();
     orch->loop = loop;
     orch->cfg = cfg;
-    output_digest_init(); /* libcrypto set up on the loop's thread, before any digest in the pool */
     orch->events = events;
     orch->store = store;
     snprintf(orch->replica, sizeof(orch->replica), "%s", replica);

@@ -14,9 +14,10 @@ static EVP_MD *sha256;
 
 void output_digest_init(void)
 {
+    if (sha256 != NULL)
+        return;
     OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
-    if (sha256 == NULL)
-        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 void output_digest_shutdown(void)

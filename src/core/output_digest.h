@@ -8,8 +8,9 @@
 
 #include <stdint.h>
 
-/** Loads libcrypto's configuration once, on the calling thread (the loop's, at start-up): done lazily by the first
- *  digest instead, it would leave that pool thread's OpenSSL error state allocated until the process ends. */
+/** Loads libcrypto's configuration and fetches SHA-256, once, on the calling thread: call it on the loop's thread
+ *  before queueing digests (done by the pool's first digest instead, it would leave that thread's OpenSSL error
+ *  state allocated until the process ends). Not at start-up: a service whose runs all succeed never loads it. */
 void output_digest_init(void);
 /** Frees what output_digest_init fetched (at the service's end). */
 void output_digest_shutdown(void);

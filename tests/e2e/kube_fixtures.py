@@ -68,6 +68,30 @@ def pod_runner_cluster(tmp_path):
     return c
 
 
+class ContainerCluster(Cluster):
+    """A Cluster whose pods run in real containers: podman + runc, from APP_IMAGE (tests/kube/kube_runtime.py),
+    with the work volume and the API server's ConfigMaps mounted; the test attaches the simulation that starts the
+    pods (`runtime=c.runtime`). The containers go with the cluster."""
+
+    def __init__(self, tmp_path, executor):
+        from kube_runtime import PodmanRuntime
+        super().__init__(tmp_path, executor, APP_IMAGE=APP_IMAGE, GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2")
+        self.runtime = PodmanRuntime(volumes={"nextflow-work-pvc": str(self.volume)},
+                                     configmaps=lambda ns, name: self.srv.store.find("configmaps", ns, name))
+
+    def __exit__(self, *exc):
+        try:
+            self.runtime.close()
+        finally:
+            super().__exit__(*exc)
+
+
+def containers_unavailable():
+    """Why real containers cannot run here (podman missing or refusing, APP_IMAGE not built), or None."""
+    from kube_runtime import unavailable
+    return unavailable(APP_IMAGE)
+
+
 def stream_url(svc):
     return f"ws://127.0.0.1:{svc.port}/api/v1/pipeline/stream"
 

@@ -4,36 +4,28 @@ directory, pull policy and libraries are what a cluster would see. Skipped, with
 run or the image is not built."""
 import os
 import re
-import sys
 import uuid
 
 import pytest
 
-from conftest import ROOT, TASK_BIN
-from kube_fixtures import APP_IMAGE, Cluster, full_run_of_three
-
-sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from kube_runtime import PodmanRuntime, podman, unavailable  # noqa: E402
-from pod_runner_sim import PodRunnerSim  # noqa: E402
+from conftest import TASK_BIN
+from kube_fixtures import APP_IMAGE, ContainerCluster, containers_unavailable, full_run_of_three
+from kube_runtime import podman
+from pod_runner_sim import PodRunnerSim
 
 IMAGE = APP_IMAGE
-WHY_NOT = unavailable(IMAGE)
+WHY_NOT = containers_unavailable()
 pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=f"no container runtime: {WHY_NOT}")
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    with Cluster(tmp_path, "kubernetes", APP_IMAGE=IMAGE, GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2") as c:
+    with ContainerCluster(tmp_path, "kubernetes") as c:
         # the work claim is a host folder the service also reads (WORK_MOUNT); writable by the pods' user, as an NFS
         # export made by nfs-subdir-external-provisioner is (0777)
         os.chmod(c.volume, 0o777)
-        c.runtime = PodmanRuntime(volumes={"nextflow-work-pvc": str(c.volume)},
-                                  configmaps=lambda ns, name: c.srv.store.find("configmaps", ns, name))
         c.sim = PodRunnerSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN), runtime=c.runtime)
-        try:
-            yield c
-        finally:
-            c.runtime.close()
+        yield c
 
 
 def report_without_time(raw):

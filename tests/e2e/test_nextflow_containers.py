@@ -4,33 +4,23 @@ the service generates, runs under podman + runc from the image `make image` buil
 its entrypoint, user, the task directory's owner and mode, and `.command.run` under bash are what a cluster would
 see. Skipped, with the reason, where podman cannot run or the image is not built."""
 import os
-import sys
 
 import pytest
 
-from conftest import ROOT, TASK_BIN
-from kube_fixtures import APP_IMAGE, Cluster
+from conftest import TASK_BIN
+from kube_fixtures import ContainerCluster, containers_unavailable
+from nextflow_sim import NextflowSim, worker_tasks
 
-sys.path.insert(0, str(ROOT / "tests" / "kube"))
-from kube_runtime import PodmanRuntime, unavailable  # noqa: E402
-from nextflow_sim import NextflowSim, worker_tasks  # noqa: E402
-
-IMAGE = APP_IMAGE
-WHY_NOT = unavailable(IMAGE)
+WHY_NOT = containers_unavailable()
 pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=f"no container runtime: {WHY_NOT}")
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    with Cluster(tmp_path, "nextflow", APP_IMAGE=IMAGE, GENERATE_SECONDS="0.2", ANALYZE_SECONDS="0.2") as c:
-        c.runtime = PodmanRuntime(volumes={"nextflow-work-pvc": str(c.volume)},
-                                  configmaps=lambda ns, name: c.srv.store.find("configmaps", ns, name))
+    with ContainerCluster(tmp_path, "nextflow") as c:
         c.srv.sim.runtime = c.runtime  # the workers; the controller stays the simulation's
         c.nf = NextflowSim(c.srv.sim, c.srv.store, str(c.volume), str(TASK_BIN), runtime=c.runtime)
-        try:
-            yield c
-        finally:
-            c.runtime.close()
+        yield c
 
 
 def test_full_run_of_two_batches_with_workers_in_the_real_image(cluster, start_service):
