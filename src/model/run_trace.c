@@ -133,8 +133,11 @@ static void append_line(FILE *f, const run_t *run, int task_id, const trace_entr
     run_trace_duration(from && c->finished_ms >= from ? c->finished_ms - from : -1, duration, sizeof(duration));
     int64_t real = c->started_ms && c->finished_ms >= c->started_ms ? c->finished_ms - c->started_ms : -1;
     run_trace_duration(real, realtime, sizeof(realtime));
-    if (c->cpu_seconds >= 0 && real > 0)
-        snprintf(cpu, sizeof(cpu), "%.1f%%", c->cpu_seconds * 100000.0 / (double)real);
+    /* over the task's own wall time when it measured one (microseconds: a task may end within the millisecond it
+     * started in), else over realtime */
+    double wall = c->wall_seconds > 0 ? c->wall_seconds : real > 0 ? real / 1000.0 : -1;
+    if (c->cpu_seconds >= 0 && wall > 0)
+        snprintf(cpu, sizeof(cpu), "%.1f%%", c->cpu_seconds * 100.0 / wall);
     else
         snprintf(cpu, sizeof(cpu), NA);
     run_trace_size(c->peak_rss_bytes, rss, sizeof(rss));

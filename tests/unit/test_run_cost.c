@@ -234,6 +234,19 @@ static void test_trace_lines(void **state)
     assert_non_null(strstr(text, "\tANALYZE (1)\tFAILED\t137\t2026-11-29 12:00:00.323\t"));
     assert_non_null(strstr(text, "\tpipeline-r0123456789a-report\tREPORT\tCOMPLETED\t0\t"));
     assert_non_null(strstr(text, "\t1.3s\t1s\t"));
+    /* %cpu over the task's own wall time: 0.125 s of CPU in 0.99 s */
+    assert_non_null(strstr(text, "\t1s\t12.6%\t"));
+    free(text);
+    /* a task that ended within the millisecond it started in: %cpu still known, from its own wall time */
+    run->costs[0].started_ms = run->costs[0].finished_ms;
+    run->costs[0].wall_seconds = 0.0004;
+    run->costs[0].cpu_seconds = 0.0003;
+    text = run_trace_tsv(run, &len);
+    assert_non_null(strstr(text, "\t0ms\t75.0%\t"));
+    run->costs[0].wall_seconds = -1; /* not measured, and no realtime: unknown */
+    free(text);
+    text = run_trace_tsv(run, &len);
+    assert_non_null(strstr(text, "\t0ms\t-\t"));
     free(text);
     run_destroy(run);
 }
