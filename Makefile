@@ -133,7 +133,7 @@ test-image:
 
 # ---- set-up -------------------------------------------------------------------------------------------------
 # `make run` installs only what building and running need; `make test` adds the test tools.
-BUILD_PACKAGES := gcc make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
+BUILD_PACKAGES := gcc libc6-dev make pkg-config libuv1-dev libh2o-dev libwslay-dev libjansson-dev libhiredis-dev \
                   libcurl4-openssl-dev libyaml-dev libssl-dev
 TEST_PACKAGES  := libcmocka-dev redis-server valgrind python3-pytest python3-pytest-xdist python3-requests \
                   python3-websockets python3-redis python3-yaml chromium prometheus openssl clang libclang-rt-14-dev \
