@@ -98,9 +98,15 @@ void orch_cancel_local(orch_t *orch);
  *  message), or (NULL) it never started. */
 void orch_answer_cancels(orch_t *orch, const char *run_id, const char *status);
 
-/** What the executor is given to run (or follow) `run`, with the folders of orch->work_dir and results_dir. */
-exec_spec_t orch_exec_spec(const orch_t *orch, const run_t *run);
-
+/** The run's status changes: a status message, and the run saved. */
+void orch_set_status(orch_t *orch, run_status_t status);
+/** The active run ends with `status` (`report`: its report's text, for a run that succeeded). */
+void orch_end_run(orch_t *orch, run_status_t status, const char *report);
+/** An error message on the stream (stage: where). */
+void orch_emit_error(orch_t *orch, const char *stage, const char *message);
+/** The requests waiting for the queued run get the answer that it runs, or an error. */
+void orch_answer_run_waiters(orch_t *orch, const run_t *run);
+void orch_fail_run_waiters(orch_t *orch, int status, const char *detail);
 /** A line of the orchestrator's own in the run's log. */
 void orch_say(orch_t *orch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Calls the shutdown's callback once no run is active. */
@@ -137,14 +143,18 @@ int orch_sched_lost(orch_t *orch, int task, const char *detail, char *say, size_
 /** The listener's task_lost: a retry, or the task fails with `detail`. */
 void orch_sched_on_task_lost(void *data, int task, const char *detail);
 
-/* orchestrator.c */
+/* orch_start.c */
+/** What the executor is given to run (or follow) `run`, with the folders of orch->work_dir and results_dir. */
+exec_spec_t orch_exec_spec(const orch_t *orch, const run_t *run);
 /** Queues a resume of `old` (owned from here) for `w`: refused with 409 while a run is active. */
 void orch_resume_start(orch_t *orch, run_t *old, orch_waiter_t *w);
-/** orch_resume.c: a resumed run on a workflow engine (Nextflow), whose own cache decides what reruns: the run
- *  takes the session of the run it resumes (the executor starts it with `-resume <session>`); resume_src goes. */
-void orch_resume_engine(orch_t *orch);
 /** A 409 naming the active run `run_id`. */
 json_t *orch_active_conflict(const char *run_id);
+
+/* orch_resume.c */
+/** A resumed run on a workflow engine (Nextflow), whose own cache decides what reruns: the run takes the session
+ *  of the run it resumes (the executor starts it with `-resume <session>`); resume_src goes. */
+void orch_resume_engine(orch_t *orch);
 
 /* orch_outputs.c */
 /** Notes what identifies the file `task` wrote (a stat): read only if the run ends without success. */
