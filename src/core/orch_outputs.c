@@ -20,8 +20,9 @@
  * ended is left unrecorded, and a resume runs its task again), and the run's end waits for it. A run that succeeds
  * reads nothing back. */
 
-static int note_matches(const orch_output_note_t *n, const struct stat *st)
+static int note_matches(const struct stat *st, const void *note)
 {
+    const orch_output_note_t *n = note;
     return n->dev == st->st_dev && n->ino == st->st_ino && n->size == (int64_t)st->st_size &&
            n->mtime.tv_sec == st->st_mtim.tv_sec && n->mtime.tv_nsec == st->st_mtim.tv_nsec &&
            n->ctime.tv_sec == st->st_ctim.tv_sec && n->ctime.tv_nsec == st->st_ctim.tv_nsec;
@@ -73,16 +74,8 @@ static void digest_work(uv_work_t *req)
         char name[64], path[1200];
         wf_task_output(j->batches, t, name, sizeof(name));
         snprintf(path, sizeof(path), "%s/%s", j->dir, name);
-        struct stat st;
-        if (lstat(path, &st) != 0)
-            j->rc[t] = -errno;
-        else if (!note_matches(&j->notes[t], &st))
-            j->rc[t] = 1;
-        else
-            j->rc[t] = output_digest(path, &j->out[t].size, j->out[t].sha256);
-        /* written between the stat and the reading: the size read tells (a rename in between changes nothing
-         * read through the path after it, but then the inode differs, which the next resume's check sees) */
-        if (j->rc[t] == 0 && j->out[t].size != j->notes[t].size)
+        j->rc[t] = output_digest_if(path, note_matches, &j->notes[t], &j->out[t].size, j->out[t].sha256);
+        if (j->rc[t] == 0 && j->out[t].size != j->notes[t].size) /* what was read is what the size said */
             j->rc[t] = 1;
     }
 }

@@ -7,6 +7,7 @@
 #define CORE_OUTPUT_DIGEST_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 /** Loads libcrypto's configuration and fetches SHA-256, once, on the calling thread: call it on the loop's thread
  *  before queueing digests (done by the pool's first digest instead, it would leave that thread's OpenSSL error
@@ -16,6 +17,11 @@ void output_digest_init(void);
 void output_digest_shutdown(void);
 /** The size and SHA-256 (64 lower-case hex digits) of the file at `path`: 0, or a negative errno. */
 int output_digest(const char *path, int64_t *size, char hex[65]);
+/** Whether the file open for digesting (its fstat) is the one the caller expects. */
+typedef int (*output_same_fn)(const struct stat *st, const void *ctx);
+/** output_digest of the file at `path` only if `same` holds for it before and after the reading (both checked on
+ *  the open file); 1 when it does not (nothing recorded). */
+int output_digest_if(const char *path, output_same_fn same, const void *ctx, int64_t *size, char hex[65]);
 /** `from` appears at `to` (which must not exist): a hard link, else (another file system, links refused) a copy
  *  written beside it and renamed into place. 0, or a negative errno. */
 int output_share(const char *from, const char *to);
