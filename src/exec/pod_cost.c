@@ -41,17 +41,21 @@ void pod_cost_read(json_t *pod, int created, run_cost_t *c)
     }
 }
 
-int pod_cost_usage_line(const char *line, size_t len, run_cost_t *c)
+int pod_cost_take_usage_line(const exec_listener_t *l, int task, const char *line, size_t len)
 {
     usage_line_t u;
     if (!usage_line_parse(line, len, &u))
         return 0;
+    run_cost_t c;
+    run_cost_init(&c);
     if (u.user >= 0 && u.sys >= 0)
-        c->cpu_seconds = u.user + u.sys;
-    c->wall_seconds = u.wall;
-    c->peak_rss_bytes = u.maxrss;
-    c->read_bytes = u.rchar;
-    c->written_bytes = u.wchar;
-    c->exit_code = u.exit_code;
+        c.cpu_seconds = u.user + u.sys;
+    c.wall_seconds = u.wall;
+    c.peak_rss_bytes = u.maxrss;
+    c.read_bytes = u.rchar;
+    c.written_bytes = u.wchar;
+    c.exit_code = u.exit_code;
+    if (l->task_cost)
+        l->task_cost(l->data, task, &c);
     return 1;
 }

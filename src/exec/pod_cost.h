@@ -9,13 +9,15 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "exec/executor.h"
 #include "model/run_cost.h"
 
 /** What `pod` (a Pod object) says, into `c` (run_cost_init first; unknown stays unknown). `created`: its
  *  creationTimestamp is the task's submission (a workflow engine submitted it; the service knows no earlier time). */
 void pod_cost_read(json_t *pod, int created, run_cost_t *c);
 
-/** 1 when the log line (its own time dropped) is the usage line: its figures into `c` (run_cost_init first). */
-int pod_cost_usage_line(const char *line, size_t len, run_cost_t *c);
+/** 1 when the log line of `task` (its own time dropped) is the usage line: its figures go to the listener's
+ *  task_cost, and the line is not to be shown. */
+int pod_cost_take_usage_line(const exec_listener_t *l, int task, const char *line, size_t len);
 
 #endif

@@ -99,13 +99,8 @@ static void on_log_line(void *data, const char *ts, const char *line, size_t len
     if (ex->ending)
         return;
     pod_log_drop_own_time(&line, &len);
-    run_cost_t cost;
-    run_cost_init(&cost);
-    if (pod_cost_usage_line(line, len, &cost)) { /* pipeline-task's figures: never a log line */
-        if (ex->super.listener.task_cost)
-            ex->super.listener.task_cost(ex->super.listener.data, s->task, &cost);
-        return;
-    }
+    if (pod_cost_take_usage_line(&ex->super.listener, s->task, line, len))
+        return; /* pipeline-task's figures: never a log line */
     log_tail_add(&s->tail, line, len);
     char buf[POD_LOG_LINE_CAP];
     size_t n = pod_log_compose(ts, line, len, buf);

@@ -207,21 +207,33 @@ def test_trace_in_nextflows_layout(start_service):
     assert svc.get("/api/v1/demo/runs/nope/trace").status_code == 404
 
 
-def test_retried_attempt_has_its_own_trace_line_and_counts(start_service, tmp_path):
+def holding_wrapper(tmp_path):
+    """A TASK_PROGRAM whose ANALYZE tasks sleep while the returned marker file exists."""
     marker = tmp_path / "hold"
     marker.touch()
     wrapper = write_wrapper(tmp_path / "wrap.sh", f'if [ "$1" = analyze ] && [ -e "{marker}" ]; then sleep 30; fi\n'
                                                   f'exec "{TASK_BIN}" "$@"\n')
-    svc = start_service({"TASK_PROGRAM": wrapper, "TASK_RETRIES": "1"})
-    run_id = svc.run(batch_count=1)["run_id"]
+    return wrapper, marker
 
+
+def kill_held_analyze(svc, run_id, marker, timeout):
+    """SIGKILL from outside for ANALYZE (1), held by holding_wrapper, once it runs (its retry is let through);
+    returns the killed pid."""
     def analyze_pid():
         t = task_of(svc.get(f"/api/v1/demo/runs/{run_id}").json()["tasks"], "ANALYZE", 1)
         return t["state"] == "running" and t["where"] and t["where"]["pid"]
 
-    pid = wait_until(analyze_pid, timeout=20)
+    pid = wait_until(analyze_pid, timeout=timeout)
     marker.unlink()
     os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_retried_attempt_has_its_own_trace_line_and_counts(start_service, tmp_path):
+    wrapper, marker = holding_wrapper(tmp_path)
+    svc = start_service({"TASK_PROGRAM": wrapper, "TASK_RETRIES": "1"})
+    run_id = svc.run(batch_count=1)["run_id"]
+    pid = kill_held_analyze(svc, run_id, marker, timeout=20)
     detail = svc.wait_finished(run_id)
     assert detail["status"] == "succeeded", detail["message"]
     a = task_of(detail["tasks"], "ANALYZE", 1)
@@ -287,21 +299,11 @@ def test_costs_trace_and_metrics_are_clean_under_valgrind(start_service, redis_s
     import pytest
     if BUILD.name != "build" or shutil.which("valgrind") is None:
         pytest.skip("valgrind runs on the plain build only (ASan replaces it there)")
-    marker = tmp_path / "hold"
-    marker.touch()
-    wrapper = write_wrapper(tmp_path / "wrap.sh", f'if [ "$1" = analyze ] && [ -e "{marker}" ]; then sleep 30; fi\n'
-                                                  f'exec "{TASK_BIN}" "$@"\n')
+    wrapper, marker = holding_wrapper(tmp_path)
     svc = start_service({"TASK_PROGRAM": wrapper, "TASK_RETRIES": "1", "REDIS_URL": redis_server.url,
                          "REDIS_PREFIX": "vgcost:"}, prefix=VALGRIND)
     run_id = svc.run(batch_count=1)["run_id"]
-
-    def analyze_pid():
-        t = task_of(svc.get(f"/api/v1/demo/runs/{run_id}").json()["tasks"], "ANALYZE", 1)
-        return t["state"] == "running" and t["where"] and t["where"]["pid"]
-
-    pid = wait_until(analyze_pid, timeout=60)
-    marker.unlink()
-    os.kill(pid, signal.SIGKILL)
+    kill_held_analyze(svc, run_id, marker, timeout=60)
     assert svc.wait_finished(run_id, timeout=120)["status"] == "succeeded"
     assert len(read_trace(svc.get(f"/api/v1/demo/runs/{run_id}/trace").text)) == 4
     promtool_check(svc.get("/metrics").text)
